@@ -1,0 +1,201 @@
+"""The command line: a thin layer over the library. Each command imports only what it needs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import ArchiverError, UsageError
+
+EPILOG_CAPTURE = """example:
+  archiver capture https://stopfundamentalism.com/news/irans-persistent-campaign-against-the-mek
+  archiver -w ~/sources capture --depth 0 --json https://example.org/a"""
+EPILOG_DEMO = """example:
+  archiver demo                 # capture the bundled sample site into a temporary workspace
+  archiver -w ./demo-ws demo    # ... into ./demo-ws, kept afterwards"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line on stderr, exit 2
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="archiver", description="Preserve web sources and make them citable.")
+    parser.add_argument("--version", action="version", version=f"archiver {__version__}")
+    parser.add_argument("-w", "--workspace", help="workspace folder (default: $ARCHIVER_WORKSPACE or the current folder)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    cap = sub.add_parser("capture", help="capture URLs, their requisites and linked sources into WARC files",
+                         description="Capture each URL with its requisites (images, CSS, scripts, fonts) and, "
+                                     "to --depth, the pages it links to, into gzip WARC 1.1 files and a manifest.",
+                         epilog=EPILOG_CAPTURE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cap.add_argument("urls", nargs="+", metavar="URL")
+    add_capture_flags(cap)
+    cap.set_defaults(func=cmd_capture)
+
+    demo = sub.add_parser("demo", help="serve the bundled sample site on loopback, capture it, check it",
+                          description="Serve a bundled sample news site on loopback addresses (offline), capture "
+                                      "the article and its linked sources, check the result and print it.",
+                          epilog=EPILOG_DEMO, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument("--json", action="store_true", help="print the capture summary as JSON")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def add_capture_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--depth", type=int, help="0: the pages and their requisites; 1 (default): also linked sources")
+    p.add_argument("--exclude", action="append", metavar="REGEX", help="skip found URLs matching REGEX (repeatable)")
+    p.add_argument("--max-resources", type=int, metavar="N", help="most URLs in one capture (default 5000)")
+    p.add_argument("--max-bytes", metavar="SIZE", help="largest body kept per resource, e.g. 200MB (default)")
+    p.add_argument("--max-total-bytes", metavar="SIZE", help="stop queueing once a capture holds SIZE (default 4GB)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-clock limit per exchange (default 30)")
+    p.add_argument("--concurrency", type=int, metavar="N", help="exchanges in flight at once (default 16)")
+    p.add_argument("--per-host", type=int, metavar="N", help="exchanges in flight per host (default 2)")
+    p.add_argument("--user-agent", metavar="TEXT", help="User-Agent header (default names archiver and its version)")
+    p.add_argument("--ignore-robots", action="store_true", help="fetch what robots.txt disallows")
+    p.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="send this header (repeatable)")
+    p.add_argument("--cookies", metavar="FILE", help="send cookies from a Netscape cookies.txt file")
+    p.add_argument("--keep-secrets", action="store_true",
+                   help="archive Cookie and secret --header values instead of redacting them")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def capture_options(args: argparse.Namespace, base: Any) -> Any:
+    """Flags over the workspace settings' capture options."""
+    from dataclasses import replace
+
+    from .requests_plan import parse_header
+    from .settings import parse_size
+
+    changes: dict[str, Any] = {}
+    for flag in ("depth", "max_resources", "timeout", "concurrency", "per_host", "user_agent"):
+        value = getattr(args, flag)
+        if value is not None:
+            changes[flag] = value
+    for flag in ("max_bytes", "max_total_bytes"):
+        if getattr(args, flag) is not None:
+            changes[flag] = parse_size(getattr(args, flag))
+    if args.exclude:
+        changes["exclude"] = tuple(base.exclude) + tuple(args.exclude)
+    if args.ignore_robots:
+        changes["ignore_robots"] = True
+    if args.header:
+        changes["headers"] = tuple(base.headers) + tuple(parse_header(h) for h in args.header)
+    if args.cookies:
+        changes["cookies_file"] = args.cookies
+    if args.keep_secrets:
+        changes["keep_secrets"] = True
+    return replace(base, **changes)
+
+
+def workspace_root(args: argparse.Namespace) -> tuple[Path, bool]:
+    """(root, chosen explicitly by -w or ARCHIVER_WORKSPACE)."""
+    if args.workspace:
+        return Path(args.workspace), True
+    env = os.environ.get("ARCHIVER_WORKSPACE")
+    if env:
+        return Path(env), True
+    return Path.cwd(), False
+
+
+def run_capture(urls: list[str], root: Path, args: argparse.Namespace) -> Any:
+    from .capturing import capture
+    from .progress import TerminalProgress
+    from .settings import load_settings
+    from .workspace import Workspace
+
+    settings = load_settings(root)
+    options = capture_options(args, settings.capture)
+    progress = TerminalProgress()
+    try:
+        return capture(urls, Workspace(root), options, settings=settings, progress=progress)
+    finally:
+        progress.clear()
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    root, _ = workspace_root(args)
+    result = run_capture(args.urls, root, args)
+    print_result(result, args.json)
+    if not result.ok:
+        raise ArchiverError(f"not every seed was captured: {result.seed_problems[0]}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .demo.run import run_demo
+
+    root, explicit = workspace_root(args)
+    if not explicit:
+        root = Path(tempfile.mkdtemp(prefix="archiver-demo-"))
+    report = run_demo(root)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print(report.text())
+    if not report.ok:
+        raise ArchiverError(f"demo failed: {report.problems[0]}")
+    return 0
+
+
+def summary_json(result: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {"capture_id": result.capture_id, "ok": result.ok, "seeds": list(result.seeds),
+            "resources": len(result.resources), "failures": [asdict(f) for f in result.failures],
+            "skipped": [asdict(s) for s in result.skipped], "flags": [asdict(f) for f in result.flags],
+            "seed_problems": list(result.seed_problems), "warc_bytes": result.bytes_archived,
+            "payload_bytes": sum(r.payload_bytes for r in result.resources),
+            "warc_files": [w.path for w in result.warc_files], "manifest": result.manifest_path}
+
+
+def summary_text(result: Any) -> str:
+    from .progress import human_bytes
+
+    errors = sum(1 for r in result.resources if r.status >= 400)
+    lines = [f"capture {result.capture_id}",
+             f"  resources  {len(result.resources)} archived ({errors} with an HTTP error status), "
+             f"{human_bytes(sum(r.payload_bytes for r in result.resources))} of payload, "
+             f"{human_bytes(result.bytes_archived)} in WARC",
+             f"  failures   {len(result.failures)}", f"  skipped    {len(result.skipped)}"]
+    lines += [f"    failed   {f.url}: {f.reason}" for f in result.failures]
+    lines += [f"    skipped  {s.url}: {s.reason}" for s in result.skipped[:20]]
+    if len(result.skipped) > 20:
+        lines.append(f"    ... and {len(result.skipped) - 20} more skipped (see the manifest)")
+    lines += [f"  warning    {f.url}: {f.flag}: {f.detail}" for f in result.flags]
+    lines += [f"  problem    {p}" for p in result.seed_problems]
+    lines += [f"  warc       {w.path}" for w in result.warc_files]
+    lines.append(f"  manifest   {result.manifest_path}")
+    return "\n".join(lines)
+
+
+def print_result(result: Any, as_json: bool) -> None:
+    print(json.dumps(summary_json(result), indent=2) if as_json else summary_text(result))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args))
+    except ArchiverError as exc:
+        print(f"archiver: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("archiver: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""``archiver demo``: serve the sample site on loopback, capture it, check the capture."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..capturing import capture
+from ..fixity import record_problems, sha256_file
+from ..models import CaptureResult, Role
+from ..settings import CaptureOptions
+from ..workspace import Workspace
+from .sample import ARTICLE_PATH, sample_site
+
+
+@dataclass(slots=True)
+class DemoReport:
+    workspace: Path
+    article: str
+    result: CaptureResult
+    checks: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.result.ok
+
+    def text(self) -> str:
+        from ..cli import summary_text
+
+        lines = [f"served the sample site; article: {self.article}", f"workspace: {self.workspace}", "",
+                 summary_text(self.result), "", "checks:"]
+        lines += [f"  ok       {c}" for c in self.checks]
+        lines += [f"  PROBLEM  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+    def as_json(self) -> dict[str, Any]:
+        from ..cli import summary_json
+
+        return {"workspace": str(self.workspace), "article": self.article, "ok": self.ok,
+                "capture": summary_json(self.result), "checks": self.checks, "problems": self.problems}
+
+
+def run_demo(root: Path) -> DemoReport:
+    """Capture the sample site into ``root`` and check what was written."""
+    workspace = Workspace(root)
+    with sample_site() as site:
+        article = site.url("news", ARTICLE_PATH)
+        result = capture([article], workspace, CaptureOptions(timeout=10))
+        served = {s.url: s for s in site.served}
+    report = DemoReport(root, article, result)
+    for warc in result.warc_files:
+        digest = sha256_file(root / warc.path)
+        if digest == warc.sha256:
+            report.checks.append(f"{warc.path}: sha256 matches the manifest")
+        else:
+            report.problems.append(f"{warc.path}: sha256 {digest} differs from the manifest")
+        bad = record_problems(root / warc.path)
+        report.problems += [f"{p.path} record {p.record_id} ({p.url}): {p.problem}" for p in bad]
+        if not bad:
+            report.checks.append(f"{warc.path}: every record's block and payload digest is right")
+    mismatched = [r.url for r in result.resources
+                  if r.url in served and served[r.url].sha256 != r.payload_sha256]
+    compared = sum(1 for r in result.resources if r.url in served)
+    if mismatched:
+        report.problems.append(f"archived payloads differ from what was served: {', '.join(mismatched)}")
+    else:
+        report.checks.append(f"{compared} archived payloads equal, byte for byte, what the site served")
+    sources = sum(1 for r in result.resources if r.role is Role.SOURCE)
+    report.checks.append(f"{sources} linked sources archived, with their requisites")
+    return report

@@ -1,0 +1,177 @@
+"""A multi-host web site on loopback addresses: one HTTP server per 127.0.0.x address.
+
+Each host serves a folder (text files with ``{{host}}`` placeholders replaced by the origins of the
+other hosts) and programmatic routes (redirects, errors, chunked bodies, latency). Every response
+body it sends is logged, so tests can compare what was served with what was archived.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+TEXT_SUFFIXES = {".html", ".css", ".js", ".txt", ".xml", ".csv", ".json"}
+
+
+@dataclass(slots=True)
+class Response:
+    status: int = 200
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    chunked: bool = False
+
+
+Route = Response | Callable[["Site", str], Response]
+
+
+@dataclass(slots=True)
+class Host:
+    """One virtual host: a name (used as ``{{name}}`` in text files), an address, its content."""
+
+    name: str
+    address: str
+    folder: Path | None = None
+    routes: dict[str, Route] = field(default_factory=dict)
+    charset: str = "utf-8"
+    listening: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    url: str
+    status: int
+    sha256: str
+    body: bytes
+
+
+class Site:
+    """Start with ``Site(hosts).start()``; ``origin(name)`` gives ``http://127.0.0.x:port``."""
+
+    def __init__(self, hosts: list[Host], latency: float = 0.0) -> None:
+        self.hosts = {h.name: h for h in hosts}
+        self.latency = latency
+        self.served: list[Served] = []
+        self._lock = threading.Lock()
+        self._servers: list[ThreadingHTTPServer] = []
+        self._closed_sockets: list[socket.socket] = []
+        self._origins: dict[str, str] = {}
+        self._by_port: dict[tuple[str, int], Host] = {}
+
+    def origin(self, name: str) -> str:
+        return self._origins[name]
+
+    def url(self, name: str, path: str) -> str:
+        return self._origins[name] + path
+
+    def start(self) -> Site:
+        for host in self.hosts.values():
+            if not host.listening:
+                # bound but not listening: connections are refused, and the port stays ours
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.bind((host.address, 0))
+                self._closed_sockets.append(sock)
+                self._origins[host.name] = f"http://{host.address}:{sock.getsockname()[1]}"
+                continue
+            server = ThreadingHTTPServer((host.address, 0), _Handler)
+            server.daemon_threads = True
+            server.site = self  # type: ignore[attr-defined]
+            server.host = host  # type: ignore[attr-defined]
+            port = server.server_address[1]
+            self._origins[host.name] = f"http://{host.address}:{port}"
+            self._servers.append(server)
+            threading.Thread(target=server.serve_forever, daemon=True, name=f"site-{host.name}").start()
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for sock in self._closed_sockets:
+            sock.close()
+
+    def __enter__(self) -> Site:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def fill(self, text: str) -> str:
+        for name, origin in self._origins.items():
+            text = text.replace("{{" + name + "}}", origin)
+        return text
+
+    def respond(self, host: Host, path: str) -> Response:
+        route = host.routes.get(path)
+        if route is None:
+            route = host.routes.get(path.split("?", 1)[0])
+        if route is not None:
+            return route(self, path) if callable(route) else route
+        return self._file(host, path.split("?", 1)[0])
+
+    def _file(self, host: Host, path: str) -> Response:
+        if host.folder is None:
+            return Response(404, [("Content-Type", "text/html")], b"<h1>Not found</h1>")
+        target = (host.folder / path.lstrip("/")).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if host.folder.resolve() not in target.parents or not target.is_file():
+            return Response(404, [("Content-Type", "text/html; charset=utf-8")],
+                            b"<!doctype html><title>Not found</title><h1>404 Not found</h1>")
+        body = target.read_bytes()
+        ctype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if target.suffix in TEXT_SUFFIXES:
+            body = self.fill(body.decode(host.charset)).encode(host.charset)
+            ctype += f"; charset={host.charset}"
+        return Response(200, [("Content-Type", ctype)], body)
+
+    def log(self, url: str, status: int, body: bytes) -> None:
+        with self._lock:
+            self.served.append(Served(url, status, hashlib.sha256(body).hexdigest(), body))
+
+    def served_for(self, url: str) -> Served:
+        matches = [s for s in self.served if s.url == url]
+        if not matches:
+            raise KeyError(url)
+        return matches[-1]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "archiver-demo-site"
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:
+        site: Site = self.server.site  # type: ignore[attr-defined]
+        host: Host = self.server.host  # type: ignore[attr-defined]
+        if site.latency:
+            time.sleep(site.latency)
+        response = site.respond(host, self.path)
+        self.send_response(response.status)
+        names = {n.lower() for n, _ in response.headers}
+        for name, value in response.headers:
+            self.send_header(name, value)
+        if response.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        elif "content-length" not in names:
+            self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if response.chunked:
+            body = response.body
+            for i in range(0, len(body), 1000):
+                part = body[i:i + 1000]
+                self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.wfile.write(response.body)
+        site.log(site.origin(host.name) + self.path, response.status, response.body)
+        self.close_connection = True

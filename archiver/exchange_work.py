@@ -1,0 +1,146 @@
+"""The work done for one URL in a worker thread: robots check, fetch, WARC records, link extraction.
+
+Returns data only; the capture's main thread appends the records to the WARC file and decides
+what to fetch next.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from .content import decode_for_parsing
+from .errors import FetchError
+from .fetch import Exchange, Fetcher
+from .links import PageLinks, css_links, decode, html_links
+from .models import Failure, Role, Skipped, Target
+from .requests_plan import RequestPlanner
+from .robots import RobotsRules, agent_token, rules_from_response
+from .urls import host_key, parse_http_url
+from .warc import ExchangeRecords, write_exchange
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_HOST_DOWN = frozenset({"dns", "refused", "connect", "tls"})
+
+
+@dataclass(slots=True)
+class Fetched:
+    """One exchange written as records into ``fragment`` (compressed, ready to append)."""
+
+    target: Target
+    exchange: Exchange
+    records: ExchangeRecords
+    fragment: IO[bytes]
+
+
+@dataclass(slots=True)
+class WorkResult:
+    target: Target
+    fetched: list[Fetched] = field(default_factory=list)   # robots.txt first, then the target
+    failure: Failure | None = None
+    skipped: Skipped | None = None
+    page: PageLinks | None = None
+    css: list = field(default_factory=list)
+
+
+class RobotsCache:
+    """robots.txt rules per host, fetched once; concurrent askers for one host wait for the first."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, RobotsRules] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], RobotsRules]) -> tuple[RobotsRules, bool]:
+        """(rules, True if this call loaded them)."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key in self._rules:
+                return self._rules[key], False
+            rules = load()
+            self._rules[key] = rules
+            return rules, True
+
+
+class ExchangeWorker:
+    """Everything a worker thread needs; one instance shared by all workers of a capture."""
+
+    def __init__(self, *, fetcher: Fetcher, planner: RequestPlanner, warcinfo_id: str, level: int,
+                 scratch: Path, obey_robots: bool, user_agent: str) -> None:
+        self.fetcher, self.planner = fetcher, planner
+        self.warcinfo_id, self.level, self.scratch = warcinfo_id, level, scratch
+        self.obey_robots = obey_robots
+        self.agent = agent_token(user_agent)
+        self.robots = RobotsCache()
+
+    def run(self, target: Target) -> WorkResult:
+        result = WorkResult(target)
+        try:
+            if self.obey_robots and target.role is not Role.SEED and not self._robots_allow(target, result):
+                return result
+            fetched = self._fetch(target)
+        except FetchError as exc:
+            result.failure = Failure(target.url, target.role, target.via, exc.kind, exc.reason)
+            return result
+        result.fetched.append(fetched)
+        self._parse(fetched.exchange, target, result)
+        return result
+
+    def _fetch(self, target: Target) -> Fetched:
+        url = parse_http_url(target.url)
+        exchange = self.fetcher.fetch(url, self.planner.plan(url.url))
+        fragment = tempfile.SpooledTemporaryFile(max_size=4 * 2**20, dir=self.scratch)
+        try:
+            records = write_exchange(fragment, exchange, self.warcinfo_id, self.level)
+        except BaseException:
+            fragment.close()
+            exchange.close()
+            raise
+        exchange.close()
+        return Fetched(target, exchange, records, fragment)
+
+    def _robots_allow(self, target: Target, result: WorkResult) -> bool:
+        url = parse_http_url(target.url)
+        robots_target = Target(f"{url.origin}/robots.txt", Role.ROBOTS, target.depth, via=target.url)
+
+        def load() -> RobotsRules:
+            try:
+                fetched = self._fetch(robots_target)
+            except FetchError as exc:
+                if exc.kind in _HOST_DOWN:
+                    return RobotsRules(None)   # the host is down: the target's own fetch says why
+                return RobotsRules(None, unreachable=exc.reason)
+            result.fetched.append(fetched)
+            ex = fetched.exchange
+            if ex.truncated == "time":
+                return RobotsRules(None, unreachable="timed out")
+            body = decode_for_parsing(ex.prefix, ex.head.get("Content-Encoding")) or b""
+            return rules_from_response(ex.head.status, body)
+
+        rules, _ = self.robots.get(host_key(target.url), load)
+        if rules.allows(target.url, self.agent):
+            return True
+        result.skipped = Skipped(target.url, target.role, target.via, rules.why_not())
+        return False
+
+    def _parse(self, ex: Exchange, target: Target, result: WorkResult) -> None:
+        status = ex.head.status
+        if not 200 <= status < 300 or not ex.prefix:
+            return
+        ctype = (ex.head.content_type or "").split(";")[0].strip().lower()
+        is_html = ctype in _HTML_TYPES or (not ctype and ex.prefix.lstrip()[:15].lower().startswith(b"<!doctype html"))
+        if not is_html and ctype != "text/css":
+            return
+        body = decode_for_parsing(ex.prefix, ex.head.get("Content-Encoding"))
+        if body is None:
+            return
+        text = decode(body, ex.head.content_type)
+        if ctype == "text/css":
+            result.css = css_links(text, target.url)
+        else:
+            result.page = html_links(text, target.url)

@@ -1,0 +1,280 @@
+"""Fetching one URL: one HTTP/1.1 exchange over a socket, bytes kept exactly as they crossed the wire.
+
+requests/urllib3 sit on http.client, which removes chunked framing and re-parses header lines, so
+the bytes a server sent could not be archived as sent. This module speaks HTTP/1.1 itself (stdlib
+``socket`` and ``ssl``): the request bytes it sends and the response bytes it receives are what
+go into the WARC record. Bodies stream into a spooled temporary file, hashed as they arrive; a
+wall-clock deadline and a size limit bound every exchange.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import socket
+import ssl
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO
+
+from .errors import FetchError
+from .httpwire import (MAX_HEAD_BYTES, ChunkedDecoder, ProtocolError, ResponseHead, build_request,
+                       find_head_end, has_no_body, parse_head)
+from .urls import HttpUrl
+
+PARSE_PREFIX_BYTES = 16 * 2**20   # entity bytes kept in memory for link extraction
+SPOOL_IN_MEMORY = 2 * 2**20       # bodies larger than this spill to disk
+_RECV = 256 * 1024
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+AddressCheck = Callable[[str, str], None]
+"""Called with (url, peer IP) before a request is sent; raises FetchError to refuse."""
+
+
+@dataclass(slots=True)
+class Exchange:
+    """A request sent and the response received, ready to be written as WARC records."""
+
+    url: str
+    date: datetime
+    request: bytes                 # as archived (secrets possibly redacted)
+    head: ResponseHead
+    body: IO[bytes]                # raw body bytes as received, positioned at 0
+    body_bytes: int
+    block_digest: str              # hex sha256 of head.raw + body
+    payload_digest: str            # hex sha256 of body as stored (chunk framing included)
+    entity_digest: str             # hex sha256 of body with chunked framing removed
+    entity_bytes: int
+    prefix: bytes                  # first PARSE_PREFIX_BYTES of the entity, for parsing
+    remote_address: str | None
+    truncated: str | None = None   # WARC-Truncated value: length | time | disconnect
+    truncated_reason: str | None = None
+    redacted: tuple[str, ...] = field(default=())
+
+    def close(self) -> None:
+        self.body.close()
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPlan:
+    """What to send: the headers (in order) and which of them must be redacted when archived."""
+
+    headers: tuple[tuple[str, str], ...]
+    secret_names: frozenset[str] = frozenset()
+
+
+class _Reader:
+    """Accumulates one response body, applying the limits and computing the digests."""
+
+    def __init__(self, spool: IO[bytes], head: ResponseHead, max_bytes: int) -> None:
+        self.spool = spool
+        self.max_bytes = max_bytes
+        self.block = hashlib.sha256(head.raw)
+        self.payload = hashlib.sha256()
+        self.entity = hashlib.sha256()
+        self.raw_bytes = 0
+        self.entity_bytes = 0
+        self.prefix = bytearray()
+        self.chunked = ChunkedDecoder() if head.is_chunked else None
+        length = None if self.chunked else head.content_length()
+        self.remaining = length
+        self.done = length == 0
+        self.truncated: str | None = None
+        self.truncated_reason: str | None = None
+
+    def feed(self, data: bytes) -> None:
+        if self.remaining is not None:
+            data = data[: self.remaining]
+            self.remaining -= len(data)
+            self.done = self.remaining == 0
+        if self.raw_bytes + len(data) > self.max_bytes:
+            data = data[: self.max_bytes - self.raw_bytes]
+            self.truncated = "length"
+            self.truncated_reason = f"body exceeds the per-resource limit of {self.max_bytes} bytes"
+            self.done = True
+        if self.chunked is not None:
+            entity = self.chunked.feed(data)
+            if self.chunked.done:
+                data = data[: self.chunked.last_used]   # bytes after the last chunk are not ours
+                self.done = True
+        else:
+            entity = data
+        self.spool.write(data)
+        self.block.update(data)
+        self.payload.update(data)
+        self.raw_bytes += len(data)
+        self.entity.update(entity)
+        self.entity_bytes += len(entity)
+        room = PARSE_PREFIX_BYTES - len(self.prefix)
+        if room > 0:
+            self.prefix += entity[:room]
+
+    def end_of_stream(self) -> None:
+        """The connection closed: fine for a close-delimited body, a truncation otherwise."""
+        if self.done:
+            return
+        if self.remaining is not None or self.chunked is not None:
+            self.truncated = "disconnect"
+            expected = f" of {self.raw_bytes + self.remaining}" if self.remaining is not None else ""
+            self.truncated_reason = f"connection closed after {self.raw_bytes}{expected} body bytes"
+        self.done = True
+
+
+class Fetcher:
+    """Performs exchanges; safe to share between threads (it holds no per-request state)."""
+
+    def __init__(self, *, timeout: float, max_bytes: int, scratch: Path,
+                 address_check: AddressCheck | None = None, insecure: bool = False,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.scratch = scratch
+        self.address_check = address_check
+        self.clock = clock
+        self.tls = ssl.create_default_context()
+        if insecure:
+            self.tls.check_hostname = False
+            self.tls.verify_mode = ssl.CERT_NONE
+
+    def fetch(self, url: HttpUrl, plan: RequestPlan) -> Exchange:
+        deadline = time.monotonic() + self.timeout
+        headers = [("Host", url.authority), *plan.headers]
+        sent = build_request("GET", url.target, headers)
+        stored = sent if not plan.secret_names else build_request("GET", url.target, [
+            (n, "[redacted by archiver]" if n.lower() in plan.secret_names else v) for n, v in headers])
+        redacted = tuple(sorted({n for n, _ in headers if n.lower() in plan.secret_names}))
+        sock, peer = self._connect(url, deadline)
+        try:
+            date = self.clock()
+            try:
+                sock.sendall(sent)
+            except OSError as exc:
+                raise FetchError(url.url, "reset", f"sending the request failed: {exc}") from None
+            return self._receive(sock, url, deadline, date, stored, peer, redacted)
+        finally:
+            sock.close()
+
+    def _connect(self, url: HttpUrl, deadline: float) -> tuple[socket.socket, str]:
+        try:
+            infos = socket.getaddrinfo(url.host, url.port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise FetchError(url.url, "dns", f"DNS lookup of {url.host} failed: {exc.strerror}") from None
+        except UnicodeError:
+            raise FetchError(url.url, "dns", f"host name {url.host!r} cannot be looked up") from None
+        last: FetchError | None = None
+        for family, kind, proto, _, address in infos:
+            peer = str(address[0])
+            if self.address_check:
+                self.address_check(url.url, peer)
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(max(0.001, deadline - time.monotonic()))
+                sock.connect(address)
+            except ConnectionRefusedError:
+                last = FetchError(url.url, "refused", f"connection to {peer} port {url.port} refused")
+            except (TimeoutError, socket.timeout):
+                last = FetchError(url.url, "timeout", f"connecting to {peer} port {url.port} timed out")
+            except OSError as exc:
+                last = FetchError(url.url, "connect", f"connecting to {peer} port {url.port} failed: {exc.strerror}")
+            else:
+                if url.scheme == "https":
+                    sock = self._tls(sock, url, deadline)
+                return sock, peer
+            sock.close()
+        raise last or FetchError(url.url, "dns", f"no address found for {url.host}")
+
+    def _tls(self, sock: socket.socket, url: HttpUrl, deadline: float) -> socket.socket:
+        try:
+            sock.settimeout(max(0.001, deadline - time.monotonic()))
+            return self.tls.wrap_socket(sock, server_hostname=url.host)
+        except ssl.SSLCertVerificationError as exc:
+            sock.close()
+            raise FetchError(url.url, "tls", f"TLS certificate not trusted: {exc.verify_message}") from None
+        except (ssl.SSLError, OSError) as exc:
+            sock.close()
+            raise FetchError(url.url, "tls", f"TLS handshake failed: {exc}") from None
+
+    def _recv(self, sock: socket.socket, deadline: float) -> bytes:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
+        return sock.recv(_RECV)
+
+    def _receive(self, sock: socket.socket, url: HttpUrl, deadline: float, date: datetime,
+                 stored: bytes, peer: str, redacted: tuple[str, ...]) -> Exchange:
+        buffer, head = self._read_head(sock, url, deadline)
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self.scratch)
+        try:
+            try:
+                reader = _Reader(spool, head, self.max_bytes)
+            except ProtocolError as exc:
+                raise FetchError(url.url, "protocol", str(exc)) from None
+            if has_no_body(head.status):
+                reader.done = True
+            self._read_body(sock, url, deadline, reader, buffer)
+            spool.seek(0)
+        except BaseException:
+            spool.close()
+            raise
+        return Exchange(url=url.url, date=date, request=stored, head=head, body=spool,
+                        body_bytes=reader.raw_bytes, block_digest=reader.block.hexdigest(),
+                        payload_digest=reader.payload.hexdigest(), entity_digest=reader.entity.hexdigest(),
+                        entity_bytes=reader.entity_bytes, prefix=bytes(reader.prefix), remote_address=peer,
+                        truncated=reader.truncated, truncated_reason=reader.truncated_reason, redacted=redacted)
+
+    def _read_head(self, sock: socket.socket, url: HttpUrl, deadline: float) -> tuple[bytes, ResponseHead]:
+        buffer = b""
+        while True:
+            try:
+                data = self._recv(sock, deadline)
+            except (TimeoutError, socket.timeout):
+                raise FetchError(url.url, "timeout", f"no complete response head within {self.timeout:g} s") from None
+            except OSError as exc:
+                raise FetchError(url.url, "reset", f"connection failed before a response: {exc}") from None
+            if not data:
+                what = "closed the connection without a response" if not buffer else \
+                    "closed the connection inside the response head"
+                raise FetchError(url.url, "protocol", f"server {what}")
+            buffer += data
+            end = find_head_end(buffer)
+            if end < 0:
+                if len(buffer) > MAX_HEAD_BYTES:
+                    raise FetchError(url.url, "protocol", f"response head larger than {MAX_HEAD_BYTES} bytes")
+                continue
+            try:
+                head = parse_head(buffer[:end])
+            except ProtocolError as exc:
+                raise FetchError(url.url, "protocol", str(exc)) from None
+            if 100 <= head.status < 200 and head.status != 101:
+                buffer = buffer[end:]   # interim response (100, 103): the final one follows
+                continue
+            return buffer[end:], head
+
+    def _read_body(self, sock: socket.socket, url: HttpUrl, deadline: float, reader: _Reader,
+                   first: bytes) -> None:
+        if first and not reader.done:
+            reader.feed(first)
+        while not reader.done:
+            try:
+                data = self._recv(sock, deadline)
+            except (TimeoutError, socket.timeout):
+                reader.truncated = "time"
+                reader.truncated_reason = f"body not complete within {self.timeout:g} s ({reader.raw_bytes} bytes)"
+                return
+            except OSError as exc:
+                reader.truncated = "disconnect"
+                reader.truncated_reason = f"connection failed after {reader.raw_bytes} body bytes: {exc}"
+                return
+            if not data:
+                reader.end_of_stream()
+                return
+            try:
+                reader.feed(data)
+            except ProtocolError as exc:
+                reader.truncated = "disconnect"
+                reader.truncated_reason = f"malformed chunked body after {reader.raw_bytes} bytes: {exc}"
+                return

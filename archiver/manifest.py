@@ -1,0 +1,116 @@
+"""The capture manifest: a versioned YAML document, written once, atomically, after the WARC files.
+
+The format is described in docs/manifest.md. ``read_manifest`` checks a manifest against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import socket
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import ManifestError
+from .models import CaptureResult
+from .settings import CaptureOptions, Operator
+from .workspace import Workspace, atomic_write
+
+FORMAT = "archiver-manifest"
+FORMAT_VERSION = 1
+REQUIRED = {"format": str, "format_version": int, "capture_id": str, "seeds": list, "started": str,
+            "ended": str, "software": dict, "settings": dict, "warc_files": list, "resources": list,
+            "failures": list, "skipped": list}
+RESOURCE_KEYS = {"url", "role", "status", "payload_sha256", "warc", "offset", "length", "record_id"}
+
+
+def iso(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def software_versions() -> dict[str, str]:
+    """archiver and the libraries that shaped the capture, for provenance."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"archiver": __version__, "python": platform.python_version()}
+    for name in ("selectolax", "protego", "pyyaml"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _clean(entry: object) -> dict[str, Any]:
+    data = dataclasses.asdict(entry)  # type: ignore[call-overload]
+    return {k: (str(v) if k == "role" else v) for k, v in data.items() if v is not None}
+
+
+def build_manifest(result: CaptureResult, *, started: datetime, ended: datetime,
+                   options: CaptureOptions, operator: Operator, redacted: list[str]) -> dict[str, Any]:
+    """The manifest document of a finished capture, as plain data."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "capture_id": result.capture_id,
+        "seeds": list(result.seeds),
+        "started": iso(started),
+        "ended": iso(ended),
+        "operator": {"name": operator.name, "contact": operator.contact},
+        "host": socket.gethostname(),
+        "software": software_versions(),
+        "settings": options.public(),
+        "redacted_headers": redacted,
+        "summary": {"resources": len(result.resources), "failures": len(result.failures),
+                    "skipped": len(result.skipped), "warc_bytes": result.bytes_archived,
+                    "payload_bytes": sum(r.payload_bytes for r in result.resources)},
+        "warc_files": [dataclasses.asdict(w) for w in result.warc_files],
+        "resources": [_clean(r) for r in result.resources],
+        "failures": [_clean(f) for f in result.failures],
+        "skipped": [_clean(s) for s in result.skipped],
+        "flags": [dataclasses.asdict(f) for f in result.flags],
+        "seed_problems": list(result.seed_problems),
+    }
+
+
+def dump_manifest(manifest: dict[str, Any]) -> bytes:
+    import yaml
+
+    return yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True, width=1000).encode("utf-8")
+
+
+def write_manifest(workspace: Workspace, manifest: dict[str, Any]) -> Path:
+    """Write the manifest atomically; never overwrite an existing one."""
+    path = workspace.manifest_path(manifest["capture_id"])
+    if path.exists():
+        raise ManifestError("a manifest for this capture id exists already; manifests are never rewritten",
+                            path=str(path))
+    atomic_write(path, dump_manifest(manifest))
+    return path
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """Load a manifest and check it follows the format; ManifestError says what is wrong."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_bytes())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ManifestError(f"cannot be read: {exc}", path=str(path)) from None
+    if not isinstance(data, dict):
+        raise ManifestError("is not a YAML mapping", path=str(path))
+    for key, kind in REQUIRED.items():
+        if not isinstance(data.get(key), kind):
+            raise ManifestError(f"field {key!r} is missing or not a {kind.__name__}", path=str(path))
+    if data["format"] != FORMAT:
+        raise ManifestError(f"format is {data['format']!r}, expected {FORMAT!r}", path=str(path))
+    if data["format_version"] > FORMAT_VERSION:
+        raise ManifestError(f"format_version {data['format_version']} is newer than this archiver "
+                            f"understands ({FORMAT_VERSION})", path=str(path))
+    for i, res in enumerate(data["resources"]):
+        missing = RESOURCE_KEYS - set(res) if isinstance(res, dict) else RESOURCE_KEYS
+        if missing:
+            raise ManifestError(f"resources[{i}] lacks {', '.join(sorted(missing))}", path=str(path))
+    return data

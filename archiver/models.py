@@ -1,0 +1,119 @@
+"""The things that flow through archiver: plain frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """Why a URL is in a capture."""
+
+    SEED = "seed"            # named by the user
+    REQUISITE = "requisite"  # needed to render a page: image, CSS, script, font, media
+    SOURCE = "source"        # a page the article links to (a "linked source")
+    ROBOTS = "robots"        # a robots.txt consulted before fetching from a host
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A URL found in a page or stylesheet, with what it is to that page."""
+
+    url: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A URL queued for fetching, with how the capture came to it."""
+
+    url: str
+    role: Role
+    depth: int                  # link hops from a seed (requisites keep their page's depth)
+    via: str | None = None      # the page (or redirect) that led here; None for seeds
+    hops: int = 0               # redirects followed to get here
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedResource:
+    """One response written to a WARC file, as the manifest lists it."""
+
+    url: str
+    role: Role
+    via: str | None
+    depth: int
+    status: int
+    content_type: str | None
+    payload_sha256: str          # hex sha256 of the entity body (transfer coding removed)
+    payload_bytes: int
+    warc: str                    # path relative to the workspace
+    offset: int                  # of the response record's gzip member
+    length: int                  # of that gzip member
+    record_id: str
+    request_record_id: str
+    date: str                    # WARC-Date of the exchange
+    remote_address: str | None
+    location: str | None = None  # redirect target, when status is 3xx
+    truncated: str | None = None  # WARC-Truncated reason, when the body was cut
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A URL that could not be archived, and why."""
+
+    url: str
+    role: Role
+    via: str | None
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A URL deliberately not fetched (robots.txt, --exclude, a limit)."""
+
+    url: str
+    role: Role
+    via: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WarcFile:
+    """A finished WARC file of a capture."""
+
+    path: str       # relative to the workspace, '/' separated
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageFlag:
+    """A warning about how faithful a page's capture is."""
+
+    url: str
+    flag: str       # e.g. "javascript-shell", "requisites-failed"
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureResult:
+    """What a capture produced."""
+
+    capture_id: str
+    manifest_path: str
+    seeds: tuple[str, ...]
+    warc_files: tuple[WarcFile, ...]
+    resources: tuple[ArchivedResource, ...]
+    failures: tuple[Failure, ...]
+    skipped: tuple[Skipped, ...]
+    flags: tuple[PageFlag, ...]
+    seed_problems: tuple[str, ...] = field(default=())
+
+    @property
+    def bytes_archived(self) -> int:
+        return sum(w.bytes for w in self.warc_files)
+
+    @property
+    def ok(self) -> bool:
+        return not self.seed_problems

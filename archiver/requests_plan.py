@@ -1,0 +1,61 @@
+"""What each request carries: standard headers, the user's extra headers and cookies, and which of
+them are secrets to redact in the archived request records."""
+
+from __future__ import annotations
+
+import re
+import urllib.request
+from http.cookiejar import LoadError, MozillaCookieJar
+
+from .errors import UsageError
+from .fetch import ACCEPT, RequestPlan
+from .settings import CaptureOptions
+
+_SECRET_NAME = re.compile(r"auth|cookie|token|secret|key|session|passw|signature|csrf|bearer", re.IGNORECASE)
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """'Name: value' -> ('Name', 'value'); UsageError naming what is wrong."""
+    name, sep, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not sep or not _TOKEN.match(name):
+        raise UsageError(f"--header {text!r} is not of the form 'Name: value'")
+    if "\r" in value or "\n" in value:
+        raise UsageError(f"--header {name}: the value contains a line break")
+    return name, value
+
+
+def load_cookies(path: str) -> MozillaCookieJar:
+    jar = MozillaCookieJar(path)
+    try:
+        jar.load(ignore_discard=True, ignore_expires=False)
+    except FileNotFoundError:
+        raise UsageError(f"--cookies {path}: no such file") from None
+    except (LoadError, OSError, ValueError) as exc:
+        raise UsageError(f"--cookies {path}: not a Netscape cookies.txt file ({exc})") from None
+    return jar
+
+
+class RequestPlanner:
+    """Builds the RequestPlan for each URL of a capture."""
+
+    def __init__(self, options: CaptureOptions) -> None:
+        self.options = options
+        self.jar = load_cookies(options.cookies_file) if options.cookies_file else None
+        base = [("User-Agent", options.user_agent), ("Accept", ACCEPT),
+                ("Accept-Encoding", "gzip, deflate"), ("Connection", "close")]
+        given = {name.lower() for name, _ in options.headers}
+        self.base = [(n, v) for n, v in base if n.lower() not in given] + list(options.headers)
+        secrets = {n.lower() for n, _ in options.headers if _SECRET_NAME.search(n)}
+        self.secrets = frozenset() if options.keep_secrets else frozenset(secrets | {"cookie"})
+
+    def plan(self, url: str) -> RequestPlan:
+        headers = list(self.base)
+        if self.jar is not None:
+            req = urllib.request.Request(url)
+            self.jar.add_cookie_header(req)
+            cookie = req.get_header("Cookie")
+            if cookie:
+                headers.append(("Cookie", cookie))
+        return RequestPlan(headers=tuple(headers), secret_names=self.secrets)

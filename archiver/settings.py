@@ -1,0 +1,193 @@
+"""Settings: capture options and the workspace settings file, built once and passed down.
+
+Precedence: defaults < workspace file (``archiver.yaml``) < ``ARCHIVER_*`` environment < flags.
+The file is read with a safe loader only; an unknown key or a value of the wrong type is an error
+naming the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import SettingsError, UsageError
+
+SETTINGS_FILE = "archiver.yaml"
+DEFAULT_USER_AGENT = f"archiver/{__version__} (+https://pypi.org/project/archiver/; web archiving for citation)"
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "ki": 1024, "kib": 1024, "m": 10**6, "mb": 10**6,
+          "mi": 2**20, "mib": 2**20, "g": 10**9, "gb": 10**9, "gi": 2**30, "gib": 2**30,
+          "t": 10**12, "tb": 10**12, "ti": 2**40, "tib": 2**40}
+
+
+def parse_size(text: str | int) -> int:
+    """'100MB' -> 100000000, '2GiB' -> 2147483648, 512 -> 512."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text < 0:
+            raise UsageError(f"size must not be negative: {text}")
+        return text
+    m = _SIZE.match(str(text))
+    if not m or (m.group(2) or "").lower() not in _UNITS:
+        raise UsageError(f"not a size: {text!r} (examples: 500000, 100MB, 2GiB)")
+    return int(float(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureOptions:
+    """How one capture behaves. Defaults protect a laptop and a remote server alike."""
+
+    depth: int = 1
+    exclude: tuple[str, ...] = ()
+    max_resources: int = 5000
+    max_bytes: int = 200 * 10**6          # per resource
+    max_total_bytes: int = 4 * 10**9      # per capture
+    timeout: float = 30.0                 # seconds, whole exchange
+    concurrency: int = 16
+    per_host: int = 2
+    user_agent: str = DEFAULT_USER_AGENT
+    ignore_robots: bool = False
+    headers: tuple[tuple[str, str], ...] = ()
+    cookies_file: str | None = None
+    keep_secrets: bool = False
+    max_redirects: int = 20
+    compress_level: int = 6
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.depth >= 0, f"depth must be 0 or more, not {self.depth}"),
+            (self.max_resources >= 1, f"max_resources must be 1 or more, not {self.max_resources}"),
+            (self.max_bytes >= 1, f"max_bytes must be 1 or more, not {self.max_bytes}"),
+            (self.max_total_bytes >= 1, f"max_total_bytes must be 1 or more, not {self.max_total_bytes}"),
+            (self.timeout > 0, f"timeout must be positive, not {self.timeout}"),
+            (self.concurrency >= 1, f"concurrency must be 1 or more, not {self.concurrency}"),
+            (self.per_host >= 1, f"per_host must be 1 or more, not {self.per_host}"),
+            (0 <= self.compress_level <= 9, f"compress_level must be 0-9, not {self.compress_level}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UsageError(message)
+        for pattern in self.exclude:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise UsageError(f"--exclude {pattern!r} is not a valid regular expression: {exc}") from None
+
+    def public(self) -> dict[str, Any]:
+        """The options as recorded in a manifest or warcinfo: secrets reduced to header names."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "headers":
+                value = [name for name, _ in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """Who captures: recorded in every manifest (provenance)."""
+
+    name: str = ""
+    contact: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable about a workspace."""
+
+    operator: Operator = field(default_factory=Operator)
+    capture: CaptureOptions = field(default_factory=CaptureOptions)
+
+
+_CAPTURE_TYPES: dict[str, type | tuple[type, ...]] = {
+    "depth": int, "exclude": list, "max_resources": int, "max_bytes": (int, str),
+    "max_total_bytes": (int, str), "timeout": (int, float), "concurrency": int, "per_host": int,
+    "user_agent": str, "ignore_robots": bool, "max_redirects": int, "compress_level": int,
+}
+
+
+def load_settings(workspace_root: Path) -> Settings:
+    """Read ``archiver.yaml`` in the workspace, if present; defaults otherwise."""
+    path = workspace_root / SETTINGS_FILE
+    if not path.exists():
+        return Settings()
+    import yaml
+
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise SettingsError(f"malformed YAML: {getattr(exc, 'problem', exc)}", path=str(path),
+                            line=mark.line + 1 if mark else None) from None
+    if data is None:
+        return Settings()
+    lines = _key_lines(node)
+    if not isinstance(data, dict):
+        raise SettingsError("the settings file must be a mapping of keys to values", path=str(path), line=1)
+    return _build(data, lines, str(path))
+
+
+def _key_lines(node: Any, prefix: str = "") -> dict[str, int]:
+    """Map 'a.b' key paths to 1-based line numbers, for error messages."""
+    import yaml
+
+    out: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = f"{prefix}{key_node.value}"
+            out[key] = key_node.start_mark.line + 1
+            out.update(_key_lines(value_node, key + "."))
+    return out
+
+
+def _build(data: dict[str, Any], lines: dict[str, int], path: str) -> Settings:
+    def fail(key: str, message: str) -> SettingsError:
+        return SettingsError(f"{key}: {message}", path=path, line=lines.get(key), key=key)
+
+    known = {"operator", "capture"}
+    for key in data:
+        if key not in known:
+            raise fail(str(key), f"unknown key (known: {', '.join(sorted(known))})")
+    operator = Operator()
+    if "operator" in data:
+        op = data["operator"]
+        if not isinstance(op, dict):
+            raise fail("operator", "must be a mapping with name and contact")
+        for key, value in op.items():
+            if key not in ("name", "contact"):
+                raise fail(f"operator.{key}", "unknown key (known: contact, name)")
+            if not isinstance(value, str):
+                raise fail(f"operator.{key}", f"must be text, not {type(value).__name__}")
+        operator = Operator(**op)
+    capture = CaptureOptions()
+    if "capture" in data:
+        raw = data["capture"]
+        if not isinstance(raw, dict):
+            raise fail("capture", "must be a mapping of capture options")
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            full = f"capture.{key}"
+            expected = _CAPTURE_TYPES.get(key)
+            if expected is None:
+                raise fail(full, f"unknown key (known: {', '.join(sorted(_CAPTURE_TYPES))})")
+            if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
+                raise fail(full, f"has the wrong type {type(value).__name__}")
+            if key in ("max_bytes", "max_total_bytes"):
+                try:
+                    value = parse_size(value)
+                except UsageError as exc:
+                    raise fail(full, str(exc)) from None
+            values[key] = tuple(value) if isinstance(value, list) else value
+        try:
+            capture = replace(capture, **values)
+        except UsageError as exc:
+            raise fail("capture", str(exc)) from None
+    return Settings(operator=operator, capture=capture)

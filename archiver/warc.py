@@ -1,0 +1,167 @@
+"""Writing WARC 1.1 records, one gzip member per record.
+
+The digest rule (see docs/warc.md):
+- ``WARC-Block-Digest`` is the sha256 of the whole record block.
+- ``WARC-Payload-Digest`` of a response is the sha256 of the bytes that follow the HTTP header
+  block in the record, exactly as stored. When a server used chunked transfer coding those bytes
+  include the chunk framing: this is the rule ``warcio check`` and pywb apply. The entity body with
+  the framing removed has its own sha256 in the manifest (``payload_sha256``), the key for
+  deduplication and for comparing with a downloaded file. Without chunked coding the two are equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from .fetch import Exchange
+from .models import WarcFile
+from .workspace import OPEN_SUFFIX, fsync_dir
+
+WARC_VERSION = b"WARC/1.1"
+CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+_BLOCK = 1 << 20
+
+IdFactory = Callable[[], str]
+
+
+def new_record_id() -> str:
+    return f"<urn:uuid:{uuid.uuid4()}>"
+
+
+def warc_date(when: datetime) -> str:
+    """WARC-Date with microseconds, so exchanges within one second keep their order."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def write_record(out: IO[bytes], headers: list[tuple[str, str]], block: Iterable[bytes],
+                 block_length: int, level: int) -> int:
+    """Write one record as one gzip member; return the member's compressed length."""
+    head = [WARC_VERSION]
+    head += [f"{name}: {value}".encode("utf-8") for name, value in headers]
+    head.append(f"Content-Length: {block_length}".encode("ascii"))
+    comp = zlib.compressobj(level, zlib.DEFLATED, 31)
+    written = out.write(comp.compress(b"\r\n".join(head) + b"\r\n\r\n"))
+    seen = 0
+    for part in block:
+        seen += len(part)
+        written += out.write(comp.compress(part))
+    if seen != block_length:
+        raise ValueError(f"record block was {seen} bytes, declared {block_length}")
+    written += out.write(comp.compress(b"\r\n\r\n"))
+    written += out.write(comp.flush())
+    return written
+
+
+def _stream(fh: IO[bytes]) -> Iterable[bytes]:
+    while chunk := fh.read(_BLOCK):
+        yield chunk
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeRecords:
+    """Where the request and response records of one exchange sit inside a fragment."""
+
+    request_id: str
+    response_id: str
+    request_length: int
+    response_length: int
+
+
+def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
+                   new_id: IdFactory = new_record_id) -> ExchangeRecords:
+    """Write the request record, then the response record, of one exchange."""
+    request_id, response_id = new_id(), new_id()
+    date = warc_date(ex.date)
+    common = [("WARC-Date", date), ("WARC-Target-URI", ex.url)]
+    if ex.remote_address:
+        common.append(("WARC-IP-Address", ex.remote_address))
+    common.append(("WARC-Warcinfo-ID", warcinfo_id))
+    req_headers = [("WARC-Type", "request"), ("WARC-Record-ID", request_id), *common,
+                   ("WARC-Concurrent-To", response_id),
+                   ("WARC-Block-Digest", f"sha256:{hashlib.sha256(ex.request).hexdigest()}"),
+                   ("Content-Type", "application/http; msgtype=request")]
+    req_len = write_record(out, req_headers, [ex.request], len(ex.request), level)
+    resp_headers = [("WARC-Type", "response"), ("WARC-Record-ID", response_id), *common,
+                    ("WARC-Concurrent-To", request_id),
+                    ("WARC-Block-Digest", f"sha256:{ex.block_digest}"),
+                    ("WARC-Payload-Digest", f"sha256:{ex.payload_digest}")]
+    if ex.truncated:
+        resp_headers.append(("WARC-Truncated", ex.truncated))
+    resp_headers.append(("Content-Type", "application/http; msgtype=response"))
+    ex.body.seek(0)
+    block = [ex.head.raw, *_stream(ex.body)]
+    resp_len = write_record(out, resp_headers, block, len(ex.head.raw) + ex.body_bytes, level)
+    return ExchangeRecords(request_id, response_id, req_len, resp_len)
+
+
+def warcinfo_fields(fields: dict[str, str]) -> bytes:
+    """application/warc-fields: one 'name: value' line per field, values on one line."""
+    lines = [f"{k}: {' '.join(str(v).split())}" for k, v in fields.items()]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+class WarcFileWriter:
+    """One WARC file of a capture: written under a ``.open`` name, renamed when complete."""
+
+    def __init__(self, path: Path, info: dict[str, str], date: datetime, level: int,
+                 new_id: IdFactory = new_record_id) -> None:
+        self.path = path
+        self.open_path = path.with_name(path.name + OPEN_SUFFIX)
+        self.warcinfo_id = new_id()
+        self._fh = open(self.open_path, "xb")
+        self._sha = hashlib.sha256()
+        self._size = 0
+        block = warcinfo_fields(info)
+        headers = [("WARC-Type", "warcinfo"), ("WARC-Record-ID", self.warcinfo_id),
+                   ("WARC-Date", warc_date(date)), ("WARC-Filename", path.name),
+                   ("Content-Type", "application/warc-fields"),
+                   ("WARC-Block-Digest", f"sha256:{hashlib.sha256(block).hexdigest()}")]
+        from io import BytesIO
+
+        buf = BytesIO()
+        write_record(buf, headers, [block], len(block), level)
+        self._write(buf.getvalue())
+
+    def _write(self, data: bytes) -> None:
+        self._fh.write(data)
+        self._sha.update(data)
+        self._size += len(data)
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def append(self, fragment: IO[bytes]) -> int:
+        """Append already-compressed records; return the offset where they start."""
+        offset = self._size
+        fragment.seek(0)
+        for chunk in _stream(fragment):
+            self._write(chunk)
+        return offset
+
+    def finish(self, relative: str) -> WarcFile:
+        """Flush to disk and rename to the final name."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        os.replace(self.open_path, self.path)
+        fsync_dir(self.path.parent)
+        return WarcFile(path=relative, bytes=self._size, sha256=self._sha.hexdigest())
+
+    def abandon(self) -> None:
+        """Close without renaming: the ``.open`` file stays as debris that verify reports."""
+        if not self._fh.closed:
+            self._fh.close()
+
+
+def settings_json(options: dict[str, object]) -> str:
+    return json.dumps(options, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,125 @@
+"""The workspace on disk: the only module that knows file and folder names.
+
+::
+
+    WORKSPACE/
+      archiver.yaml              settings (optional)
+      archive/                   WARC files: <capture-id>-<n>.warc.gz (".open" while being written)
+      manifests/                 one YAML manifest per capture: <capture-id>.yaml
+      .archiver/                 derived and scratch state (lock file, temporary bodies)
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import WorkspaceError
+
+ARCHIVE_DIR = "archive"
+MANIFESTS_DIR = "manifests"
+STATE_DIR = ".archiver"
+OPEN_SUFFIX = ".open"
+
+
+def new_capture_id(now: datetime | None = None, token: str | None = None) -> str:
+    """A sortable, unique, file-name-safe id: ``20261129T150102Z-3fa9c2``."""
+    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return f"{now:%Y%m%dT%H%M%S}Z-{token or secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    """A folder holding archived captures."""
+
+    root: Path
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.root / ARCHIVE_DIR
+
+    @property
+    def manifests_dir(self) -> Path:
+        return self.root / MANIFESTS_DIR
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    def ensure(self) -> Workspace:
+        """Create the folders if needed and check they can be written; return self."""
+        if self.root.exists() and not self.root.is_dir():
+            raise WorkspaceError(f"workspace {self.root} is not a folder", path=str(self.root))
+        try:
+            for d in (self.archive_dir, self.manifests_dir, self.state_dir):
+                d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create workspace folders in {self.root}: {exc.strerror}",
+                                 path=str(self.root)) from None
+        for d in (self.archive_dir, self.manifests_dir, self.state_dir):
+            if not os.access(d, os.W_OK | os.X_OK):
+                raise WorkspaceError(f"workspace folder {d} is not writable", path=str(d))
+        return self
+
+    def warc_path(self, capture_id: str, serial: int = 0) -> Path:
+        return self.archive_dir / f"{capture_id}-{serial:05d}.warc.gz"
+
+    def manifest_path(self, capture_id: str) -> Path:
+        return self.manifests_dir / f"{capture_id}.yaml"
+
+    def relative(self, path: Path) -> str:
+        """A workspace path as recorded in manifests: relative, '/' separated."""
+        return path.relative_to(self.root).as_posix()
+
+    def manifest_paths(self) -> list[Path]:
+        """Every manifest, oldest capture first (capture ids sort by time)."""
+        if not self.manifests_dir.is_dir():
+            return []
+        return sorted(p for p in self.manifests_dir.glob("*.yaml") if not p.name.startswith("."))
+
+    def scratch_dir(self, capture_id: str) -> Path:
+        path = self.state_dir / "tmp" / capture_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @contextmanager
+    def lock(self, name: str = "workspace") -> Iterator[None]:
+        """An exclusive lock on the workspace. The kernel drops it if the process dies."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / f"{name}.lock", "a+b") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
