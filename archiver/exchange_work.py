@@ -81,7 +81,9 @@ class ExchangeWorker:
     def run(self, target: Target) -> WorkResult:
         result = WorkResult(target)
         try:
-            if self.obey_robots and target.role is not Role.SEED and not self._robots_allow(target, result):
+            # robots.txt governs what the capture finds by itself: linked sources and their requisites.
+            # The pages the user named (depth 0) and what they need to render are always captured.
+            if self.obey_robots and target.depth > 0 and not self._robots_allow(target, result):
                 return result
             fetched = self._fetch(target)
         except FetchError as exc:

@@ -4,6 +4,7 @@ them are secrets to redact in the archived request records."""
 from __future__ import annotations
 
 import re
+import time
 import urllib.request
 from http.cookiejar import LoadError, MozillaCookieJar
 
@@ -27,13 +28,23 @@ def parse_header(text: str) -> tuple[str, str]:
 
 
 def load_cookies(path: str) -> MozillaCookieJar:
+    """Cookies from a Netscape cookies.txt; expiry 0 marks a session cookie (as browsers export
+    them), which is kept; cookies past their expiry are dropped."""
     jar = MozillaCookieJar(path)
     try:
-        jar.load(ignore_discard=True, ignore_expires=False)
+        jar.load(ignore_discard=True, ignore_expires=True)
     except FileNotFoundError:
         raise UsageError(f"--cookies {path}: no such file") from None
     except (LoadError, OSError, ValueError) as exc:
         raise UsageError(f"--cookies {path}: not a Netscape cookies.txt file ({exc})") from None
+    now = time.time()
+    for cookie in list(jar):
+        if cookie.expires:
+            if cookie.expires < now:
+                jar.clear(cookie.domain, cookie.path, cookie.name)
+        else:
+            cookie.expires = None
+            cookie.discard = True
     return jar
 
 
