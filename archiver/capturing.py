@@ -64,19 +64,21 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
     if not seeds:
         raise UsageError("no URL to capture")
     seed_urls = list(dict.fromkeys(canonical(s) for s in seeds))
+    planner = RequestPlanner(options)      # reads --cookies: bad input fails before anything is written
     workspace.ensure()
     started = clock()
     capture_id = new_capture_id(started)
     scratch = workspace.scratch_dir(capture_id)
     try:
-        return _Run(workspace, options, settings, capture_id, seed_urls, progress, clock).run(started)
+        return _Run(workspace, options, settings, capture_id, seed_urls, planner, progress, clock).run(started)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 class _Run:
     def __init__(self, workspace: Workspace, options: CaptureOptions, settings: Settings, capture_id: str,
-                 seeds: list[str], progress: ProgressCallback | None, clock: Clock) -> None:
+                 seeds: list[str], planner: RequestPlanner, progress: ProgressCallback | None,
+                 clock: Clock) -> None:
         from .crawl import Frontier
 
         self.ws, self.options, self.settings = workspace, options, settings
@@ -86,7 +88,7 @@ class _Run:
                                  max_resources=options.max_resources, per_host=options.per_host)
         self.tally = _Tally()
         self.state = Progress()
-        self.planner = RequestPlanner(options)
+        self.planner = planner
 
     def _warcinfo(self) -> dict[str, str]:
         op = self.settings.operator

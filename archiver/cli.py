@@ -146,38 +146,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary_json(result: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return {"capture_id": result.capture_id, "ok": result.ok, "seeds": list(result.seeds),
-            "resources": len(result.resources), "failures": [asdict(f) for f in result.failures],
-            "skipped": [asdict(s) for s in result.skipped], "flags": [asdict(f) for f in result.flags],
-            "seed_problems": list(result.seed_problems), "warc_bytes": result.bytes_archived,
-            "payload_bytes": sum(r.payload_bytes for r in result.resources),
-            "warc_files": [w.path for w in result.warc_files], "manifest": result.manifest_path}
-
-
-def summary_text(result: Any) -> str:
-    from .progress import human_bytes
-
-    errors = sum(1 for r in result.resources if r.status >= 400)
-    lines = [f"capture {result.capture_id}",
-             f"  resources  {len(result.resources)} archived ({errors} with an HTTP error status), "
-             f"{human_bytes(sum(r.payload_bytes for r in result.resources))} of payload, "
-             f"{human_bytes(result.bytes_archived)} in WARC",
-             f"  failures   {len(result.failures)}", f"  skipped    {len(result.skipped)}"]
-    lines += [f"    failed   {f.url}: {f.reason}" for f in result.failures]
-    lines += [f"    skipped  {s.url}: {s.reason}" for s in result.skipped[:20]]
-    if len(result.skipped) > 20:
-        lines.append(f"    ... and {len(result.skipped) - 20} more skipped (see the manifest)")
-    lines += [f"  warning    {f.url}: {f.flag}: {f.detail}" for f in result.flags]
-    lines += [f"  problem    {p}" for p in result.seed_problems]
-    lines += [f"  warc       {w.path}" for w in result.warc_files]
-    lines.append(f"  manifest   {result.manifest_path}")
-    return "\n".join(lines)
-
-
 def print_result(result: Any, as_json: bool) -> None:
+    from .summary import summary_json, summary_text
+
     print(json.dumps(summary_json(result), indent=2) if as_json else summary_text(result))
 
 

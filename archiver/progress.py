@@ -6,7 +6,10 @@ import sys
 import time
 from typing import TextIO
 
-from .capturing import Progress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .capturing import Progress
 
 
 def human_bytes(n: float) -> str:

@@ -27,7 +27,7 @@ class DemoReport:
         return not self.problems and self.result.ok
 
     def text(self) -> str:
-        from ..cli import summary_text
+        from ..summary import summary_text
 
         lines = [f"served the sample site; article: {self.article}", f"workspace: {self.workspace}", "",
                  summary_text(self.result), "", "checks:"]
@@ -36,7 +36,7 @@ class DemoReport:
         return "\n".join(lines)
 
     def as_json(self) -> dict[str, Any]:
-        from ..cli import summary_json
+        from ..summary import summary_json
 
         return {"workspace": str(self.workspace), "article": self.article, "ok": self.ok,
                 "capture": summary_json(self.result), "checks": self.checks, "problems": self.problems}

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from archiver.links import charset_of, css_links, decode, html_links, srcset_urls
+from archiver.models import Role
+
+
+def urls(links, role=None) -> list[str]:
+    return [l.url for l in links if role is None or l.role is role]
+
+
+def test_html_links_roles_and_base() -> None:
+    html = """<html><head><base href="http://cdn.example/assets/"><link rel="stylesheet" href="s.css">
+    <link rel="alternate" href="feed.xml"><link rel="preload" as="font" href="f.woff2"></head>
+    <body background="bg.gif"><a href="/page">p</a><area href="map.html"><iframe src="frame.html"></iframe>
+    <embed src="e.swf"><object data="o.svg"></object><input type="image" src="btn.png">
+    <audio src="a.mp3"></audio><track src="subs.vtt"></body></html>"""
+    found = html_links(html, "http://site.example/article")
+    assert urls(found.links, Role.SOURCE) == ["http://cdn.example/page", "http://cdn.example/assets/map.html"]
+    assert set(urls(found.links, Role.REQUISITE)) == {
+        "http://cdn.example/assets/" + p for p in
+        ("s.css", "f.woff2", "bg.gif", "frame.html", "e.swf", "o.svg", "btn.png", "a.mp3", "subs.vtt")}
+    assert "http://cdn.example/assets/feed.xml" not in urls(found.links)
+
+
+def test_srcset_parsing() -> None:
+    assert srcset_urls("a.png 1x, b.png 2x") == ["a.png", "b.png"]
+    assert srcset_urls("a.png 480w,b.png 800w") == ["a.png", "b.png"]
+    assert srcset_urls("img,with,commas.png 1x, plain.png") == ["img,with,commas.png", "plain.png"]
+    assert srcset_urls("  ") == []
+
+
+def test_css_url_and_import() -> None:
+    css = r"""@import "a.css"; @import url('b.css') screen; /* url(no.png) */
+    .x { background: url(  "c.png" ) } .y { src: url(d\2e woff) } .z { background: url(data:image/png;base64,AA) }"""
+    assert urls(css_links(css, "http://h.example/css/main.css")) == [
+        "http://h.example/css/a.css", "http://h.example/css/b.css", "http://h.example/css/c.png",
+        "http://h.example/css/d.woff"]
+
+
+def test_meta_refresh_and_page_facts() -> None:
+    found = html_links('<meta http-equiv="refresh" content="0; url=/moved"><title> A  title </title>'
+                       "<script>1</script><p>Some text</p>", "http://h.example/x")
+    assert found.refresh == "http://h.example/moved"
+    assert found.title == "A title" and found.scripts == 1 and found.text_chars == len("Some text")
+
+
+def test_charset_detection_order() -> None:
+    cp = "<meta charset=windows-1252><p>café</p>".encode("cp1252")
+    assert charset_of(cp, "text/html") == "cp1252"
+    assert charset_of(cp, "text/html; charset=utf-8") == "utf-8"
+    assert "café" in decode(cp, None)
+    assert charset_of(b"\xef\xbb\xbf<p>x", "text/html; charset=latin-1") == "utf-8"
+    assert charset_of(b"<p>x", "text/html; charset=bogus") == "utf-8"
