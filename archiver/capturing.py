@@ -147,7 +147,6 @@ class _Run:
             self.state.queued = self.frontier.queued
             self.state.done = len(self.tally.resources)
             self.state.failures = len(self.tally.failures)
-            self.state.bytes = sum(r.payload_bytes for r in self.tally.resources)
             self.progress(self.state)
 
     def _absorb(self, result: WorkResult, writer: WarcFileWriter) -> None:
@@ -180,6 +179,7 @@ class _Run:
             date=warc_date(ex.date), remote_address=ex.remote_address, location=location,
             truncated=ex.truncated)
         self.tally.resources.append(resource)
+        self.state.bytes += resource.payload_bytes
         if ex.truncated:
             self.tally.failures.append(Failure(ex.url, target.role, target.via, "truncated",
                                                f"archived truncated ({ex.truncated}): {ex.truncated_reason}"))

@@ -96,7 +96,7 @@ class ExchangeWorker:
     def _fetch(self, target: Target) -> Fetched:
         url = parse_http_url(target.url)
         exchange = self.fetcher.fetch(url, self.planner.plan(url.url))
-        fragment = tempfile.SpooledTemporaryFile(max_size=4 * 2**20, dir=self.scratch)
+        fragment = tempfile.SpooledTemporaryFile(max_size=2**20, dir=self.scratch)
         try:
             records = write_exchange(fragment, exchange, self.warcinfo_id, self.level)
         except BaseException:

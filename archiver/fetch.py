@@ -26,7 +26,7 @@ from .httpwire import (MAX_HEAD_BYTES, ChunkedDecoder, ProtocolError, ResponseHe
 from .urls import HttpUrl
 
 PARSE_PREFIX_BYTES = 16 * 2**20   # entity bytes kept in memory for link extraction
-SPOOL_IN_MEMORY = 2 * 2**20       # bodies larger than this spill to disk
+SPOOL_IN_MEMORY = 1 * 2**20       # bodies larger than this spill to disk
 _RECV = 256 * 1024
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from .errors import UsageError
@@ -52,10 +53,12 @@ def _ascii_host(host: str, url: str) -> str:
     return host
 
 
+@lru_cache(maxsize=65536)
 def parse_http_url(url: str) -> HttpUrl:
     """Split and canonicalise an http(s) URL; UsageError names what is wrong."""
     text = url.strip()
-    text = "".join(c for c in text if c not in _STRIP_CHARS)
+    if "\t" in text or "\n" in text or "\r" in text:
+        text = "".join(c for c in text if c not in _STRIP_CHARS)
     try:
         parts = urlsplit(text)
         port = parts.port
@@ -90,7 +93,8 @@ def resolve_link(base: str, href: str) -> str | None:
     """Resolve ``href`` found in a document at ``base``; None for what cannot be fetched
     (``mailto:``, ``javascript:``, ``data:``, empty, malformed)."""
     href = href.strip(" \t\n\r\f")
-    href = "".join(c for c in href if c not in _STRIP_CHARS)
+    if "\t" in href or "\n" in href or "\r" in href:
+        href = "".join(c for c in href if c not in _STRIP_CHARS)
     if not href or href.startswith("#"):
         return None if not href else _without_fragment(base)
     try:
