@@ -74,11 +74,12 @@ class _Reader:
         self.max_bytes = max_bytes
         self.block = hashlib.sha256(head.raw)
         self.payload = hashlib.sha256()
-        self.entity = hashlib.sha256()
         self.raw_bytes = 0
         self.entity_bytes = 0
         self.prefix = bytearray()
         self.chunked = ChunkedDecoder() if head.is_chunked else None
+        # without chunked framing the entity is the payload: one hash serves both
+        self.entity = hashlib.sha256() if self.chunked else self.payload
         length = None if self.chunked else head.content_length()
         self.remaining = length
         self.done = length == 0
@@ -106,7 +107,8 @@ class _Reader:
         self.block.update(data)
         self.payload.update(data)
         self.raw_bytes += len(data)
-        self.entity.update(entity)
+        if self.chunked is not None:
+            self.entity.update(entity)
         self.entity_bytes += len(entity)
         room = PARSE_PREFIX_BYTES - len(self.prefix)
         if room > 0:

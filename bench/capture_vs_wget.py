@@ -115,7 +115,7 @@ def _filler(seed: int, words: int) -> str:
     return " ".join(f"w{rng.getrandbits(32):08x}" for _ in range(words))
 
 
-def requisite_routes(source: int) -> dict[str, Response]:
+def requisite_routes(source: int, image_kb: tuple[int, int] = (3, 5)) -> dict[str, Response]:
     """CSS, JS and two images of one source page, unique bytes per page."""
     rng = random.Random(source)
     base = f"/s/{source}"
@@ -124,8 +124,8 @@ def requisite_routes(source: int) -> dict[str, Response]:
     return {
         f"{base}.css": _ok("text/css; charset=utf-8", css.encode()),
         f"{base}.js": _ok("text/javascript; charset=utf-8", js.encode()),
-        f"{base}-a.png": _ok("image/png", b"\x89PNG\r\n\x1a\n" + rng.randbytes(3 * 1024)),
-        f"{base}-b.png": _ok("image/png", b"\x89PNG\r\n\x1a\n" + rng.randbytes(5 * 1024)),
+        f"{base}-a.png": _ok("image/png", b"\x89PNG\r\n\x1a\n" + rng.randbytes(image_kb[0] * 1024)),
+        f"{base}-b.png": _ok("image/png", b"\x89PNG\r\n\x1a\n" + rng.randbytes(image_kb[1] * 1024)),
     }
 
 
@@ -145,7 +145,7 @@ def article_page(site: Site, sources: int) -> bytes:
             f"<body><h1>Article</h1><p>It cites {sources} sources.</p><ol>\n{items}</ol></body></html>\n").encode()
 
 
-def build_site(sources: int, latency: float) -> CountingSite:
+def build_site(sources: int, latency: float, image_kb: tuple[int, int] = (3, 5)) -> CountingSite:
     """Start the site: hosts are started first, so the article can link to their origins."""
     hosts = [Host(host_name(i), f"127.0.0.{FIRST_ADDRESS + i}") for i in range(HOSTS)]
     site = CountingSite(hosts, latency)
@@ -155,7 +155,7 @@ def build_site(sources: int, latency: float) -> CountingSite:
     for i in range(sources):
         routes = site.hosts[source_host(i)].routes
         routes[f"/s/{i}.html"] = _ok("text/html; charset=utf-8", source_page(i))
-        routes.update(requisite_routes(i))
+        routes.update(requisite_routes(i, image_kb))
     site.hosts[host_name(0)].routes[ARTICLE_PATH] = _ok("text/html; charset=utf-8", article_page(site, sources))
     return site
 
@@ -365,6 +365,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Compare archiver's capture with wget --warc-file on a generated site.")
     p.add_argument("--sources", type=int, default=200, help="source pages linked from the article (default 200)")
     p.add_argument("--latency", type=float, default=0.02, help="seconds added to every response (default 0.02)")
+    p.add_argument("--image-kb", type=int, nargs=2, default=(3, 5), metavar=("A", "B"),
+                   help="sizes of each source page's two images in KiB (default 3 5; try 100 200 for a "
+                        "site where payload bytes, not per-exchange work, dominate the CPU cost)")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = p.parse_args(argv)
     if args.sources < 1 or args.latency < 0:
@@ -374,7 +377,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    site = build_site(args.sources, args.latency)
+    site = build_site(args.sources, args.latency, tuple(args.image_kb))
     try:
         url = site.url(host_name(0), ARTICLE_PATH)
         with tempfile.TemporaryDirectory(prefix="bench-capture-") as tmp:
