@@ -29,6 +29,8 @@ PARSE_PREFIX_BYTES = 16 * 2**20   # entity bytes kept in memory for link extract
 SPOOL_IN_MEMORY = 1 * 2**20       # bodies larger than this spill to disk
 _RECV = 256 * 1024
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+# bodies of these types (and any text/*) are kept in memory up to PARSE_PREFIX_BYTES for parsing
+PARSED_TYPES = frozenset({"application/xhtml+xml", "application/xml", "application/json"})
 
 AddressCheck = Callable[[str, str], None]
 """Called with (url, peer IP) before a request is sent; raises FetchError to refuse."""
@@ -70,6 +72,8 @@ class _Reader:
     """Accumulates one response body, applying the limits and computing the digests."""
 
     def __init__(self, spool: IO[bytes], head: ResponseHead, max_bytes: int) -> None:
+        ctype = (head.content_type or "").split(";")[0].strip().lower()
+        self.keep_prefix = not ctype or ctype.startswith("text/") or ctype in PARSED_TYPES
         self.spool = spool
         self.max_bytes = max_bytes
         self.block = hashlib.sha256(head.raw)
@@ -88,7 +92,8 @@ class _Reader:
 
     def feed(self, data: bytes) -> None:
         if self.remaining is not None:
-            data = data[: self.remaining]
+            if len(data) > self.remaining:
+                data = data[: self.remaining]
             self.remaining -= len(data)
             self.done = self.remaining == 0
         if self.raw_bytes + len(data) > self.max_bytes:
@@ -110,9 +115,10 @@ class _Reader:
         if self.chunked is not None:
             self.entity.update(entity)
         self.entity_bytes += len(entity)
-        room = PARSE_PREFIX_BYTES - len(self.prefix)
-        if room > 0:
-            self.prefix += entity[:room]
+        if self.keep_prefix:
+            room = PARSE_PREFIX_BYTES - len(self.prefix)
+            if room > 0:
+                self.prefix += entity[:room]
 
     def end_of_stream(self) -> None:
         """The connection closed: fine for a close-delimited body, a truncation otherwise."""
