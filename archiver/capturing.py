@@ -14,10 +14,11 @@ from .errors import UsageError
 from .exchange_work import ExchangeWorker, Fetched, WorkResult
 from .fetch import Fetcher
 from .fidelity import page_flags
-from .manifest import build_manifest, write_manifest
+from .manifest import build_manifest
 from .models import (ArchivedResource, CaptureResult, Failure, Link, PageFlag, Role, Skipped, Target,
                      WarcFile)
 from .requests_plan import RequestPlanner
+from .seal import seal
 from .settings import CaptureOptions, Settings
 from .urls import canonical, resolve_link
 from .warc import CONFORMS_TO, WarcFileWriter, settings_json, warc_date
@@ -222,9 +223,8 @@ class _Run:
             skipped=tuple(self.tally.skipped), flags=tuple(flags), seed_problems=tuple(self._seed_problems()))
         manifest = build_manifest(result, started=started, ended=self.clock(), options=self.options,
                                   operator=self.settings.operator, redacted=sorted(self.planner.secrets))
-        with self.ws.lock():
-            path = write_manifest(self.ws, manifest)
-        return replace(result, manifest_path=self.ws.relative(path))
+        sealed = seal(self.ws, manifest)
+        return replace(result, manifest_path=self.ws.relative(sealed.manifest))
 
     def _seed_problems(self) -> list[str]:
         by_url = {r.url: r for r in self.tally.resources if r.role is not Role.ROBOTS}

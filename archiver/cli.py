@@ -20,6 +20,14 @@ EPILOG_DEMO = """example:
   archiver -w ./demo-ws demo    # ... into ./demo-ws, kept afterwards"""
 
 
+EPILOG_VERIFY = """example:
+  archiver verify                          # every capture, full fixity check
+  archiver verify --quick --json           # presence, sizes, seals and chain, as JSON
+  archiver verify 20261129T150447Z-bce0ff --trusted-key colleague.pub.pem"""
+EPILOG_KEYGEN = """example:
+  archiver keygen && archiver capture https://example.org/a    # the capture is signed"""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line on stderr, exit 2
         raise UsageError(f"{self.prog}: {message}")
@@ -45,6 +53,28 @@ def build_parser() -> argparse.ArgumentParser:
                           epilog=EPILOG_DEMO, formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--json", action="store_true", help="print the capture summary as JSON")
     demo.set_defaults(func=cmd_demo)
+
+    ver = sub.add_parser("verify", help="check fixity, the manifest chain, seals and signatures",
+                         description="Check that every sealed capture is intact: WARC files present with the "
+                                     "sha256 the manifest records, every record's digests right, each manifest "
+                                     "unedited and chained to the one before, signatures valid. Reports debris "
+                                     "of interrupted captures as orphans (warnings). Exit 0 when all is intact, "
+                                     "1 when not, 2 on usage errors.",
+                         epilog=EPILOG_VERIFY, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ver.add_argument("capture_ids", nargs="*", metavar="CAPTURE_ID", help="captures to check (default: all)")
+    ver.add_argument("--quick", action="store_true", help="presence, sizes, seals and chain only; no hashing")
+    ver.add_argument("--trusted-key", metavar="FILE", help="check signatures against this Ed25519 public key (PEM)")
+    ver.add_argument("--workers", type=int, metavar="N", help="files hashed in parallel (default: CPU count)")
+    ver.add_argument("--json", action="store_true", help="print the report as JSON")
+    ver.set_defaults(func=cmd_verify)
+
+    key = sub.add_parser("keygen", help="make an Ed25519 key pair that signs every later capture",
+                         description="Make an Ed25519 key pair for the workspace: keys/archiver-signing-key.pem "
+                                     "(private, mode 0600; keep it out of anything you publish) and "
+                                     "keys/archiver-signing-key.pub.pem (public). Every capture sealed afterwards "
+                                     "gets a detached signature of its checksum list.",
+                         epilog=EPILOG_KEYGEN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    key.set_defaults(func=cmd_keygen)
     return parser
 
 
@@ -150,6 +180,38 @@ def print_result(result: Any, as_json: bool) -> None:
     from .summary import summary_json, summary_text
 
     print(json.dumps(summary_json(result), indent=2) if as_json else summary_text(result))
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    if not root.is_dir():
+        raise UsageError(f"workspace {root} does not exist")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be 1 or more")
+    trusted = Path(args.trusted_key) if args.trusted_key else None
+    if trusted is not None and not trusted.is_file():
+        raise UsageError(f"--trusted-key {trusted}: no such file")
+    report = verify(Workspace(root), args.capture_ids or None, quick=args.quick, trusted_key=trusted,
+                    workers=args.workers)
+    from .summary import verify_json, verify_text
+
+    print(json.dumps(verify_json(report), indent=2) if args.json else verify_text(report))
+    return 0 if report.ok else 1
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from .signing import generate_key_pair
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    ws = Workspace(root).ensure()
+    generate_key_pair(ws.private_key_path, ws.public_key_path)
+    print(f"private key  {ws.relative(ws.private_key_path)} (mode 0600: keep it secret, do not publish it)")
+    print(f"public key   {ws.relative(ws.public_key_path)} (give this to whoever checks your captures)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ The format is described in docs/manifest.md. ``read_manifest`` checks a manifest
 from __future__ import annotations
 
 import dataclasses
+import re
 import platform
 import socket
 from datetime import datetime
@@ -16,14 +17,15 @@ from . import __version__
 from .errors import ManifestError
 from .models import CaptureResult
 from .settings import CaptureOptions, Operator
-from .workspace import Workspace, atomic_write
 
 FORMAT = "archiver-manifest"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 REQUIRED = {"format": str, "format_version": int, "capture_id": str, "seeds": list, "started": str,
             "ended": str, "software": dict, "settings": dict, "warc_files": list, "resources": list,
             "failures": list, "skipped": list}
-RESOURCE_KEYS = {"url", "role", "status", "payload_sha256", "warc", "offset", "length", "record_id"}
+RESOURCE_KEYS = {"url": str, "role": str, "status": int, "payload_sha256": str, "warc": str, "offset": int,
+                 "length": int, "record_id": str}
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def iso(when: datetime) -> str:
@@ -60,6 +62,8 @@ def build_manifest(result: CaptureResult, *, started: datetime, ended: datetime,
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "capture_id": result.capture_id,
+        "sequence": None,        # set when sealed: position in the workspace's chain, from 1
+        "previous": None,        # set when sealed: {capture_id, sha256} of the manifest sealed before
         "seeds": list(result.seeds),
         "started": iso(started),
         "ended": iso(ended),
@@ -94,16 +98,6 @@ def dump_manifest(manifest: dict[str, Any]) -> bytes:
     return yaml.dump(manifest, Dumper=dumper, sort_keys=False, allow_unicode=True, width=1000).encode("utf-8")
 
 
-def write_manifest(workspace: Workspace, manifest: dict[str, Any]) -> Path:
-    """Write the manifest atomically; never overwrite an existing one."""
-    path = workspace.manifest_path(manifest["capture_id"])
-    if path.exists():
-        raise ManifestError("a manifest for this capture id exists already; manifests are never rewritten",
-                            path=str(path))
-    atomic_write(path, dump_manifest(manifest))
-    return path
-
-
 def read_manifest(path: Path) -> dict[str, Any]:
     """Load a manifest and check it follows the format; ManifestError says what is wrong."""
     import yaml
@@ -123,8 +117,25 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if data["format_version"] > FORMAT_VERSION:
         raise ManifestError(f"format_version {data['format_version']} is newer than this archiver "
                             f"understands ({FORMAT_VERSION})", path=str(path))
+    if data["format_version"] >= 2:
+        if not isinstance(data.get("sequence"), int) or data["sequence"] < 1:
+            raise ManifestError("field 'sequence' is missing or not a positive integer", path=str(path))
+        prev = data.get("previous")
+        if prev is not None and not (isinstance(prev, dict) and isinstance(prev.get("capture_id"), str)
+                                     and isinstance(prev.get("sha256"), str)):
+            raise ManifestError("field 'previous' must be null or have capture_id and sha256", path=str(path))
     for i, res in enumerate(data["resources"]):
-        missing = RESOURCE_KEYS - set(res) if isinstance(res, dict) else RESOURCE_KEYS
-        if missing:
-            raise ManifestError(f"resources[{i}] lacks {', '.join(sorted(missing))}", path=str(path))
+        if not isinstance(res, dict):
+            raise ManifestError(f"resources[{i}] is not a mapping", path=str(path))
+        for key, kind in RESOURCE_KEYS.items():
+            if not isinstance(res.get(key), kind) or isinstance(res.get(key), bool):
+                raise ManifestError(f"resources[{i}].{key} is missing or not a {kind.__name__}", path=str(path))
+        if not _HEX64.match(res["payload_sha256"]):
+            raise ManifestError(f"resources[{i}].payload_sha256 is not 64 hex digits", path=str(path))
+    for i, w in enumerate(data["warc_files"]):
+        if not (isinstance(w, dict) and isinstance(w.get("path"), str) and isinstance(w.get("bytes"), int)
+                and isinstance(w.get("sha256"), str) and _HEX64.match(w["sha256"])):
+            raise ManifestError(f"warc_files[{i}] needs path, bytes and a sha256 of 64 hex digits", path=str(path))
+        if w["path"].startswith("/") or ".." in w["path"].split("/"):
+            raise ManifestError(f"warc_files[{i}].path {w['path']!r} leaves the workspace", path=str(path))
     return data

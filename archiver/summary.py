@@ -7,6 +7,7 @@ from typing import Any
 
 from .models import CaptureResult
 from .progress import human_bytes
+from .verify import VerifyReport
 
 
 def summary_json(result: CaptureResult) -> dict[str, Any]:
@@ -33,4 +34,35 @@ def summary_text(result: CaptureResult) -> str:
     lines += [f"  problem    {p}" for p in result.seed_problems]
     lines += [f"  warc       {w.path}" for w in result.warc_files]
     lines.append(f"  manifest   {result.manifest_path}")
+    return "\n".join(lines)
+
+
+def verify_json(report: VerifyReport) -> dict[str, Any]:
+    head = report.head
+    return {"ok": report.ok, "mode": "quick" if report.quick else "full", "captures": report.captures,
+            "warc_files": report.warc_files, "bytes_hashed": report.bytes_hashed,
+            "records_checked": report.records_checked, "signed": report.signed, "unsigned": report.unsigned,
+            "public_key": report.key,
+            "chain_head": {"capture_id": head.capture_id, "sha256": head.sha256, "sequence": head.sequence}
+            if head else None,
+            "problems": [{**asdict(p), "severity": str(p.severity), "line": p.line()} for p in report.problems]}
+
+
+def verify_text(report: VerifyReport) -> str:
+    lines = [p.line() for p in report.problems]
+    errors = sum(1 for p in report.problems if p.severity == "error")
+    warnings = len(report.problems) - errors
+    mode = "quick check" if report.quick else \
+        f"{human_bytes(report.bytes_hashed)} hashed, {report.records_checked} records checked"
+    verdict = "all sealed captures intact" if report.ok else f"{errors} problem(s): NOT intact"
+    lines.append(f"verified {len(report.captures)} capture(s), {report.warc_files} WARC file(s) ({mode}): "
+                 f"{verdict}" + (f", {warnings} warning(s)" if warnings else ""))
+    if report.head:
+        lines.append(f"chain head: capture {report.head.capture_id}, sequence {report.head.sequence}, "
+                     f"manifest sha256 {report.head.sha256}")
+    if report.signed:
+        lines.append(f"signed: {len(report.signed)} capture(s), checked against {report.key}")
+    if report.unsigned:
+        lines.append(f"unsigned: {', '.join(report.unsigned)}" if report.signed or report.key else
+                     "unsigned workspace: no capture is signed (archiver keygen signs the captures that follow)")
     return "\n".join(lines)

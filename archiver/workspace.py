@@ -5,8 +5,11 @@
     WORKSPACE/
       archiver.yaml              settings (optional)
       archive/                   WARC files: <capture-id>-<n>.warc.gz (".open" while being written)
-      manifests/                 one YAML manifest per capture: <capture-id>.yaml
-      .archiver/                 derived and scratch state (lock file, temporary bodies)
+      manifests/                 per capture: <capture-id>.yaml (the manifest, the seal),
+                                 <capture-id>.sha256 (checksum list for sha256sum -c),
+                                 <capture-id>.sha256.sig (Ed25519 signature of that list, when a key exists)
+      keys/                      archiver-signing-key.pem (private, 0600) and .pub.pem (archiver keygen)
+      .archiver/                 derived and scratch state (lock file, chain-head cache, temporary bodies)
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .errors import WorkspaceError
 ARCHIVE_DIR = "archive"
 MANIFESTS_DIR = "manifests"
 STATE_DIR = ".archiver"
+KEYS_DIR = "keys"
 OPEN_SUFFIX = ".open"
 
 
@@ -74,6 +78,24 @@ class Workspace:
     def manifest_path(self, capture_id: str) -> Path:
         return self.manifests_dir / f"{capture_id}.yaml"
 
+    def checksum_path(self, capture_id: str) -> Path:
+        return self.manifests_dir / f"{capture_id}.sha256"
+
+    def signature_path(self, capture_id: str) -> Path:
+        return self.manifests_dir / f"{capture_id}.sha256.sig"
+
+    @property
+    def private_key_path(self) -> Path:
+        return self.root / KEYS_DIR / "archiver-signing-key.pem"
+
+    @property
+    def public_key_path(self) -> Path:
+        return self.root / KEYS_DIR / "archiver-signing-key.pub.pem"
+
+    @property
+    def head_cache_path(self) -> Path:
+        return self.state_dir / "chain-head.json"
+
     def relative(self, path: Path) -> str:
         """A workspace path as recorded in manifests: relative, '/' separated."""
         return path.relative_to(self.root).as_posix()
@@ -101,10 +123,11 @@ class Workspace:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -71,7 +71,8 @@ def test_manifest_lists_files_resources_failures(workspace: Workspace) -> None:
     with sample_site() as site:
         result = capture([site.url("news", ARTICLE_PATH)], workspace, CaptureOptions(timeout=10))
     data = yaml.safe_load((workspace.root / result.manifest_path).read_text())
-    assert data["format"] == "archiver-manifest" and data["format_version"] == 1
+    assert data["format"] == "archiver-manifest" and data["format_version"] == 2
+    assert data["sequence"] == 1 and data["previous"] is None
     assert data["capture_id"] == result.capture_id and data["seeds"] == list(result.seeds)
     assert data["started"] <= data["ended"]
     warc = data["warc_files"][0]

@@ -8,11 +8,11 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 LAYERS = [
     {"errors", "models"},
-    {"settings", "workspace", "urls", "httpwire", "content", "robots"},
-    {"fetch", "links", "crawl", "fixity"},
+    {"settings", "workspace", "urls", "httpwire", "content", "robots", "chain", "signing"},
+    {"fetch", "links", "crawl", "warcscan"},
     {"warc", "requests_plan", "manifest", "fidelity"},
-    {"exchange_work"},
-    {"capturing"},
+    {"exchange_work", "seal"},
+    {"capturing", "verify"},
     {"progress"},
     {"summary"},
     {"demo.run", "demo.sample", "demo.server"},

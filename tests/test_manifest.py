@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from archiver.errors import ManifestError
-from archiver.manifest import build_manifest, read_manifest, write_manifest
+from archiver.manifest import build_manifest, read_manifest
+from archiver.seal import seal
 from archiver.models import CaptureResult, Failure, Role, WarcFile
 from archiver.settings import CaptureOptions, Operator
 from archiver.workspace import Workspace
@@ -27,7 +28,7 @@ def test_yaml_round_trips_values_that_look_like_other_types(tmp_path: Path) -> N
     when = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
     manifest = build_manifest(result(), started=when, ended=when, options=CaptureOptions(),
                               operator=Operator("no", "0755"), redacted=[])
-    path = write_manifest(ws, manifest)
+    path = seal(ws, manifest).manifest
     back = read_manifest(path)
     assert [f["reason"] for f in back["failures"]] == TRICKY
     assert [f["kind"] for f in back["failures"]] == TRICKY
@@ -39,9 +40,9 @@ def test_manifests_are_never_rewritten(tmp_path: Path) -> None:
     ws = Workspace(tmp_path).ensure()
     when = datetime(2026, 11, 29, tzinfo=timezone.utc)
     m = build_manifest(result(), started=when, ended=when, options=CaptureOptions(), operator=Operator(), redacted=[])
-    write_manifest(ws, m)
+    seal(ws, m)
     with pytest.raises(ManifestError, match="never rewritten"):
-        write_manifest(ws, m)
+        seal(ws, dict(m))
     assert not [p for p in ws.manifests_dir.iterdir() if p.name.endswith(".tmp")]
 
 
@@ -63,6 +64,6 @@ def test_newer_format_version_is_refused(tmp_path: Path) -> None:
     when = datetime(2026, 11, 29, tzinfo=timezone.utc)
     m = build_manifest(result(), started=when, ended=when, options=CaptureOptions(), operator=Operator(), redacted=[])
     m["format_version"] = 99
-    path = write_manifest(ws, m)
+    path = seal(ws, m).manifest
     with pytest.raises(ManifestError, match="newer than this archiver"):
         read_manifest(path)

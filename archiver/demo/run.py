@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..capturing import capture
-from ..fixity import record_problems, sha256_file
+from ..verify import verify
 from ..models import CaptureResult, Role
 from ..settings import CaptureOptions
 from ..workspace import Workspace
@@ -50,16 +50,11 @@ def run_demo(root: Path) -> DemoReport:
         result = capture([article], workspace, CaptureOptions(timeout=10))
         served = {s.url: s for s in site.served}
     report = DemoReport(root, article, result)
-    for warc in result.warc_files:
-        digest = sha256_file(root / warc.path)
-        if digest == warc.sha256:
-            report.checks.append(f"{warc.path}: sha256 matches the manifest")
-        else:
-            report.problems.append(f"{warc.path}: sha256 {digest} differs from the manifest")
-        bad = record_problems(root / warc.path)
-        report.problems += [f"{p.path} record {p.record_id} ({p.url}): {p.problem}" for p in bad]
-        if not bad:
-            report.checks.append(f"{warc.path}: every record's block and payload digest is right")
+    checked = verify(workspace, [result.capture_id])
+    report.problems += [p.line() for p in checked.problems if p.severity == "error"]
+    if checked.ok:
+        report.checks.append(f"archiver verify: {checked.warc_files} WARC file(s) match the sealed manifest, "
+                             f"{checked.records_checked} records' block and payload digests are right")
     mismatched = [r.url for r in result.resources
                   if r.url in served and served[r.url].sha256 != r.payload_sha256]
     compared = sum(1 for r in result.resources if r.url in served)

@@ -1,0 +1,245 @@
+"""Verifying a workspace: fixity of every WARC file and record, the manifest chain, the seals and
+signatures, and debris left by interrupted captures. Collects every problem, then reports once;
+never changes a file.
+
+Quick mode checks presence, sizes, checksum lists, signatures and the chain. Full mode also hashes
+every WARC file (several in parallel) and checks every record's block and payload digest and that
+each manifest entry matches its record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from .chain import ChainLink, check_chain, link_of
+from .errors import ManifestError
+from .manifest import read_manifest
+from .signing import load_public_key, signature_valid
+from .warcscan import ScanResult, scan_warc
+from .workspace import OPEN_SUFFIX, Workspace
+
+
+class Severity(StrEnum):
+    ERROR = "error"        # a sealed capture is not intact: verify fails
+    WARNING = "warning"    # debris or an unsigned capture in a signed workspace: reported, not fatal
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    severity: Severity
+    message: str
+    capture_id: str | None = None
+    path: str | None = None
+    record_id: str | None = None
+    url: str | None = None
+
+    def line(self) -> str:
+        where = [p for p in (self.path, self.capture_id and f"capture {self.capture_id}") if p]
+        if self.record_id:
+            where.append(f"record {self.record_id}" + (f" ({self.url})" if self.url else ""))
+        return f"{self.severity}: {': '.join(where + [self.message])}"
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    quick: bool
+    captures: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    signed: list[str] = field(default_factory=list)
+    unsigned: list[str] = field(default_factory=list)
+    warc_files: int = 0
+    bytes_hashed: int = 0
+    records_checked: int = 0
+    head: ChainLink | None = None
+    key: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity is Severity.ERROR for p in self.problems)
+
+    def error(self, message: str, **where: Any) -> None:
+        self.problems.append(Problem(Severity.ERROR, message, **where))
+
+    def warn(self, message: str, **where: Any) -> None:
+        self.problems.append(Problem(Severity.WARNING, message, **where))
+
+
+@dataclass(slots=True)
+class _Loaded:
+    path: Path
+    sha256: str
+    data: dict[str, Any]
+
+
+def verify(workspace: Workspace, capture_ids: list[str] | None = None, *, quick: bool = False,
+           trusted_key: Path | None = None, workers: int | None = None) -> VerifyReport:
+    """Check the workspace (or the captures named); the report lists every problem found."""
+    report = VerifyReport(quick=quick)
+    loaded = _load_manifests(workspace, report)
+    chain = check_chain([link_of(cid, m.sha256, m.data) for cid, m in loaded.items()])
+    report.head = chain.head
+    for capture_id, message in chain.problems:
+        report.error(message, capture_id=capture_id)
+    selected = capture_ids or sorted(loaded)
+    for capture_id in selected:
+        if capture_id not in loaded:
+            report.error("no manifest for this capture in the workspace", capture_id=capture_id)
+    chosen = {cid: loaded[cid] for cid in selected if cid in loaded}
+    report.captures = sorted(chosen)
+    key_path = trusted_key or (workspace.public_key_path if workspace.public_key_path.exists() else None)
+    key = load_public_key(key_path) if key_path else None
+    report.key = str(key_path) if key_path else None
+    for capture_id, m in chosen.items():
+        _check_seal(workspace, capture_id, m, key, report)
+    _check_warcs(workspace, chosen, report, quick, workers or os.cpu_count() or 1)
+    _find_debris(workspace, loaded, report)
+    return report
+
+
+def _load_manifests(workspace: Workspace, report: VerifyReport) -> dict[str, _Loaded]:
+    loaded: dict[str, _Loaded] = {}
+    for path in workspace.manifest_paths():
+        rel = workspace.relative(path)
+        try:
+            data = read_manifest(path)
+        except ManifestError as exc:
+            report.error(f"manifest unreadable: {exc}", path=rel)
+            continue
+        if path.stem != data["capture_id"]:
+            report.error(f"manifest names capture {data['capture_id']} but is filed as {path.name}", path=rel)
+            continue
+        loaded[data["capture_id"]] = _Loaded(path, hashlib.sha256(path.read_bytes()).hexdigest(), data)
+    return loaded
+
+
+def _check_seal(workspace: Workspace, capture_id: str, m: _Loaded, key: object | None,
+                report: VerifyReport) -> None:
+    checksum_path = workspace.checksum_path(capture_id)
+    rel = workspace.relative(checksum_path)
+    try:
+        listed = _parse_checksums(checksum_path.read_text(encoding="utf-8"))
+        checksum_bytes = checksum_path.read_bytes()
+    except FileNotFoundError:
+        report.error("checksum list missing", capture_id=capture_id, path=rel)
+        checksum_bytes = None
+        listed = {}
+    except (OSError, ValueError) as exc:
+        report.error(f"checksum list unreadable: {exc}", capture_id=capture_id, path=rel)
+        checksum_bytes = None
+        listed = {}
+    manifest_rel = workspace.relative(m.path)
+    if checksum_bytes is not None:
+        if listed.get(manifest_rel) != m.sha256:
+            report.error(f"manifest edited: its sha256 is {m.sha256}, the checksum list sealed with it says "
+                         f"{listed.get(manifest_rel)}", capture_id=capture_id, path=manifest_rel)
+        for w in m.data["warc_files"]:
+            if listed.get(w["path"]) != w["sha256"]:
+                report.error(f"the checksum list and the manifest disagree about {w['path']}",
+                             capture_id=capture_id, path=rel)
+    sig_path = workspace.signature_path(capture_id)
+    if not sig_path.exists():
+        report.unsigned.append(capture_id)
+        if key is not None:
+            report.warn("unsigned capture in a workspace with a signing key", capture_id=capture_id)
+        return
+    if key is None:
+        report.unsigned.append(capture_id)
+        report.warn("signed, but no public key to check it (archiver keygen, or --trusted-key)",
+                    capture_id=capture_id)
+        return
+    if checksum_bytes is not None and signature_valid(key, checksum_bytes, sig_path.read_bytes()):
+        report.signed.append(capture_id)
+    else:
+        report.error(f"invalid signature: {workspace.relative(sig_path)} does not match "
+                     f"{rel} under key {report.key}", capture_id=capture_id, path=workspace.relative(sig_path))
+
+
+def _parse_checksums(text: str) -> dict[str, str]:
+    out = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        digest, sep, path = line.partition("  ")
+        if not sep or len(digest) != 64:
+            raise ValueError(f"line {n} is not '<sha256>  <path>'")
+        out[path] = digest
+    return out
+
+
+def _check_warcs(workspace: Workspace, chosen: dict[str, _Loaded], report: VerifyReport, quick: bool,
+                 workers: int) -> None:
+    todo: list[tuple[str, dict[str, Any]]] = []
+    for capture_id, m in chosen.items():
+        for w in m.data["warc_files"]:
+            path = workspace.root / w["path"]
+            report.warc_files += 1
+            if not path.is_file():
+                report.error("WARC file missing", capture_id=capture_id, path=w["path"])
+            elif path.stat().st_size != w["bytes"]:
+                report.error(f"size is {path.stat().st_size} bytes, the manifest says {w['bytes']}",
+                             capture_id=capture_id, path=w["path"])
+                todo.append((capture_id, w))
+            else:
+                todo.append((capture_id, w))
+    if quick or not todo:
+        return
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
+        scans = list(pool.map(lambda item: scan_warc(workspace.root / item[1]["path"]), todo))
+    for (capture_id, w), scan in zip(todo, scans):
+        _judge_scan(capture_id, w, scan, chosen[capture_id].data, report)
+
+
+def _judge_scan(capture_id: str, w: dict[str, Any], scan: ScanResult, manifest: dict[str, Any],
+                report: VerifyReport) -> None:
+    report.bytes_hashed += scan.size
+    report.records_checked += len(scan.records)
+    if scan.sha256 and scan.sha256 != w["sha256"]:
+        report.error(f"sha256 is {scan.sha256}, the manifest says {w['sha256']}", capture_id=capture_id,
+                     path=w["path"])
+    if scan.error:
+        report.error(scan.error, capture_id=capture_id, path=w["path"])
+    for rec in scan.records:
+        for problem in rec.problems:
+            report.error(problem, capture_id=capture_id, path=w["path"], record_id=rec.record_id, url=rec.target_uri)
+    at = {r.offset: r for r in scan.records}
+    for res in manifest["resources"]:
+        if res["warc"] != w["path"]:
+            continue
+        rec = at.get(res["offset"])
+        if rec is None:
+            if not scan.error:
+                report.error(f"no record at offset {res['offset']}", capture_id=capture_id, path=w["path"],
+                             record_id=res["record_id"], url=res["url"])
+        elif rec.record_id != res["record_id"] or rec.length != res["length"]:
+            report.error(f"the record at offset {res['offset']} is {rec.record_id} of {rec.length} bytes, "
+                         f"the manifest says {res['record_id']} of {res['length']}", capture_id=capture_id,
+                         path=w["path"], url=res["url"])
+        elif rec.entity_sha256 is not None and rec.entity_sha256 != res["payload_sha256"]:
+            report.error(f"manifest edited or record altered: the manifest's payload_sha256 is "
+                         f"{res['payload_sha256']}, the archived payload hashes to {rec.entity_sha256}",
+                         capture_id=capture_id, path=w["path"], record_id=rec.record_id, url=res["url"])
+
+
+def _find_debris(workspace: Workspace, loaded: dict[str, _Loaded], report: VerifyReport) -> None:
+    listed = {w["path"] for m in loaded.values() for w in m.data["warc_files"]}
+    if workspace.archive_dir.is_dir():
+        for path in sorted(workspace.archive_dir.iterdir()):
+            rel = workspace.relative(path)
+            if path.name == "README.md" or rel in listed:
+                continue
+            what = "unfinished WARC file" if path.name.endswith(OPEN_SUFFIX) else "WARC file no manifest lists"
+            report.warn(f"orphan: {what} (left by an interrupted capture?)", path=rel)
+    if workspace.manifests_dir.is_dir():
+        for path in sorted(workspace.manifests_dir.iterdir()):
+            name = path.name
+            stem = name.split(".", 1)[0]
+            if name == "README.md" or (name.endswith(".yaml") and not name.startswith(".")):
+                continue
+            if name.endswith((".sha256", ".sha256.sig")) and stem in loaded:
+                continue
+            report.warn("orphan: no sealed capture owns this file (left by an interrupted capture?)",
+                        path=workspace.relative(path))
