@@ -16,7 +16,7 @@ from .fetch import Fetcher
 from .fidelity import page_flags
 from .manifest import build_manifest
 from .models import (ArchivedResource, CaptureResult, Failure, Link, PageFlag, Role, Skipped, Target,
-                     WarcFile)
+                     TextRecord, WarcFile)
 from .requests_plan import RequestPlanner
 from .seal import seal
 from .settings import CaptureOptions, Settings
@@ -90,6 +90,7 @@ class _Run:
         self.tally = _Tally()
         self.state = Progress()
         self.planner = planner
+        self.repeats: dict[str, tuple[tuple[str, int], ...]] = {}
 
     def _warcinfo(self) -> dict[str, str]:
         op = self.settings.operator
@@ -178,7 +179,11 @@ class _Run:
             warc=self.ws.relative(writer.path), offset=offset + rec.request_length,
             length=rec.response_length, record_id=rec.response_id, request_record_id=rec.request_id,
             date=warc_date(ex.date), remote_address=ex.remote_address, location=location,
-            truncated=ex.truncated)
+            truncated=ex.truncated, metadata=fetched.metadata.as_manifest() if fetched.metadata else None,
+            text=TextRecord(fetched.text[0], offset + rec.request_length + rec.response_length, fetched.text[1],
+                            fetched.text[2], fetched.text[3]) if fetched.text else None)
+        if fetched.repeated:
+            self.repeats[ex.url] = fetched.repeated
         self.tally.resources.append(resource)
         self.state.bytes += resource.payload_bytes
         if ex.truncated:
@@ -217,6 +222,8 @@ class _Run:
 
     def _seal(self, started: datetime, warc: WarcFile) -> CaptureResult:
         flags: list[PageFlag] = page_flags(self.tally.pages, self.tally.resources, self.tally.failures)
+        flags += [PageFlag(url, "repeated-paragraphs", f"a paragraph appears {times} times: {head!r}")
+                  for url, repeats in self.repeats.items() for head, times in repeats]
         result = CaptureResult(
             capture_id=self.capture_id, manifest_path="", seeds=tuple(self.seeds), warc_files=(warc,),
             resources=tuple(self.tally.resources), failures=tuple(self.tally.failures),

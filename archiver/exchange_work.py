@@ -6,6 +6,7 @@ what to fetch next.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import threading
 from collections.abc import Callable
@@ -17,11 +18,13 @@ from .content import decode_for_parsing
 from .errors import FetchError
 from .fetch import Exchange, Fetcher
 from .links import PageLinks, css_links, decode, html_links
+from .maintext import main_text
+from .metadata import PageMetadata, extract_metadata
 from .models import Failure, Role, Skipped, Target
 from .requests_plan import RequestPlanner
 from .robots import RobotsRules, agent_token, rules_from_response
 from .urls import host_key, parse_http_url
-from .warc import ExchangeRecords, write_exchange
+from .warc import ExchangeRecords, write_conversion, write_exchange
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HOST_DOWN = frozenset({"dns", "refused", "connect", "tls"})
@@ -29,12 +32,16 @@ _HOST_DOWN = frozenset({"dns", "refused", "connect", "tls"})
 
 @dataclass(slots=True)
 class Fetched:
-    """One exchange written as records into ``fragment`` (compressed, ready to append)."""
+    """One exchange written as records into ``fragment`` (compressed, ready to append): request,
+    response, and for an HTML page with text, a conversion record of its main text."""
 
     target: Target
     exchange: Exchange
     records: ExchangeRecords
     fragment: IO[bytes]
+    metadata: PageMetadata | None = None
+    text: tuple[str, int, str, int] | None = None   # conversion record id, length, sha256, chars
+    repeated: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(slots=True)
@@ -90,7 +97,7 @@ class ExchangeWorker:
             result.failure = Failure(target.url, target.role, target.via, exc.kind, exc.reason)
             return result
         result.fetched.append(fetched)
-        self._parse(fetched.exchange, target, result)
+        self._parse(fetched, target, result)
         return result
 
     def _fetch(self, target: Target) -> Fetched:
@@ -130,7 +137,8 @@ class ExchangeWorker:
         result.skipped = Skipped(target.url, target.role, target.via, rules.why_not())
         return False
 
-    def _parse(self, ex: Exchange, target: Target, result: WorkResult) -> None:
+    def _parse(self, fetched: Fetched, target: Target, result: WorkResult) -> None:
+        ex = fetched.exchange
         status = ex.head.status
         if not 200 <= status < 300 or not ex.prefix:
             return
@@ -146,3 +154,20 @@ class ExchangeWorker:
             result.css = css_links(text, target.url)
         else:
             result.page = html_links(text, target.url)
+            if target.role in (Role.SEED, Role.SOURCE):
+                self._describe(fetched, text)
+
+    def _describe(self, fetched: Fetched, html: str) -> None:
+        """Citation metadata and main text of a page; the text goes in a conversion record."""
+        ex = fetched.exchange
+        fetched.metadata = extract_metadata(html, fallback_language=ex.head.get("Content-Language"))
+        extracted = main_text(html, ex.url)
+        if extracted is None:
+            return
+        fetched.repeated = extracted.repeated
+        data = extracted.text.encode("utf-8")
+        fetched.fragment.seek(0, 2)
+        record_id, length = write_conversion(fetched.fragment, url=ex.url, date=ex.date,
+                                             refers_to=fetched.records.response_id,
+                                             warcinfo_id=self.warcinfo_id, text=data, level=self.level)
+        fetched.text = (record_id, length, hashlib.sha256(data).hexdigest(), len(extracted.text))

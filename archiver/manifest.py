@@ -50,6 +50,8 @@ def _clean(entry: object) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in dataclasses.fields(entry):  # type: ignore[arg-type]
         value = getattr(entry, f.name)
+        if dataclasses.is_dataclass(value):
+            value = dataclasses.asdict(value)  # type: ignore[arg-type]
         if value is not None:
             out[f.name] = str(value) if f.name == "role" else value
     return out

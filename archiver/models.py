@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -55,6 +56,19 @@ class ArchivedResource:
     remote_address: str | None
     location: str | None = None  # redirect target, when status is 3xx
     truncated: str | None = None  # WARC-Truncated reason, when the body was cut
+    metadata: dict[str, dict[str, Any]] | None = None   # citation metadata: field -> {value, source}
+    text: TextRecord | None = None                       # the extracted main text's conversion record
+
+
+@dataclass(frozen=True, slots=True)
+class TextRecord:
+    """Where a page's extracted main text is stored: a WARC conversion record."""
+
+    record_id: str
+    offset: int
+    length: int
+    sha256: str
+    chars: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,19 @@ def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
     return ExchangeRecords(request_id, response_id, req_len, resp_len)
 
 
+def write_conversion(out: IO[bytes], *, url: str, date: datetime, refers_to: str, warcinfo_id: str,
+                     text: bytes, level: int, new_id: IdFactory = new_record_id) -> tuple[str, int]:
+    """A ``conversion`` record holding text derived from the response ``refers_to``; returns
+    (record id, compressed length)."""
+    record_id = new_id()
+    digest = f"sha256:{hashlib.sha256(text).hexdigest()}"
+    headers = [("WARC-Type", "conversion"), ("WARC-Record-ID", record_id), ("WARC-Date", warc_date(date)),
+               ("WARC-Target-URI", url), ("WARC-Refers-To", refers_to), ("WARC-Warcinfo-ID", warcinfo_id),
+               ("WARC-Block-Digest", digest), ("WARC-Payload-Digest", digest),
+               ("Content-Type", "text/plain; charset=utf-8")]
+    return record_id, write_record(out, headers, [text], len(text), level)
+
+
 def warcinfo_fields(fields: dict[str, str]) -> bytes:
     """application/warc-fields: one 'name: value' line per field, values on one line."""
     lines = [f"{k}: {' '.join(str(v).split())}" for k, v in fields.items()]

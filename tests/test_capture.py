@@ -102,6 +102,14 @@ def test_warc_records_pair_requests_and_responses(workspace: Workspace) -> None:
     info = records[0].raw_payload.decode()
     assert f"isPartOf: {result.capture_id}" in info and "software: archiver/" in info
     warcinfo_id = records[0].headers["WARC-Record-ID"]
+    conversions = [r for r in records if r.type == "conversion"]
+    assert len(conversions) == 1                          # the article's main text
+    by_id = {r.headers["WARC-Record-ID"]: r for r in records}
+    original = by_id[conversions[0].headers["WARC-Refers-To"]]
+    assert original.type == "response" and original.headers["WARC-Target-URI"] == result.seeds[0]
+    assert b"eleven votes to four" in conversions[0].block
+    assert conversions[0].block.count(b"eleven votes to four") == 1   # the tripled paragraph, once
+    records = [r for r in records if r.type != "conversion"]
     for req, resp in zip(records[1::2], records[2::2]):
         assert (req.type, resp.type) == ("request", "response")
         assert req.headers["WARC-Concurrent-To"] == resp.headers["WARC-Record-ID"]

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 LAYERS = [
     {"errors", "models"},
     {"settings", "workspace", "urls", "httpwire", "content", "robots", "chain", "signing"},
-    {"fetch", "links", "crawl", "warcscan"},
+    {"fetch", "links", "crawl", "warcscan", "metadata", "maintext", "surt"},
     {"warc", "requests_plan", "manifest", "fidelity"},
     {"exchange_work", "seal"},
     {"capturing", "verify"},
