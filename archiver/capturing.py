@@ -76,6 +76,23 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _index(workspace: Workspace, manifest: dict[str, object]) -> None:
+    """Add the sealed capture to the index. The index is derived: if this fails, the next lookup
+    (or ``archiver reindex``) adds it from the manifest."""
+    import sqlite3
+
+    from .index import Index
+
+    try:
+        index = Index.open(workspace, sync=False)
+        try:
+            index.add(manifest)
+        finally:
+            index.close()
+    except sqlite3.Error:
+        pass
+
+
 class _Run:
     def __init__(self, workspace: Workspace, options: CaptureOptions, settings: Settings, capture_id: str,
                  seeds: list[str], planner: RequestPlanner, progress: ProgressCallback | None,
@@ -231,6 +248,7 @@ class _Run:
         manifest = build_manifest(result, started=started, ended=self.clock(), options=self.options,
                                   operator=self.settings.operator, redacted=sorted(self.planner.secrets))
         sealed = seal(self.ws, manifest)
+        _index(self.ws, manifest)
         return replace(result, manifest_path=self.ws.relative(sealed.manifest))
 
     def _seed_problems(self) -> list[str]:

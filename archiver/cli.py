@@ -28,6 +28,20 @@ EPILOG_KEYGEN = """example:
   archiver keygen && archiver capture https://example.org/a    # the capture is signed"""
 
 
+STYLES = ["bibtex", "csl-json", "ris", "apa", "mla", "chicago", "robust-link", "markdown"]
+EPILOG_LOOKUP = """example:
+  archiver lookup https://example.org/news/article
+  archiver lookup https://example.org/news/article --at 2026-11-29T12:00Z --json"""
+EPILOG_CITE = """example:
+  archiver cite https://example.org/news/article --style apa
+  archiver cite 20261129T150447Z-bce0ff --style bibtex -o sources.bib   # article and linked sources"""
+EPILOG_SEARCH = """example:
+  archiver search 'dredging contract'
+  archiver search '"eleven votes to four"' --cite apa"""
+EPILOG_REINDEX = """example:
+  archiver reindex"""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line on stderr, exit 2
         raise UsageError(f"{self.prog}: {message}")
@@ -75,6 +89,42 @@ def build_parser() -> argparse.ArgumentParser:
                                      "gets a detached signature of its checksum list.",
                          epilog=EPILOG_KEYGEN, formatter_class=argparse.RawDescriptionHelpFormatter)
     key.set_defaults(func=cmd_keygen)
+
+    look = sub.add_parser("lookup", help="every capture of a URL, or the one nearest a moment",
+                          description="List every capture of URL in this workspace (a TimeMap), oldest first; "
+                                      "with --at, the capture nearest that moment (absolute distance, a tie goes "
+                                      "to the earlier capture). Any spelling of the URL finds it (SURT keys).",
+                          epilog=EPILOG_LOOKUP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    look.add_argument("url", metavar="URL")
+    look.add_argument("--at", metavar="DATETIME", help="2026-11-29, 2026-11-29T15:04Z, 20261129150447, ...")
+    look.add_argument("--json", action="store_true", help="print as JSON")
+    look.set_defaults(func=cmd_lookup)
+
+    cite = sub.add_parser("cite", help="citations that name the live URL, the archived copy and the capture time",
+                          description="Cite archived sources: a URL (its latest capture, or the one nearest --at) "
+                                      "or a capture id (the article and each linked source: a bibliography).",
+                          epilog=EPILOG_CITE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cite.add_argument("targets", nargs="+", metavar="URL|CAPTURE_ID")
+    cite.add_argument("--style", required=True, choices=STYLES, help="output style")
+    cite.add_argument("--at", metavar="DATETIME", help="cite the capture nearest this moment")
+    cite.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    cite.set_defaults(func=cmd_cite)
+
+    find = sub.add_parser("search", help="full-text search over the text of everything archived",
+                          description="Search the main text and titles of every archived page (SQLite FTS5): "
+                                      "all words must appear; \"a quoted phrase\" matches as a phrase. Ranked.",
+                          epilog=EPILOG_SEARCH, formatter_class=argparse.RawDescriptionHelpFormatter)
+    find.add_argument("query", metavar="WORDS")
+    find.add_argument("--limit", type=int, default=20, metavar="N", help="most results (default 20)")
+    find.add_argument("--cite", choices=STYLES, metavar="STYLE", help="print the results as citations in STYLE")
+    find.add_argument("--json", action="store_true", help="print as JSON")
+    find.set_defaults(func=cmd_search)
+
+    rex = sub.add_parser("reindex", help="rebuild the index from manifests/ and archive/",
+                         description="Rebuild the lookup and search index from scratch, from the manifests and "
+                                     "WARC files alone. The index is derived: this never changes a manifest.",
+                         epilog=EPILOG_REINDEX, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rex.set_defaults(func=cmd_reindex)
     return parser
 
 
@@ -211,6 +261,85 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     generate_key_pair(ws.private_key_path, ws.public_key_path)
     print(f"private key  {ws.relative(ws.private_key_path)} (mode 0600: keep it secret, do not publish it)")
     print(f"public key   {ws.relative(ws.public_key_path)} (give this to whoever checks your captures)")
+    return 0
+
+
+def _existing_workspace(args: argparse.Namespace) -> Any:
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    if not (root / "manifests").is_dir():
+        raise UsageError(f"{root} is not an archiver workspace (no manifests/ folder)")
+    return Workspace(root)
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    from .index import Index
+    from .timeparse import parse_moment
+    from .urls import canonical
+
+    ws = _existing_workspace(args)
+    url = canonical(args.url)
+    at = parse_moment(args.at) if args.at else None
+    with Index.open(ws) as index:
+        if at is None:
+            found = [(m, None) for m in index.timemap(url)]
+        else:
+            nearest = index.nearest(url, at)
+            found = [nearest] if nearest else []
+    from .summary import lookup_json, lookup_text
+
+    print(json.dumps(lookup_json(url, at, found), indent=2) if args.json else lookup_text(url, at, found))
+    if not found:
+        raise ArchiverError(f"{url} has not been captured in this workspace")
+    return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    from .cite import FORMATS
+    from .citing import cite
+    from .timeparse import parse_moment
+
+    ws = _existing_workspace(args)
+    at = parse_moment(args.at) if args.at else None
+    text = FORMATS[args.style](cite(ws, args.targets, at=at))
+    if args.output:
+        from .workspace import atomic_write
+
+        atomic_write(Path(args.output).resolve(), text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .index import Index
+
+    ws = _existing_workspace(args)
+    if args.limit < 1:
+        raise UsageError("--limit must be 1 or more")
+    with Index.open(ws) as index:
+        hits = index.search(args.query, args.limit)
+    if args.cite:
+        from .cite import FORMATS
+        from .citing import citation_data
+        from .settings import load_settings
+
+        settings = load_settings(ws.root)
+        sys.stdout.write(FORMATS[args.cite]([citation_data(m, settings) for m, _, _ in hits]) if hits else "")
+    else:
+        from .summary import search_json, search_text
+
+        print(json.dumps(search_json(args.query, hits), indent=2) if args.json else search_text(args.query, hits))
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from .index import rebuild
+
+    ws = _existing_workspace(args)
+    count = rebuild(ws)
+    print(f"index rebuilt from {count} manifest(s): {ws.relative(ws.state_dir / 'index.sqlite')}")
     return 0
 
 

@@ -97,12 +97,17 @@ class Operator:
     contact: str = ""
 
 
+DEFAULT_REPLAY_URL = "http://localhost:8080/{collection}/{timestamp}/{url}"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable about a workspace."""
 
     operator: Operator = field(default_factory=Operator)
     capture: CaptureOptions = field(default_factory=CaptureOptions)
+    replay_url: str = DEFAULT_REPLAY_URL   # the archived copy's URL: {collection} {timestamp} {url} {capture_id}
+    collection: str = "archive"            # the pywb collection name that replay_url uses
 
 
 _CAPTURE_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -152,7 +157,7 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str) -> Settings:
     def fail(key: str, message: str) -> SettingsError:
         return SettingsError(f"{key}: {message}", path=path, line=lines.get(key), key=key)
 
-    known = {"operator", "capture"}
+    known = {"operator", "capture", "replay_url", "collection"}
     for key in data:
         if key not in known:
             raise fail(str(key), f"unknown key (known: {', '.join(sorted(known))})")
@@ -190,4 +195,12 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str) -> Settings:
             capture = replace(capture, **values)
         except UsageError as exc:
             raise fail("capture", str(exc)) from None
-    return Settings(operator=operator, capture=capture)
+    extra: dict[str, str] = {}
+    for key in ("replay_url", "collection"):
+        if key in data:
+            if not isinstance(data[key], str) or not data[key].strip():
+                raise fail(key, "must be non-empty text")
+            extra[key] = data[key].strip()
+    if "replay_url" in extra and "{url}" not in extra["replay_url"]:
+        raise fail("replay_url", "must contain {url} (and usually {timestamp})")
+    return Settings(operator=operator, capture=capture, **extra)

@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from .models import CaptureResult
+from typing import TYPE_CHECKING
+
 from .progress import human_bytes
-from .verify import VerifyReport
+
+if TYPE_CHECKING:
+    from .models import CaptureResult
+    from .verify import VerifyReport
 
 
 def summary_json(result: CaptureResult) -> dict[str, Any]:
@@ -66,3 +70,48 @@ def verify_text(report: VerifyReport) -> str:
         lines.append(f"unsigned: {', '.join(report.unsigned)}" if report.signed or report.key else
                      "unsigned workspace: no capture is signed (archiver keygen signs the captures that follow)")
     return "\n".join(lines)
+
+
+def _memento_json(m: Any) -> dict[str, Any]:
+    return {"url": m.url, "datetime": m.datetime, "capture_id": m.capture_id, "status": m.status,
+            "mime": m.mime, "payload_sha256": m.payload_sha256, "role": m.role,
+            "warc": {"path": m.warc, "offset": m.offset, "length": m.length, "record_id": m.record_id}}
+
+
+def lookup_json(url: str, at: Any, found: list[tuple[Any, float | None]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"url": url, "mementos": [_memento_json(m) for m, _ in found]}
+    if at is not None:
+        out["at"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out["distance_seconds"] = found[0][1] if found else None
+    return out
+
+
+def lookup_text(url: str, at: Any, found: list[tuple[Any, float | None]]) -> str:
+    if not found:
+        return f"{url}: no capture in this workspace"
+    lines = []
+    if at is not None:
+        lines.append(f"nearest to {at:%Y-%m-%dT%H:%M:%SZ} ({found[0][1]:.0f} s away):")
+    else:
+        lines.append(f"{len(found)} capture(s) of {url}:")
+    for m, _ in found:
+        lines.append(f"  {m.datetime}  {m.status}  capture {m.capture_id}  sha256 {m.payload_sha256}  "
+                     f"{m.warc}@{m.offset}")
+    return "\n".join(lines)
+
+
+def search_json(query: str, hits: list[tuple[Any, str, float]]) -> dict[str, Any]:
+    return {"query": query, "results": [{**_memento_json(m), "title": ((m.metadata or {}).get("title") or {})
+                                         .get("value"), "snippet": snippet, "rank": rank}
+                                        for m, snippet, rank in hits]}
+
+
+def search_text(query: str, hits: list[tuple[Any, str, float]]) -> str:
+    if not hits:
+        return f"no archived page matches {query!r}"
+    lines = []
+    for m, snippet, _ in hits:
+        title = ((m.metadata or {}).get("title") or {}).get("value") or m.url
+        lines.append(f"{title}\n  {m.url}\n  captured {m.datetime} (capture {m.capture_id})\n"
+                     f"  {' '.join(snippet.split())}")
+    return "\n\n".join(lines)

@@ -1,0 +1,94 @@
+"""What a citation is made of, in one shape for every format, and the one mapping of the archived
+copy that every format follows (docs/citations.md):
+
+- the live URL is the URL cited (CSL ``URL``, BibLaTeX ``url``, RIS ``UR``);
+- the capture time is the access date (CSL ``accessed``, BibLaTeX ``urldate``, RIS ``Y2``);
+- the archived copy's URL is the location in the archive (CSL ``archive_location``, BibLaTeX
+  ``addendum``, RIS ``AN``), the archive's name names the capture (CSL ``archive``, RIS ``DB``):
+  ``archiver capture <id>``;
+- a note carries the capture id and the payload sha256, so the copy can be found and checked
+  without any server (CSL ``note``, BibLaTeX ``addendum``, RIS ``N1``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+
+_ORG_WORDS = re.compile(r"\b(inc|ltd|llc|council|university|agency|news|press|staff|team|office|ministry|"
+                        r"department|association|society|foundation|committee|group|the)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    family: str | None = None
+    given: str | None = None
+    literal: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Name:
+        """'Morwenna Treloar' -> family Treloar, given Morwenna; an organisation stays literal."""
+        text = " ".join(text.split())
+        if "," in text and text.count(",") == 1:
+            family, given = (p.strip() for p in text.split(","))
+            return cls(family=family, given=given)
+        parts = text.split(" ")
+        if len(parts) < 2 or len(parts) > 4 or _ORG_WORDS.search(text) or any(c.isdigit() for c in text):
+            return cls(literal=text)
+        return cls(family=parts[-1], given=" ".join(parts[:-1]))
+
+
+@dataclass(frozen=True, slots=True)
+class CitationData:
+    """A source as archived: what the page says about itself, and where its archived copy is."""
+
+    url: str                          # the live URL
+    title: str | None
+    archived_url: str                 # from the replay_url template
+    archived_at: datetime             # the capture time of the response (UTC)
+    capture_id: str
+    payload_sha256: str
+    authors: tuple[Name, ...] = ()
+    issued: tuple[int, ...] = ()      # date parts: year[, month[, day]]
+    site: str | None = None
+    publisher: str | None = None
+    language: str | None = None
+    description: str | None = None
+    doi: str | None = None
+    kind: str = "webpage"             # CSL type: webpage, article-newspaper, post-weblog
+    sources: dict[str, str] = field(default_factory=dict)   # field -> vocabulary it came from
+
+    @property
+    def archive_name(self) -> str:
+        return f"archiver capture {self.capture_id}, payload sha256 {self.payload_sha256}"
+
+    @property
+    def note(self) -> str:
+        return (f"Archived copy: {self.archived_url} (archiver capture {self.capture_id}, "
+                f"{self.archived_at:%Y-%m-%d %H:%M:%S} UTC; payload sha256 {self.payload_sha256})")
+
+    @property
+    def key(self) -> str:
+        """A stable citation key: family name (or site), year, first title word."""
+        who = self.authors[0].family or self.authors[0].literal if self.authors else self.site or "source"
+        year = str(self.issued[0]) if self.issued else f"{self.archived_at:%Y}"
+        word = next((w for w in re.findall(r"[^\W\d_]+", self.title or "") if len(w) > 3), "")
+        return _ascii(f"{who}{year}{word}").lower() or "source"
+
+
+def _ascii(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]", "", unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode())
+
+
+def unique_keys(items: list[CitationData]) -> list[str]:
+    """Citation keys, made unique within one bibliography by a, b, c... suffixes."""
+    seen: dict[str, int] = {}
+    keys = []
+    for item in items:
+        base = item.key
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        keys.append(base if n == 0 else f"{base}{chr(ord('a') + n - 1)}")
+    return keys

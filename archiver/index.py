@@ -1,0 +1,266 @@
+"""The index: SQLite, derived from manifests/ and archive/ only, rebuilt by ``archiver reindex``.
+
+Captures of a URL are keyed by SURT, so every spelling of a URL finds them. The main text of each
+page (from its WARC conversion record) is searchable with FTS5.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import ArchiverError
+from .surt import surt
+from .timeparse import iso
+from .workspace import Workspace
+
+SCHEMA_VERSION = "1"
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE captures (capture_id TEXT PRIMARY KEY, sequence INTEGER, started TEXT, ended TEXT);
+CREATE TABLE mementos (
+    id INTEGER PRIMARY KEY, surt TEXT NOT NULL, url TEXT NOT NULL, datetime TEXT NOT NULL,
+    capture_id TEXT NOT NULL, role TEXT NOT NULL, status INTEGER NOT NULL, mime TEXT,
+    payload_sha256 TEXT NOT NULL, warc TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+    record_id TEXT NOT NULL, location TEXT, metadata TEXT);
+CREATE INDEX mementos_by_surt ON mementos (surt, datetime, capture_id);
+CREATE INDEX mementos_by_capture ON mementos (capture_id);
+CREATE VIRTUAL TABLE texts USING fts5 (title, body, tokenize = 'unicode61 remove_diacritics 2');
+"""
+COLUMNS = ("url", "datetime", "capture_id", "role", "status", "mime", "payload_sha256", "warc", "offset",
+           "length", "record_id", "location", "metadata")
+
+
+@dataclass(frozen=True, slots=True)
+class Memento:
+    """One archived response of a URL."""
+
+    url: str
+    datetime: str
+    capture_id: str
+    role: str
+    status: int
+    mime: str | None
+    payload_sha256: str
+    warc: str
+    offset: int
+    length: int
+    record_id: str
+    location: str | None
+    metadata: dict[str, Any] | None
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Memento:
+        values = dict(zip(COLUMNS, row))
+        values["metadata"] = json.loads(values["metadata"]) if values["metadata"] else None
+        return cls(**values)
+
+
+class Index:
+    """Open with ``Index.open(workspace)``; it brings itself up to date with the manifests."""
+
+    def __init__(self, workspace: Workspace, db: sqlite3.Connection) -> None:
+        self.workspace = workspace
+        self.db = db
+
+    @classmethod
+    def open(cls, workspace: Workspace, sync: bool = True) -> Index:
+        path = workspace.state_dir / "index.sqlite"
+        if not path.exists():
+            workspace.state_dir.mkdir(parents=True, exist_ok=True)
+            _build_empty(path)
+        db = sqlite3.connect(path, timeout=60)
+        index = cls(workspace, db)
+        if index._version() != SCHEMA_VERSION:
+            db.close()
+            rebuild(workspace)
+            db = sqlite3.connect(path, timeout=60)
+            index = cls(workspace, db)
+        if sync:
+            index.sync()
+        return index
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _version(self) -> str | None:
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        return row[0] if row else None
+
+    def sync(self) -> None:
+        """Add captures whose manifests are new; drop those whose manifests are gone."""
+        on_disk = {p.stem: p for p in self.workspace.manifest_paths()}
+        known = {row[0] for row in self.db.execute("SELECT capture_id FROM captures")}
+        if on_disk.keys() == known:
+            return
+        from .manifest import read_manifest
+
+        with self.workspace.lock("index"), self.db:
+            known = {row[0] for row in self.db.execute("SELECT capture_id FROM captures")}
+            for gone in known - on_disk.keys():
+                self._remove(gone)
+            for capture_id in sorted(on_disk.keys() - known):
+                try:
+                    manifest = read_manifest(on_disk[capture_id])
+                except ArchiverError:
+                    continue      # verify reports unreadable manifests; the index leaves them out
+                self._add(manifest)
+
+    def add(self, manifest: dict[str, Any]) -> None:
+        with self.workspace.lock("index"), self.db:
+            if not self.db.execute("SELECT 1 FROM captures WHERE capture_id = ?", (manifest["capture_id"],)).fetchone():
+                self._add(manifest)
+
+    def _remove(self, capture_id: str) -> None:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM mementos WHERE capture_id = ?", (capture_id,))]
+        self.db.executemany("DELETE FROM texts WHERE rowid = ?", [(i,) for i in ids])
+        self.db.execute("DELETE FROM mementos WHERE capture_id = ?", (capture_id,))
+        self.db.execute("DELETE FROM captures WHERE capture_id = ?", (capture_id,))
+
+    def _add(self, manifest: dict[str, Any]) -> None:
+        cid = manifest["capture_id"]
+        self.db.execute("INSERT INTO captures VALUES (?, ?, ?, ?)",
+                        (cid, manifest.get("sequence"), manifest["started"], manifest["ended"]))
+        for res in manifest["resources"]:
+            meta = res.get("metadata")
+            cur = self.db.execute(
+                "INSERT INTO mementos (surt, url, datetime, capture_id, role, status, mime, payload_sha256, warc,"
+                " offset, length, record_id, location, metadata) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (surt(res["url"]), res["url"], res.get("date") or manifest["started"], cid, res["role"],
+                 res["status"], res.get("content_type"), res["payload_sha256"], res["warc"], res["offset"],
+                 res["length"], res["record_id"], res.get("location"),
+                 json.dumps(meta, sort_keys=True, ensure_ascii=False) if meta else None))
+            text = self._text_of(res)
+            if text is not None:
+                title = ((meta or {}).get("title") or {}).get("value") or ""
+                self.db.execute("INSERT INTO texts (rowid, title, body) VALUES (?, ?, ?)",
+                                (cur.lastrowid, title, text))
+
+    def _text_of(self, res: dict[str, Any]) -> str | None:
+        record = res.get("text")
+        if not record:
+            return None
+        try:
+            with open(self.workspace.root / res["warc"], "rb") as fh:
+                fh.seek(record["offset"])
+                raw = gzip.decompress(fh.read(record["length"]))
+        except (OSError, EOFError, gzip.BadGzipFile):
+            return None
+        head, _, block = raw.partition(b"\r\n\r\n")
+        return block[: -4 if block.endswith(b"\r\n\r\n") else None].decode("utf-8", errors="replace")
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def timemap(self, url: str) -> list[Memento]:
+        """Every capture of ``url`` (any spelling), oldest first."""
+        rows = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM mementos WHERE surt = ? "
+                               "ORDER BY datetime, capture_id, record_id", (surt(url),))
+        return [Memento.from_row(r) for r in rows]
+
+    def nearest(self, url: str, at: datetime) -> tuple[Memento, float] | None:
+        """The capture nearest ``at`` (absolute distance; a tie goes to the earlier capture), and the
+        distance in seconds."""
+        key, moment = surt(url), iso(at)
+        cols = ", ".join(COLUMNS)
+        before = self.db.execute(f"SELECT {cols} FROM mementos WHERE surt = ? AND datetime <= ? "
+                                 "ORDER BY datetime DESC, capture_id DESC LIMIT 1", (key, moment)).fetchone()
+        after = self.db.execute(f"SELECT {cols} FROM mementos WHERE surt = ? AND datetime > ? "
+                                "ORDER BY datetime, capture_id LIMIT 1", (key, moment)).fetchone()
+        options = [Memento.from_row(r) for r in (before, after) if r]
+        if not options:
+            return None
+        scored = [(abs((_parse(m.datetime) - at).total_seconds()), i, m) for i, m in enumerate(options)]
+        distance, _, best = min(scored)
+        return best, distance
+
+    def capture_mementos(self, capture_id: str) -> list[Memento]:
+        rows = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM mementos WHERE capture_id = ? "
+                               "ORDER BY id", (capture_id,))
+        return [Memento.from_row(r) for r in rows]
+
+    def search(self, query: str, limit: int = 20) -> list[tuple[Memento, str, float]]:
+        """(memento, snippet, rank) for pages whose title or main text match, best first."""
+        try:
+            rows = self.db.execute(
+                f"SELECT {', '.join('m.' + c for c in COLUMNS)}, snippet(texts, 1, '[', ']', ' … ', 16), "
+                "bm25(texts, 5.0, 1.0) AS rank FROM texts JOIN mementos m ON m.id = texts.rowid "
+                "WHERE texts MATCH ? ORDER BY rank, m.datetime LIMIT ?", (_fts_query(query), limit)).fetchall()
+        except sqlite3.OperationalError as exc:
+            from .errors import UsageError
+
+            raise UsageError(f"cannot search for {query!r}: {exc}") from None
+        return [(Memento.from_row(r[:len(COLUMNS)]), r[-2], r[-1]) for r in rows]
+
+
+def _fts_query(text: str) -> str:
+    """Words are all required; a quoted phrase stays a phrase."""
+    text = text.strip()
+    if text.startswith('"') and text.endswith('"') and len(text) > 1:
+        return '"' + text[1:-1].replace('"', '""') + '"'
+    words = [w.replace('"', '""') for w in text.split()]
+    return " ".join(f'"{w}"' for w in words)
+
+
+def _parse(value: str) -> datetime:
+    from .timeparse import parse_moment
+
+    return parse_moment(value)
+
+
+def _build_empty(path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    db = sqlite3.connect(tmp)
+    db.executescript(SCHEMA)
+    db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    db.commit()
+    db.close()
+    if not path.exists():
+        os.replace(tmp, path)
+    else:
+        tmp.unlink()
+
+
+def rebuild(workspace: Workspace) -> int:
+    """Build the index anew from the manifests and WARC files; return the number of captures."""
+    path = workspace.state_dir / "index.sqlite"
+    workspace.state_dir.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(f".{path.name}.rebuild.tmp")
+    fresh.unlink(missing_ok=True)
+    db = sqlite3.connect(fresh)
+    db.executescript(SCHEMA)
+    db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    db.commit()
+    index = Index(workspace, db)
+    index.sync()
+    count = db.execute("SELECT count(*) FROM captures").fetchone()[0]
+    db.close()
+    with workspace.lock("index"):
+        os.replace(fresh, path)
+    return int(count)
+
+
+@contextmanager
+def opened(workspace: Workspace) -> Iterator[Index]:
+    index = Index.open(workspace)
+    try:
+        yield index
+    finally:
+        index.close()
