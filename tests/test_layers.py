@@ -8,11 +8,12 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 LAYERS = [
     {"errors", "models"},
-    {"settings", "workspace", "urls", "httpwire", "content", "robots", "chain", "signing", "timeparse"},
-    {"fetch", "links", "crawl", "warcscan", "metadata", "maintext", "surt"},
-    {"warc", "requests_plan", "manifest", "fidelity"},
+    {"settings", "workspace", "urls", "httpwire", "content", "robots", "chain", "signing", "timeparse",
+     "cite.data"},
+    {"fetch", "links", "crawl", "warcscan", "metadata", "maintext", "surt", "cite.csl"},
+    {"warc", "requests_plan", "manifest", "fidelity", "cite.bibtex", "cite.ris", "cite.robust", "cite.markdown",
+     "cite.styles"},
     {"exchange_work", "seal", "index"},
-    {"cite.data", "cite.csl", "cite.bibtex", "cite.ris", "cite.robust", "cite.markdown", "cite.styles"},
     {"capturing", "verify", "citing"},
     {"progress"},
     {"summary"},
