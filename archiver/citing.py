@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 
 from .cite.data import CitationData, Name
-from .errors import UsageError
+from .errors import NotArchivedError
 from .index import Index, Memento
 from .metadata import date_parts
 from .settings import Settings
@@ -61,19 +61,19 @@ def select(index: Index, target: str, at: datetime | None) -> list[Memento]:
     if CAPTURE_ID.match(target):
         mementos = index.capture_mementos(target)
         if not mementos:
-            raise UsageError(f"no capture {target} in this workspace")
+            raise NotArchivedError(f"no capture {target} in this workspace", target=target)
         pages = [m for m in mementos if m.role in ("seed", "source") and 200 <= m.status < 300]
         pages.sort(key=lambda m: (m.role != "seed", m.datetime))
         return pages
     if at is not None:
         found = index.nearest(target, at)
         if found is None:
-            raise UsageError(f"{target} has not been captured in this workspace")
+            raise NotArchivedError(f"{target} has not been captured in this workspace", target=target)
         memento = found[0]
     else:
         timemap = index.timemap(target)
         if not timemap:
-            raise UsageError(f"{target} has not been captured in this workspace")
+            raise NotArchivedError(f"{target} has not been captured in this workspace", target=target)
         memento = timemap[-1]
     return [_follow(index, memento)]
 

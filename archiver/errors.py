@@ -9,6 +9,7 @@
     ├── FetchError                 one HTTP exchange failed (DNS, refused, timeout, TLS, protocol)
     │                              -- a capture records it as a failure and goes on; it is never fatal there
     ├── ManifestError              a manifest cannot be read or does not follow the format
+    ├── NotArchivedError           a URL or capture asked for is not in the workspace (exit 1)
     └── CaptureError               a capture as a whole could not be completed (exit 1)
 
 Each error carries the context a person needs to act on it (``url``, ``path``, ``key``...), and its
@@ -72,6 +73,14 @@ class ManifestError(ArchiverError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
+
+
+class NotArchivedError(ArchiverError):
+    """A URL or capture id that the workspace holds no capture of."""
+
+    def __init__(self, message: str, *, target: str | None = None) -> None:
+        super().__init__(message)
+        self.target = target
 
 
 class CaptureError(ArchiverError):

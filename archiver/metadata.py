@@ -183,7 +183,7 @@ def _doi(text: str) -> str | None:
 
 
 def _dublin_core(tree: Any):
-    metas = [(k.replace("dcterms.", "DC.").replace("dc.", "DC."), v) for k, v in _metas(tree)
+    metas = [(re.sub(r"(?i)^(dcterms|dc)\.", "DC.", k), v) for k, v in _metas(tree)
              if k.lower().startswith(("dc.", "dcterms."))]
     for name, keys in (("title", ("DC.title",)), ("published", ("DC.date.issued", "DC.issued", "DC.date")),
                        ("modified", ("DC.modified", "DC.date.modified")), ("publisher", ("DC.publisher",)),
