@@ -486,6 +486,20 @@ def scaling(files: list[Path], repeats: int) -> dict[str, tuple[float, float]]:
     return out
 
 
+def two_core_speedup(path: Path, repeats: int) -> float:
+    """What a second core buys on this machine: two ``sha256sum`` processes at once against one
+    (2.0 when both cores run at full speed together; less under a busy or shared host)."""
+    one = two = math.inf
+    for _ in range(repeats):
+        one = min(one, run_child(["sha256sum", str(path)])[0])
+        start = time.perf_counter()
+        procs = [subprocess.Popen(["sha256sum", str(path)], stdout=subprocess.DEVNULL) for _ in range(2)]
+        if any(p.wait() != 0 for p in procs):
+            raise RuntimeError("sha256sum failed")
+        two = min(two, time.perf_counter() - start)
+    return 2 * one / two
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -508,7 +522,8 @@ def print_report(files: list[Path], timed: list[Timed], split: Split, threads: d
     total = sum(f.stat().st_size for f in files)
     print(f"\nworkspace: {len(files)} WARC files, {total:,} bytes ({total / MB:,.1f} MB) compressed; "
           f"sizes {', '.join(f'{f.stat().st_size / MB:.0f}' for f in files)} MB")
-    print(f"os.cpu_count() = {goals['cpu_count']}; load average before timing: {goals['loadavg']}")
+    print(f"os.cpu_count() = {goals['cpu_count']}; load average before timing: {goals['loadavg']}; "
+          f"two sha256sum at once do {goals['two_sha256sum_at_once_speedup']:.2f}x the work of one")
     print(f"\n{'command (warm page cache)':<42}{'best wall s':>12}{'MB/s':>9}{'CPU s':>8}{'CPU/wall':>9}   all walls")
     for t in timed:
         walls = ", ".join(f"{w:.2f}" for w in t.walls)
@@ -582,7 +597,8 @@ def benchmark(root: Path, args: argparse.Namespace) -> None:
     timed = time_commands(root, files, args.repeats)
     split = cost_split(max(files, key=lambda f: f.stat().st_size), args.repeats)
     threads = scaling(files, args.repeats) if len(files) >= 2 else {}
-    goals = {**targets(timed, os.cpu_count() or 1), "loadavg": loadavg}
+    goals = {**targets(timed, os.cpu_count() or 1), "loadavg": loadavg,
+             "two_sha256sum_at_once_speedup": two_core_speedup(files[0], args.repeats)}
     print_report(files, timed, split, threads, goals)
     if args.json:
         print(json.dumps(as_json(files, timed, split, threads, goals), indent=2))

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ..capturing import capture
+from ..cite import FORMATS
+from ..citing import cite
 from ..verify import verify
 from ..models import CaptureResult, Role
 from ..settings import CaptureOptions
@@ -21,6 +23,7 @@ class DemoReport:
     result: CaptureResult
     checks: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    citations: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -33,13 +36,16 @@ class DemoReport:
                  summary_text(self.result), "", "checks:"]
         lines += [f"  ok       {c}" for c in self.checks]
         lines += [f"  PROBLEM  {p}" for p in self.problems]
+        for style, text in self.citations.items():
+            lines += ["", f"cite ({style}):", text.rstrip()]
         return "\n".join(lines)
 
     def as_json(self) -> dict[str, Any]:
         from ..summary import summary_json
 
         return {"workspace": str(self.workspace), "article": self.article, "ok": self.ok,
-                "capture": summary_json(self.result), "checks": self.checks, "problems": self.problems}
+                "capture": summary_json(self.result), "checks": self.checks, "problems": self.problems,
+                "citations": self.citations}
 
 
 def run_demo(root: Path) -> DemoReport:
@@ -64,4 +70,7 @@ def run_demo(root: Path) -> DemoReport:
         report.checks.append(f"{compared} archived payloads equal, byte for byte, what the site served")
     sources = sum(1 for r in result.resources if r.role is Role.SOURCE)
     report.checks.append(f"{sources} linked sources archived, with their requisites")
+    items = cite(workspace, [article])
+    for style in ("apa", "bibtex", "robust-link"):
+        report.citations[style] = FORMATS[style](items)
     return report
