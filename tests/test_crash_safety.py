@@ -110,3 +110,23 @@ def test_four_captures_at_once_make_one_linear_chain(serve, workspace: Workspace
     assert_linear(chain)
     code, report = verify(workspace)
     assert code == 0 and report["problems"] == []
+
+
+def test_a_lock_left_by_a_killed_process_is_recovered(serve, workspace: Workspace) -> None:
+    """flock locks die with their process: a capture killed while holding the workspace lock does
+    not block the next one."""
+    workspace.ensure()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from archiver.workspace import Workspace\n"
+        f"ws = Workspace(Path({str(workspace.root)!r}))\n"
+        "with ws.lock():\n    print('locked', flush=True)\n    time.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    site = slow_site(serve)
+    blocked = run_capture(workspace, site.url("h", "/p3"))
+    time.sleep(1.5)
+    assert blocked.poll() is None                    # waiting for the lock to seal
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(10)
+    assert blocked.wait(30) == 0
+    assert verify(workspace)[0] == 0
