@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .models import Link, Role
 from .urls import resolve_link
@@ -178,12 +179,12 @@ def html_links(html: str, url: str) -> PageLinks:
                      js_notice=notice, title=title or None)
 
 
-def _visible_text(tree: object) -> tuple[str, bool]:
+def _visible_text(tree: Any) -> tuple[str, bool]:
     body = getattr(tree, "body", None)
     if body is None:
         return "", False
-    notice = any(_JS_NOTICE.search(n.text()) for n in getattr(tree, "css")("noscript"))
-    for node in getattr(tree, "css")("script,style,noscript,template"):
+    notice = any(_JS_NOTICE.search(n.text()) for n in tree.css("noscript"))
+    for node in tree.css("script,style,noscript,template"):
         node.decompose()
     text = " ".join(body.text(separator=" ").split())
     return text, notice or bool(_JS_NOTICE.search(text[:2000]))
