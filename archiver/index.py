@@ -22,7 +22,7 @@ from .surt import surt
 from .timeparse import iso
 from .workspace import Workspace
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE captures (capture_id TEXT PRIMARY KEY, sequence INTEGER, started TEXT, ended TEXT);
@@ -31,7 +31,7 @@ CREATE TABLE mementos (
     capture_id TEXT NOT NULL, role TEXT NOT NULL, status INTEGER NOT NULL, mime TEXT,
     payload_sha256 TEXT NOT NULL, warc TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
     record_id TEXT NOT NULL, location TEXT, metadata TEXT);
-CREATE INDEX mementos_by_surt ON mementos (surt, datetime, capture_id);
+CREATE INDEX mementos_by_surt ON mementos (surt, datetime, capture_id, record_id);
 CREATE INDEX mementos_by_capture ON mementos (capture_id);
 CREATE VIRTUAL TABLE texts USING fts5 (title, body, tokenize = 'unicode61 remove_diacritics 2');
 """

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 
 from .errors import UsageError
 
@@ -23,6 +22,8 @@ def parse_moment(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
+        from email.utils import parsedate_to_datetime   # HTTP-dates are rare: imported only for them
+
         try:
             parsed = parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
