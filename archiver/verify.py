@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -187,8 +188,14 @@ def _check_warcs(workspace: Workspace, chosen: dict[str, _Loaded], report: Verif
                 todo.append((capture_id, w))
     if quick or not todo:
         return
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo)))) as pool:
-        scans = list(pool.map(lambda item: scan_warc(workspace.root / item[1]["path"]), todo))
+    paths = [workspace.root / w["path"] for _, w in todo]
+    workers = max(1, min(workers, len(todo)))
+    if workers == 1:
+        scans = [scan_warc(p) for p in paths]
+    else:
+        # processes, not threads: the record parsing between zlib and hashlib calls holds the GIL
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            scans = list(pool.map(scan_warc, paths))
     for (capture_id, w), scan in zip(todo, scans):
         _judge_scan(capture_id, w, scan, chosen[capture_id].data, report)
 

@@ -22,6 +22,7 @@ from .httpwire import ChunkedDecoder, ProtocolError, find_head_end, parse_head
 READ_BLOCK = 4 * 2**20
 _MAX_WARC_HEAD = 1 * 2**20
 _MAX_HTTP_HEAD = 1 * 2**20
+_HEAD_WINDOW = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -70,21 +71,26 @@ class _RecordParser:
         self.block_digest: str | None = None
         self.is_http = False
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
         if self.state == "warc-head":
-            self.head += data
-            end = self.head.find(b"\r\n\r\n")
+            if self.head:
+                self.head += data
+                data = bytes(self.head)
+                self.head.clear()
+            end = data.find(b"\r\n\r\n", 0, _MAX_WARC_HEAD)
             if end < 0:
-                if len(self.head) > _MAX_WARC_HEAD:
+                if len(data) > _MAX_WARC_HEAD:
                     self._fail("WARC header block too long or missing")
+                else:
+                    self.head += data
                 return
-            self._parse_warc_head(bytes(self.head[:end]))
-            rest = bytes(self.head[end + 4:])
-            self.head.clear()
+            self._parse_warc_head(data[:end])
+            if self.state == "failed":
+                return
             self.state = "block"
-            data = rest
+            data = memoryview(data)[end + 4:]
         if self.state == "block" and data:
-            take = data[: self.block_left]
+            take = memoryview(data)[: self.block_left] if len(data) > self.block_left else data
             self.block_left -= len(take)
             self.block_hash.update(take)
             self._payload(take)
@@ -120,21 +126,27 @@ class _RecordParser:
         elif not self.is_http and rec.payload_digest:
             self.payload_hash = hashlib.sha256()
 
-    def _payload(self, data: bytes) -> None:
+    def _payload(self, data: bytes | memoryview) -> None:
         if not self.is_http:
             if self.payload_hash is not None:
                 self.payload_hash.update(data)
             return
         if self.payload_hash is None:
-            self.http_head += data
-            end = find_head_end(bytes(self.http_head)) if b"\n" in data or len(self.http_head) < 64 else -1
+            # the HTTP head is searched in the first 64 KiB only; it is rarely split across pieces
+            if self.http_head:
+                self.http_head += data
+                buf = bytes(self.http_head)
+            else:
+                buf = bytes(data[:_HEAD_WINDOW]) if len(data) > _HEAD_WINDOW else bytes(data)
+            end = find_head_end(buf)
             if end < 0:
+                if not self.http_head:
+                    self.http_head += data
                 if len(self.http_head) > _MAX_HTTP_HEAD:
                     self.is_http = False
                 return
-            head_bytes = bytes(self.http_head[:end])
-            data = bytes(self.http_head[end:])
-            self.http_head.clear()
+            head_bytes = buf[:end]
+            data = memoryview(self.http_head)[end:] if self.http_head else memoryview(data)[end:]
             self.payload_hash = hashlib.sha256()
             self.entity_hash = self.payload_hash
             if self.rec.type == "response":
@@ -147,7 +159,7 @@ class _RecordParser:
         self.payload_hash.update(data)
         if self.chunked is not None and not self.chunked.done:
             try:
-                self.entity_hash.update(self.chunked.feed(data))  # type: ignore[union-attr]
+                self.entity_hash.update(self.chunked.feed(bytes(data)))  # type: ignore[union-attr]
             except ProtocolError:
                 self.chunked = None
 
@@ -172,6 +184,9 @@ class _RecordParser:
             rec.entity_sha256 = self.entity_hash.hexdigest()
 
 
+FEED = 64 * 1024     # compressed bytes handed to zlib at a time: what is left over at a member's end is small
+
+
 def scan_warc(path: Path, check_records: bool = True) -> ScanResult:
     """Hash ``path`` and, with ``check_records``, check every record in it."""
     result = ScanResult(path)
@@ -187,34 +202,34 @@ def scan_warc(path: Path, check_records: bool = True) -> ScanResult:
                 result.size += len(block)
                 if not check_records:
                     continue
-                data = block
-                while data:
+                view = memoryview(block)
+                pos = 0
+                while pos < len(view):
                     if decomp is None:
                         decomp = zlib.decompressobj(31)
                         member_start = consumed
                         parser = _RecordParser(ScannedRecord(offset=member_start))
-                    out = decomp.decompress(data, READ_BLOCK)
+                    piece = view[pos:pos + FEED]
+                    out = decomp.decompress(piece, READ_BLOCK)
                     while decomp.unconsumed_tail:
                         parser.feed(out)  # type: ignore[union-attr]
                         out = decomp.decompress(decomp.unconsumed_tail, READ_BLOCK)
                     parser.feed(out)  # type: ignore[union-attr]
-                    used = len(data) - len(decomp.unused_data) if decomp.eof else len(data)
+                    used = len(piece) - len(decomp.unused_data) if decomp.eof else len(piece)
                     consumed += used
+                    pos += used
                     if decomp.eof:
                         parser.rec.length = consumed - member_start  # type: ignore[union-attr]
                         parser.finish()  # type: ignore[union-attr]
                         result.records.append(parser.rec)  # type: ignore[union-attr]
-                        data = decomp.unused_data
                         decomp, parser = None, None
-                    else:
-                        data = b""
     except zlib.error as exc:
         result.error = f"gzip data corrupt in the member starting at offset {member_start}: {exc}"
     except OSError as exc:
         result.error = f"cannot read: {exc.strerror}"
     if decomp is not None and result.error is None:
         result.error = f"file ends inside the record starting at offset {member_start} (truncated)"
-    result.sha256 = file_hash.hexdigest() if result.error is None or not check_records else ""
+    result.sha256 = file_hash.hexdigest()
     if result.error and check_records:
         result.sha256 = _hash_only(path)
     return result

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 LAYERS = [
     {"errors", "models"},
     {"settings", "workspace", "urls", "httpwire", "content", "robots", "chain", "signing", "timeparse",
-     "cite.data"},
+     "cite.data", "due", "drift"},
     {"fetch", "links", "crawl", "warcscan", "metadata", "maintext", "surt", "cite.csl"},
     {"warc", "requests_plan", "manifest", "fidelity", "cite.bibtex", "cite.ris", "cite.robust", "cite.markdown",
      "cite.styles"},

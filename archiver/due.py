@@ -1,0 +1,185 @@
+"""When a schedule is due: pure date arithmetic, no I/O, no clock of its own (``now`` is an argument).
+
+A schedule is a :class:`When`: either an interval (``every``, typed as ``6h``, ``1d``, ``1h30m``) or a
+5-field cron expression evaluated in an IANA time zone. :func:`next_due` answers "when should this
+schedule run next?" given the time of its last attempt and the number of consecutive failures.
+
+Cron and daylight saving time. Cron fields describe *wall-clock* times in ``When.timezone``:
+
+* ``0 9 * * *`` in Europe/London fires at 09:00 local on both sides of a change (09:00Z in winter,
+  08:00Z in summer).
+* A wall time skipped by spring-forward (01:30 in London on the last Sunday of March) fires once, at
+  the first instant after the gap (02:00 BST = 01:00Z).
+* A wall time repeated by fall-back (01:30 in London on the last Sunday of October) fires once, at its
+  first occurrence (01:30 BST = 00:30Z). This also holds for every-minute or hourly crons: they do not
+  fire again during the repeated hour.
+
+croniter's own time-zone handling fires a repeated wall time twice, so croniter is only ever given
+naive wall-clock times here, and mapping them to real instants is done by :func:`_wall_to_utc`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import UsageError
+
+MIN_INTERVAL = timedelta(minutes=1)
+BACKOFF_BASE = timedelta(minutes=5)
+_INTERVAL = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_INTERVAL_EXAMPLES = "examples: 30m, 6h, 1d, 1w, 1h30m"
+_CRON_ALIASES = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
+_CRON_EXAMPLES = "examples: '0 9 * * *' (09:00 daily), '*/30 * * * *', '0 3 * * 1' (Mondays 03:00)"
+_MAX_SKIPPED = 10_000     # cron candidates that may fall at or before last_run (fall-back hour): a bound, never reached
+
+
+def parse_interval(text: str) -> timedelta:
+    """``"6h"``, ``"1d"``, ``"1h30m"`` -> a timedelta; units w, d, h, m, s in that order; at least 1 minute."""
+    match = _INTERVAL.match(text.strip().lower())
+    if not text.strip() or match is None:
+        raise UsageError(f"not an interval: {text!r} ({_INTERVAL_EXAMPLES})")
+    weeks, days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    interval = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if interval < MIN_INTERVAL:
+        raise UsageError(f"interval too short: {text!r} (the least is 1m; {_INTERVAL_EXAMPLES})")
+    return interval
+
+
+def validate_cron(expr: str) -> None:
+    """Raise :class:`UsageError` naming ``expr`` unless it is a 5-field cron expression (or ``@daily``...)."""
+    from croniter import CroniterError, croniter
+
+    fields = expr.split()
+    if not (len(fields) == 5 or (len(fields) == 1 and fields[0].lower() in _CRON_ALIASES)):
+        raise UsageError(f"not a cron expression: {expr!r} (5 fields: minute hour day month weekday; "
+                         f"{_CRON_EXAMPLES})")
+    try:
+        croniter(expr, datetime(2000, 1, 1)).get_next(datetime)   # also rejects dates that never come (31 Feb)
+    except (CroniterError, ValueError, KeyError) as error:
+        raise UsageError(f"not a cron expression: {expr!r} ({error}; {_CRON_EXAMPLES})") from None
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"unknown time zone: {name!r} (an IANA name, e.g. UTC, Europe/London, "
+                         f"America/New_York)") from None
+
+
+@dataclass(frozen=True, slots=True)
+class When:
+    """A schedule: exactly one of ``every`` (an interval) or ``cron``; ``timezone`` applies to cron."""
+
+    every: timedelta | None = None
+    cron: str | None = None
+    timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        if (self.every is None) == (self.cron is None):
+            raise UsageError("a schedule needs exactly one of an interval (every) or a cron expression")
+        if self.every is not None and self.every < MIN_INTERVAL:
+            raise UsageError(f"interval too short: {self.every} (the least is 1m; {_INTERVAL_EXAMPLES})")
+        if self.cron is not None:
+            validate_cron(self.cron)
+        _zone(self.timezone)
+
+
+def _require_aware(name: str, moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime, got naive {moment.isoformat()}")
+
+
+def _exists(wall: datetime, zone: ZoneInfo) -> bool:
+    """Whether naive ``wall`` is a real wall-clock time in ``zone`` (False inside a spring-forward gap)."""
+    there_and_back = wall.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
+    return there_and_back.replace(tzinfo=None) == wall
+
+
+def _gap_end(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The first real instant after the gap holding the non-existent ``wall``, in UTC (to the microsecond)."""
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)    # read with the later offset: before the gap
+    high = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)   # read with the earlier offset: after it
+    before = low.astimezone(zone).utcoffset()
+    while high - low > timedelta(microseconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).utcoffset() == before:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def _wall_to_utc(wall: datetime, zone: ZoneInfo) -> datetime:
+    """A naive wall time in ``zone`` as one UTC instant: a repeated time at its first occurrence,
+    a skipped one at the end of the gap."""
+    if not _exists(wall, zone):
+        return _gap_end(wall, zone)
+    return wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def next_cron_fire(expr: str, zone_name: str, after: datetime) -> datetime:
+    """The first fire time of ``expr`` (wall clock in ``zone_name``) strictly after ``after``, in UTC."""
+    from croniter import CroniterError, croniter
+
+    _require_aware("after", after)
+    zone = _zone(zone_name)
+    wall_clock = croniter(expr, after.astimezone(zone).replace(tzinfo=None))
+    for _ in range(_MAX_SKIPPED):
+        try:
+            fire = _wall_to_utc(wall_clock.get_next(datetime), zone)
+        except CroniterError as error:
+            raise UsageError(f"cron expression {expr!r} has no next fire time ({error})") from None
+        if fire > after:        # after a run in the repeated fall-back hour, skip wall times already passed
+            return fire
+    raise UsageError(f"cron expression {expr!r} has no fire time after {after.isoformat()}")
+
+
+def _normal_due(when: When, last_run: datetime) -> datetime:
+    if when.every is not None:
+        return (last_run + when.every).astimezone(UTC)
+    assert when.cron is not None
+    return next_cron_fire(when.cron, when.timezone, last_run)
+
+
+def retry_delay(normal_gap: timedelta, failures: int) -> timedelta:
+    """How long after a failed attempt to try again: ``min(base * 2**(failures-1), normal_gap)``
+    with ``base = min(normal_gap, 5 minutes)``. So 5m, 10m, 20m, 40m... after 1, 2, 3, 4 failures,
+    never longer than the wait the schedule would have had anyway."""
+    if failures <= 0:
+        return normal_gap
+    base = min(normal_gap, BACKOFF_BASE)
+    return min(base * 2 ** min(failures - 1, 32), normal_gap)   # the exponent bound keeps the product finite
+
+
+def next_due(when: When, last_run: datetime | None, now: datetime, failures: int = 0) -> datetime:
+    """When ``when`` should next run, as an aware UTC datetime.
+
+    ``last_run`` is the time of the last attempt, failed or not (``None``: never run, so due at
+    ``now``); ``failures`` the number of consecutive failed attempts up to and including it.
+
+    * ``every``: ``last_run + every``. ``cron``: the first fire time strictly after ``last_run``,
+      evaluated on the wall clock of ``when.timezone`` (see the module docstring for DST).
+    * Catch-up without bursts: after the machine was off, the answer is the *first* missed time, which
+      is in the past, so the schedule is due and runs once. The caller records that run at ``now`` and
+      the next answer counts from it, so missed times are not replayed one by one.
+    * Backoff: with ``failures > 0`` the wait after ``last_run`` is :func:`retry_delay` of the normal
+      wait: ``min(min(normal, 5m) * 2**(failures-1), normal)``. A failing schedule retries after 5m,
+      10m, 20m... but never later than it would have run had the attempt succeeded.
+    """
+    _require_aware("now", now)
+    if last_run is None:
+        return now.astimezone(UTC)
+    _require_aware("last_run", last_run)
+    normal = _normal_due(when, last_run)
+    if failures <= 0:
+        return normal
+    return (last_run + retry_delay(normal - last_run, failures)).astimezone(UTC)
+
+
+def is_due(when: When, last_run: datetime | None, now: datetime, failures: int = 0) -> bool:
+    """Whether ``when`` should run at ``now`` (see :func:`next_due`)."""
+    return next_due(when, last_run, now, failures) <= now
