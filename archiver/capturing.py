@@ -76,6 +76,19 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _dedup(workspace: Workspace) -> object | None:
+    """Earlier payloads of this workspace, from the index (brought up to date first)."""
+    import sqlite3
+
+    from .index import DedupLookup, Index
+
+    try:
+        Index.open(workspace).close()
+    except sqlite3.Error:
+        return None
+    return DedupLookup(workspace)
+
+
 def _index(workspace: Workspace, manifest: dict[str, object]) -> None:
     """Add the sealed capture to the index. The index is derived: if this fails, the next lookup
     (or ``archiver reindex``) adds it from the manifest."""
@@ -127,7 +140,8 @@ class _Run:
                           clock=self.clock)
         worker = ExchangeWorker(fetcher=fetcher, planner=self.planner, warcinfo_id=writer.warcinfo_id,
                                 level=self.options.compress_level, scratch=scratch,
-                                obey_robots=not self.options.ignore_robots, user_agent=self.options.user_agent)
+                                obey_robots=not self.options.ignore_robots, user_agent=self.options.user_agent,
+                                dedup=_dedup(self.ws) if self.options.dedup else None)
         try:
             for url in self.seeds:
                 self.frontier.add(Target(url, Role.SEED, 0))
@@ -198,7 +212,9 @@ class _Run:
             date=warc_date(ex.date), remote_address=ex.remote_address, location=location,
             truncated=ex.truncated, metadata=fetched.metadata.as_manifest() if fetched.metadata else None,
             text=TextRecord(fetched.text[0], offset + rec.request_length + rec.response_length, fetched.text[1],
-                            fetched.text[2], fetched.text[3]) if fetched.text else None)
+                            fetched.text[2], fetched.text[3]) if fetched.text else None,
+            warc_payload_digest=fetched.revisit.payload_digest if fetched.revisit else f"sha256:{ex.payload_digest}",
+            revisit_of=fetched.revisit)
         if fetched.repeated:
             self.repeats[ex.url] = fetched.repeated
         self.tally.resources.append(resource)

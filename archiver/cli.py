@@ -143,6 +143,8 @@ def add_capture_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cookies", metavar="FILE", help="send cookies from a Netscape cookies.txt file")
     p.add_argument("--keep-secrets", action="store_true",
                    help="archive Cookie and secret --header values instead of redacting them")
+    p.add_argument("--no-dedup", action="store_true",
+                   help="store every payload again, even when identical to an earlier capture of the URL")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -171,6 +173,8 @@ def capture_options(args: argparse.Namespace, base: Any) -> Any:
         changes["cookies_file"] = args.cookies
     if args.keep_secrets:
         changes["keep_secrets"] = True
+    if getattr(args, "no_dedup", False):
+        changes["dedup"] = False
     return replace(base, **changes)
 
 

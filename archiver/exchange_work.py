@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Protocol
 
 from .content import decode_for_parsing
 from .errors import FetchError
@@ -20,7 +20,7 @@ from .fetch import Exchange, Fetcher
 from .links import PageLinks, css_links, decode, html_links
 from .maintext import main_text
 from .metadata import PageMetadata, extract_metadata
-from .models import Failure, Role, Skipped, Target
+from .models import Failure, Original, Role, Skipped, Target
 from .requests_plan import RequestPlanner
 from .robots import RobotsRules, agent_token, rules_from_response
 from .urls import host_key, parse_http_url
@@ -42,6 +42,7 @@ class Fetched:
     metadata: PageMetadata | None = None
     text: tuple[str, int, str, int] | None = None   # conversion record id, length, sha256, chars
     repeated: tuple[tuple[str, int], ...] = ()
+    revisit: Original | None = None                 # the payload was stored before: a revisit record
 
 
 @dataclass(slots=True)
@@ -74,11 +75,16 @@ class RobotsCache:
             return rules, True
 
 
+class FindOriginal(Protocol):
+    def original(self, url: str, payload_sha256: str) -> dict[str, Any] | None: ...
+
+
 class ExchangeWorker:
     """Everything a worker thread needs; one instance shared by all workers of a capture."""
 
     def __init__(self, *, fetcher: Fetcher, planner: RequestPlanner, warcinfo_id: str, level: int,
-                 scratch: Path, obey_robots: bool, user_agent: str) -> None:
+                 scratch: Path, obey_robots: bool, user_agent: str, dedup: FindOriginal | None = None) -> None:
+        self.dedup = dedup
         self.fetcher, self.planner = fetcher, planner
         self.warcinfo_id, self.level, self.scratch = warcinfo_id, level, scratch
         self.obey_robots = obey_robots
@@ -103,15 +109,24 @@ class ExchangeWorker:
     def _fetch(self, target: Target) -> Fetched:
         url = parse_http_url(target.url)
         exchange = self.fetcher.fetch(url, self.planner.plan(url.url))
+        revisit = self._earlier(exchange, target)
         fragment = tempfile.SpooledTemporaryFile(max_size=2**20, dir=self.scratch)
         try:
-            records = write_exchange(fragment, exchange, self.warcinfo_id, self.level)
+            records = write_exchange(fragment, exchange, self.warcinfo_id, self.level, revisit=revisit)
         except BaseException:
             fragment.close()
             exchange.close()
             raise
         exchange.close()
-        return Fetched(target, exchange, records, fragment)
+        return Fetched(target, exchange, records, fragment, revisit=revisit)
+
+    def _earlier(self, ex: Exchange, target: Target) -> Original | None:
+        """An earlier response of this URL with the identical payload, if the workspace has one."""
+        if (self.dedup is None or target.role is Role.ROBOTS or ex.truncated or not ex.entity_bytes
+                or not 200 <= ex.head.status < 300):
+            return None
+        found = self.dedup.original(ex.url, ex.entity_digest)
+        return Original(**found) if found else None
 
     def _robots_allow(self, target: Target, result: WorkResult) -> bool:
         url = parse_http_url(target.url)
@@ -161,6 +176,8 @@ class ExchangeWorker:
         """Citation metadata and main text of a page; the text goes in a conversion record."""
         ex = fetched.exchange
         fetched.metadata = extract_metadata(html, fallback_language=ex.head.get("Content-Language"))
+        if fetched.revisit is not None:
+            return                      # the same payload's text is stored with the original
         extracted = main_text(html, ex.url)
         if extracted is None:
             return

@@ -22,21 +22,27 @@ from .surt import surt
 from .timeparse import iso
 from .workspace import Workspace
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE captures (capture_id TEXT PRIMARY KEY, sequence INTEGER, started TEXT, ended TEXT);
+CREATE TABLE captures (capture_id TEXT PRIMARY KEY, sequence INTEGER, started TEXT, ended TEXT,
+    schedule TEXT, ok INTEGER NOT NULL);
+CREATE INDEX captures_by_schedule ON captures (schedule, started);
+CREATE TABLE failures (surt TEXT NOT NULL, url TEXT NOT NULL, capture_id TEXT NOT NULL, datetime TEXT NOT NULL,
+    role TEXT NOT NULL, kind TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE INDEX failures_by_capture ON failures (capture_id);
 CREATE TABLE mementos (
     id INTEGER PRIMARY KEY, surt TEXT NOT NULL, url TEXT NOT NULL, datetime TEXT NOT NULL,
     capture_id TEXT NOT NULL, role TEXT NOT NULL, status INTEGER NOT NULL, mime TEXT,
     payload_sha256 TEXT NOT NULL, warc TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
-    record_id TEXT NOT NULL, location TEXT, metadata TEXT);
+    record_id TEXT NOT NULL, location TEXT, metadata TEXT, warc_payload_digest TEXT, revisit_of TEXT);
+CREATE INDEX mementos_by_payload ON mementos (surt, payload_sha256) WHERE revisit_of IS NULL;
 CREATE INDEX mementos_by_surt ON mementos (surt, datetime, capture_id, record_id);
 CREATE INDEX mementos_by_capture ON mementos (capture_id);
 CREATE VIRTUAL TABLE texts USING fts5 (title, body, tokenize = 'unicode61 remove_diacritics 2');
 """
 COLUMNS = ("url", "datetime", "capture_id", "role", "status", "mime", "payload_sha256", "warc", "offset",
-           "length", "record_id", "location", "metadata")
+           "length", "record_id", "location", "metadata", "revisit_of")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +62,13 @@ class Memento:
     record_id: str
     location: str | None
     metadata: dict[str, Any] | None
+    revisit_of: dict[str, Any] | None = None     # for a revisit record: where the payload is stored
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Memento:
         values = dict(zip(COLUMNS, row))
-        values["metadata"] = json.loads(values["metadata"]) if values["metadata"] else None
+        for key in ("metadata", "revisit_of"):
+            values[key] = json.loads(values[key]) if values[key] else None
         return cls(**values)
 
 
@@ -132,21 +140,31 @@ class Index:
         ids = [r[0] for r in self.db.execute("SELECT id FROM mementos WHERE capture_id = ?", (capture_id,))]
         self.db.executemany("DELETE FROM texts WHERE rowid = ?", [(i,) for i in ids])
         self.db.execute("DELETE FROM mementos WHERE capture_id = ?", (capture_id,))
+        self.db.execute("DELETE FROM failures WHERE capture_id = ?", (capture_id,))
         self.db.execute("DELETE FROM captures WHERE capture_id = ?", (capture_id,))
 
     def _add(self, manifest: dict[str, Any]) -> None:
         cid = manifest["capture_id"]
-        self.db.execute("INSERT INTO captures VALUES (?, ?, ?, ?)",
-                        (cid, manifest.get("sequence"), manifest["started"], manifest["ended"]))
+        self.db.execute("INSERT INTO captures VALUES (?, ?, ?, ?, ?, ?)",
+                        (cid, manifest.get("sequence"), manifest["started"], manifest["ended"],
+                         manifest.get("schedule"), 0 if manifest.get("seed_problems") else 1))
+        for f in manifest.get("failures") or []:
+            if f.get("kind") != "truncated":
+                self.db.execute("INSERT INTO failures VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                (surt(f["url"]), f["url"], cid, manifest["started"], f.get("role", ""),
+                                 f.get("kind", ""), f.get("reason", "")))
         for res in manifest["resources"]:
             meta = res.get("metadata")
             cur = self.db.execute(
                 "INSERT INTO mementos (surt, url, datetime, capture_id, role, status, mime, payload_sha256, warc,"
-                " offset, length, record_id, location, metadata) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " offset, length, record_id, location, metadata, warc_payload_digest, revisit_of)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (surt(res["url"]), res["url"], res.get("date") or manifest["started"], cid, res["role"],
                  res["status"], res.get("content_type"), res["payload_sha256"], res["warc"], res["offset"],
                  res["length"], res["record_id"], res.get("location"),
-                 json.dumps(meta, sort_keys=True, ensure_ascii=False) if meta else None))
+                 json.dumps(meta, sort_keys=True, ensure_ascii=False) if meta else None,
+                 res.get("warc_payload_digest"),
+                 json.dumps(res["revisit_of"], sort_keys=True) if res.get("revisit_of") else None))
             text = self._text_of(res)
             if text is not None:
                 title = ((meta or {}).get("title") or {}).get("value") or ""
@@ -190,6 +208,27 @@ class Index:
         distance, _, best = min(scored)
         return best, distance
 
+    def original(self, url: str, payload_sha256: str) -> dict[str, Any] | None:
+        """The earliest stored (non-revisit) response of ``url`` with this payload, for dedup."""
+        return original_in(self.db, url, payload_sha256)
+
+    def text_of(self, memento_url: str, capture_id: str, record_id: str) -> str | None:
+        row = self.db.execute("SELECT t.body FROM mementos m JOIN texts t ON t.rowid = m.id "
+                              "WHERE m.capture_id = ? AND m.record_id = ?", (capture_id, record_id)).fetchone()
+        return row[0] if row else None
+
+    def captures(self, schedule: str | None = None) -> list[dict[str, Any]]:
+        """Captures (oldest first), optionally only those made for one schedule."""
+        sql = "SELECT capture_id, sequence, started, ended, schedule, ok FROM captures"
+        rows = self.db.execute(sql + (" WHERE schedule = ?" if schedule else "") + " ORDER BY started, capture_id",
+                               (schedule,) if schedule else ())
+        keys = ("capture_id", "sequence", "started", "ended", "schedule", "ok")
+        return [dict(zip(keys, r)) for r in rows]
+
+    def failures_of(self, capture_id: str) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT url, role, kind, reason FROM failures WHERE capture_id = ?", (capture_id,))
+        return [dict(zip(("url", "role", "kind", "reason"), r)) for r in rows]
+
     def capture_mementos(self, capture_id: str) -> list[Memento]:
         rows = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM mementos WHERE capture_id = ? "
                                "ORDER BY id", (capture_id,))
@@ -207,6 +246,37 @@ class Index:
 
             raise UsageError(f"cannot search for {query!r}: {exc}") from None
         return [(Memento.from_row(r[:len(COLUMNS)]), r[-2], r[-1]) for r in rows]
+
+
+def original_in(db: sqlite3.Connection, url: str, payload_sha256: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT capture_id, record_id, url, datetime, warc_payload_digest, warc, offset FROM mementos "
+                     "WHERE surt = ? AND payload_sha256 = ? AND revisit_of IS NULL AND warc_payload_digest IS NOT NULL "
+                     "AND status BETWEEN 200 AND 299 ORDER BY datetime, capture_id LIMIT 1",
+                     (surt(url), payload_sha256)).fetchone()
+    if row is None:
+        return None
+    keys = ("capture_id", "record_id", "url", "date", "payload_digest", "warc", "offset")
+    return dict(zip(keys, row))
+
+
+class DedupLookup:
+    """Read-only lookups of earlier payloads, one SQLite connection per worker thread."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        import threading
+
+        self.path = workspace.state_dir / "index.sqlite"
+        self.local = threading.local()
+
+    def original(self, url: str, payload_sha256: str) -> dict[str, Any] | None:
+        db = getattr(self.local, "db", None)
+        if db is None:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60, check_same_thread=False)
+            self.local.db = db
+        try:
+            return original_in(db, url, payload_sha256)
+        except sqlite3.Error:
+            return None
 
 
 def _fts_query(text: str) -> str:

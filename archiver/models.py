@@ -58,6 +58,21 @@ class ArchivedResource:
     truncated: str | None = None  # WARC-Truncated reason, when the body was cut
     metadata: dict[str, dict[str, Any]] | None = None   # citation metadata: field -> {value, source}
     text: TextRecord | None = None                       # the extracted main text's conversion record
+    warc_payload_digest: str | None = None               # the record's WARC-Payload-Digest header
+    revisit_of: Original | None = None                   # a revisit record: the payload is stored there
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """An earlier response whose payload a revisit record refers to."""
+
+    capture_id: str
+    record_id: str
+    url: str
+    date: str                      # its WARC-Date
+    payload_digest: str            # its WARC-Payload-Digest header, copied byte for byte
+    warc: str
+    offset: int
 
 
 @dataclass(frozen=True, slots=True)

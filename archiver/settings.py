@@ -55,6 +55,7 @@ class CaptureOptions:
     keep_secrets: bool = False
     max_redirects: int = 20
     compress_level: int = 6
+    dedup: bool = True                    # identical payloads of a URL stored once (revisit records)
 
     def __post_init__(self) -> None:
         checks = [
@@ -113,7 +114,7 @@ class Settings:
 _CAPTURE_TYPES: dict[str, type | tuple[type, ...]] = {
     "depth": int, "exclude": list, "max_resources": int, "max_bytes": (int, str),
     "max_total_bytes": (int, str), "timeout": (int, float), "concurrency": int, "per_host": int,
-    "user_agent": str, "ignore_robots": bool, "max_redirects": int, "compress_level": int,
+    "user_agent": str, "ignore_robots": bool, "max_redirects": int, "compress_level": int, "dedup": bool,
 }
 
 

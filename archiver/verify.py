@@ -98,6 +98,7 @@ def verify(workspace: Workspace, capture_ids: list[str] | None = None, *, quick:
     report.key = str(key_path) if key_path else None
     for capture_id, m in chosen.items():
         _check_seal(workspace, capture_id, m, key, report)
+    _check_revisits(loaded, chosen, report)
     _check_warcs(workspace, chosen, report, quick, workers or os.cpu_count() or 1)
     _find_debris(workspace, loaded, report)
     return report
@@ -159,6 +160,25 @@ def _check_seal(workspace: Workspace, capture_id: str, m: _Loaded, key: object |
     else:
         report.error(f"invalid signature: {workspace.relative(sig_path)} does not match "
                      f"{rel} under key {report.key}", capture_id=capture_id, path=workspace.relative(sig_path))
+
+
+def _check_revisits(loaded: dict[str, _Loaded], chosen: dict[str, _Loaded], report: VerifyReport) -> None:
+    """Every revisit record's original must exist in a sealed capture, with the same payload."""
+    stored = {(cid, r["record_id"]): r for cid, m in loaded.items() for r in m.data["resources"]
+              if not r.get("revisit_of")}
+    for capture_id, m in chosen.items():
+        for res in m.data["resources"]:
+            target = res.get("revisit_of")
+            if not target:
+                continue
+            original = stored.get((target.get("capture_id"), target.get("record_id")))
+            if original is None:
+                report.error(f"revisit target missing: record {target.get('record_id')} of capture "
+                             f"{target.get('capture_id')} holds the payload and is not in the workspace",
+                             capture_id=capture_id, path=res["warc"], record_id=res["record_id"], url=res["url"])
+            elif original["payload_sha256"] != res["payload_sha256"]:
+                report.error(f"revisit target {target.get('record_id')} has another payload",
+                             capture_id=capture_id, path=res["warc"], record_id=res["record_id"], url=res["url"])
 
 
 def _parse_checksums(text: str) -> dict[str, str]:

@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import IO
 
 from .fetch import Exchange
-from .models import WarcFile
+from .models import Original, WarcFile
 from .workspace import OPEN_SUFFIX, fsync_dir
 
 WARC_VERSION = b"WARC/1.1"
 CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
+REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
 _BLOCK = 1 << 20
 
 IdFactory = Callable[[], str]
@@ -77,8 +78,10 @@ class ExchangeRecords:
 
 
 def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
-                   new_id: IdFactory = new_record_id) -> ExchangeRecords:
-    """Write the request record, then the response record, of one exchange."""
+                   new_id: IdFactory = new_record_id, revisit: Original | None = None) -> ExchangeRecords:
+    """Write the request record, then the response record, of one exchange. With ``revisit``
+    (an earlier response with the identical payload), the response is written as a ``revisit``
+    record (identical-payload-digest profile): its HTTP headers only, pointing at the original."""
     request_id, response_id = new_id(), new_id()
     date = warc_date(ex.date)
     common = [("WARC-Date", date), ("WARC-Target-URI", ex.url)]
@@ -90,6 +93,16 @@ def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
                    ("WARC-Block-Digest", f"sha256:{hashlib.sha256(ex.request).hexdigest()}"),
                    ("Content-Type", "application/http; msgtype=request")]
     req_len = write_record(out, req_headers, [ex.request], len(ex.request), level)
+    if revisit is not None:
+        head = ex.head.raw
+        resp_headers = [("WARC-Type", "revisit"), ("WARC-Record-ID", response_id), *common,
+                        ("WARC-Concurrent-To", request_id), ("WARC-Profile", REVISIT_PROFILE),
+                        ("WARC-Refers-To", revisit.record_id), ("WARC-Refers-To-Target-URI", revisit.url),
+                        ("WARC-Refers-To-Date", revisit.date), ("WARC-Payload-Digest", revisit.payload_digest),
+                        ("WARC-Block-Digest", f"sha256:{hashlib.sha256(head).hexdigest()}"),
+                        ("WARC-Truncated", "length"), ("Content-Type", "application/http; msgtype=response")]
+        resp_len = write_record(out, resp_headers, [head], len(head), level)
+        return ExchangeRecords(request_id, response_id, req_len, resp_len)
     resp_headers = [("WARC-Type", "response"), ("WARC-Record-ID", response_id), *common,
                     ("WARC-Concurrent-To", request_id),
                     ("WARC-Block-Digest", f"sha256:{ex.block_digest}"),

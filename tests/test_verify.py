@@ -37,7 +37,7 @@ def site(serve):
 
 
 def three_captures(site, ws: Workspace) -> list:
-    return [capture([site.url("h", "/a")], ws, CaptureOptions(timeout=5)) for _ in range(3)]
+    return [capture([site.url("h", "/a")], ws, CaptureOptions(timeout=5, dedup=False)) for _ in range(3)]
 
 
 def test_intact_unsigned_workspace_passes_and_says_unsigned(site, workspace: Workspace) -> None:
