@@ -53,7 +53,7 @@ class _Tally:
 
 def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | None = None, *,
             settings: Settings | None = None, progress: ProgressCallback | None = None,
-            clock: Clock = _utcnow) -> CaptureResult:
+            clock: Clock = _utcnow, schedule: str | None = None) -> CaptureResult:
     """Capture ``seeds`` (and, to ``options.depth``, what they link to) into ``workspace``.
 
     Failures of single resources are recorded, never raised; the result says whether every seed
@@ -71,7 +71,9 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
     capture_id = new_capture_id(started)
     scratch = workspace.scratch_dir(capture_id)
     try:
-        return _Run(workspace, options, settings, capture_id, seed_urls, planner, progress, clock).run(started)
+        run = _Run(workspace, options, settings, capture_id, seed_urls, planner, progress, clock)
+        run.schedule = schedule
+        return run.run(started)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -121,6 +123,7 @@ class _Run:
         self.state = Progress()
         self.planner = planner
         self.repeats: dict[str, tuple[tuple[str, int], ...]] = {}
+        self.schedule: str | None = None
 
     def _warcinfo(self) -> dict[str, str]:
         op = self.settings.operator
@@ -263,6 +266,8 @@ class _Run:
             skipped=tuple(self.tally.skipped), flags=tuple(flags), seed_problems=tuple(self._seed_problems()))
         manifest = build_manifest(result, started=started, ended=self.clock(), options=self.options,
                                   operator=self.settings.operator, redacted=sorted(self.planner.secrets))
+        if self.schedule:
+            manifest["schedule"] = self.schedule
         sealed = seal(self.ws, manifest)
         _index(self.ws, manifest)
         return replace(result, manifest_path=self.ws.relative(sealed.manifest))

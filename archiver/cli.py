@@ -40,6 +40,17 @@ EPILOG_SEARCH = """example:
   archiver search '"eleven votes to four"' --cite apa"""
 EPILOG_REINDEX = """example:
   archiver reindex"""
+EPILOG_SCHEDULE = """example:
+  archiver schedule add https://example.org/news/article --every 6h --name article
+  archiver schedule add https://example.org/a https://example.org/b --cron '0 6 * * *' --timezone Europe/London
+  archiver schedule list
+  archiver schedule remove article"""
+EPILOG_RUN = """example:
+  * * * * *  cd /srv/sources && archiver run      # crontab: every minute; does only what is due
+  archiver run --watch                            # or stay in the foreground"""
+EPILOG_REPORT = """example:
+  archiver report
+  archiver report --since 2026-11-01 --json"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -125,6 +136,47 @@ def build_parser() -> argparse.ArgumentParser:
                                      "WARC files alone. The index is derived: this never changes a manifest.",
                          epilog=EPILOG_REINDEX, formatter_class=argparse.RawDescriptionHelpFormatter)
     rex.set_defaults(func=cmd_reindex)
+
+    sch = sub.add_parser("schedule", help="add, list or remove schedules of repeated captures",
+                         description="Schedules live in the workspace's archiver.yaml (rewriting it drops YAML "
+                                     "comments). Each has URLs and an interval (--every) or a cron expression.",
+                         epilog=EPILOG_SCHEDULE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ssub = sch.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
+    add = ssub.add_parser("add", help="add a schedule")
+    add.add_argument("urls", nargs="+", metavar="URL")
+    when = add.add_mutually_exclusive_group(required=True)
+    when.add_argument("--every", metavar="INTERVAL", help="30m, 6h, 1d, 1w, 1h30m")
+    when.add_argument("--cron", metavar="EXPR", help="a 5-field cron expression, e.g. '0 6 * * *'")
+    add.add_argument("--timezone", default="UTC", metavar="ZONE", help="for --cron (default UTC), e.g. Europe/London")
+    add.add_argument("--name", help="a name (default: derived from the first URL)")
+    add.add_argument("--depth", type=int, help="capture depth for this schedule")
+    add.set_defaults(func=cmd_schedule_add)
+    lst = ssub.add_parser("list", help="schedules with last run, next due, last outcome")
+    lst.add_argument("--json", action="store_true", help="print as JSON")
+    lst.set_defaults(func=cmd_schedule_list)
+    rem = ssub.add_parser("remove", help="remove a schedule (its captures stay)")
+    rem.add_argument("name")
+    rem.set_defaults(func=cmd_schedule_remove)
+
+    run = sub.add_parser("run", help="capture every schedule that is due, once (cron-friendly)",
+                         description="Capture every schedule that is due, then exit: safe to call from cron every "
+                                     "minute. A second run while one is busy exits at once with code 75. --watch "
+                                     "stays in the foreground and runs schedules as they fall due until SIGINT or "
+                                     "SIGTERM, finishing the capture in progress.",
+                         epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--watch", action="store_true", help="keep running schedules as they fall due")
+    run.add_argument("--json", action="store_true", help="print outcomes as JSON")
+    run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("report", help="what changed and what disappeared: the rot and drift table",
+                         description="For each watched URL: new, unchanged, changed (judged on the extracted main "
+                                     "text, with a short diff), gone, moved or recovered, with the citation of the "
+                                     "last good capture of each gone, moved or changed source.",
+                         epilog=EPILOG_REPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rep.add_argument("--since", metavar="DATE", help="every change since DATE, not only the latest")
+    rep.add_argument("--style", default="apa", choices=STYLES, help="citation style (default apa)")
+    rep.add_argument("--json", action="store_true", help="print as JSON")
+    rep.set_defaults(func=cmd_report)
     return parser
 
 
@@ -344,6 +396,149 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     ws = _existing_workspace(args)
     count = rebuild(ws)
     print(f"index rebuilt from {count} manifest(s): {ws.relative(ws.state_dir / 'index.sqlite')}")
+    return 0
+
+
+def _settings_file(root: Path) -> tuple[Path, dict[str, Any]]:
+    import yaml
+
+    from .settings import SETTINGS_FILE, load_settings
+
+    load_settings(root)                      # refuse to edit a file that is not valid now
+    path = root / SETTINGS_FILE
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    return path, data or {}
+
+
+def _write_settings(root: Path, path: Path, data: dict[str, Any]) -> None:
+    import yaml
+
+    from .settings import load_settings
+    from .workspace import atomic_write
+
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    atomic_write(path, text.encode("utf-8"))
+    load_settings(root)
+
+
+def cmd_schedule_add(args: argparse.Namespace) -> int:
+    import re as _re
+
+    from .due import When, parse_interval
+    from .urls import canonical, parse_http_url
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    Workspace(root).ensure()
+    urls = [canonical(u) for u in args.urls]
+    When(every=parse_interval(args.every) if args.every else None, cron=args.cron, timezone=args.timezone)
+    name = args.name or _re.sub(r"[^A-Za-z0-9._-]+", "-", parse_http_url(urls[0]).host + parse_http_url(urls[0]).target).strip("-")[:64]
+    path, data = _settings_file(root)
+    schedules = data.setdefault("schedules", [])
+    if any(s.get("name") == name for s in schedules):
+        raise UsageError(f"a schedule named {name!r} exists already (remove it first, or choose --name)")
+    entry: dict[str, Any] = {"name": name, "urls": urls}
+    entry.update({"every": args.every} if args.every else {"cron": args.cron, "timezone": args.timezone})
+    if args.depth is not None:
+        entry["capture"] = {"depth": args.depth}
+    schedules.append(entry)
+    _write_settings(root, path, data)
+    print(f"schedule {name}: {len(urls)} URL(s), " + (f"every {args.every}" if args.every else f"cron {args.cron!r} ({args.timezone})"))
+    return 0
+
+
+def cmd_schedule_remove(args: argparse.Namespace) -> int:
+    root, _ = workspace_root(args)
+    path, data = _settings_file(root)
+    schedules = data.get("schedules") or []
+    kept = [s for s in schedules if s.get("name") != args.name]
+    if len(kept) == len(schedules):
+        raise UsageError(f"no schedule named {args.name!r}")
+    data["schedules"] = kept
+    _write_settings(root, path, data)
+    print(f"schedule {args.name} removed (its captures stay in the workspace)")
+    return 0
+
+
+def cmd_schedule_list(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from .runner import states
+    from .settings import load_settings
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    settings = load_settings(root)
+    now = datetime.now(timezone.utc)
+    found = states(Workspace(root).ensure(), settings, now) if settings.schedules else []
+    rows = [{"name": st.schedule.name, "urls": list(st.schedule.urls), "urls_file": st.schedule.urls_file,
+             "every": str(st.schedule.when.every) if st.schedule.when.every else None,
+             "cron": st.schedule.when.cron, "timezone": st.schedule.when.timezone,
+             "last_run": st.last_run.strftime("%Y-%m-%dT%H:%M:%SZ") if st.last_run else None,
+             "last_outcome": st.last_outcome, "failures_in_a_row": st.failures,
+             "next_due": st.next_due.strftime("%Y-%m-%dT%H:%M:%SZ")} for st in found]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print("no schedules (archiver schedule add URL --every 6h)")
+    else:
+        for r in rows:
+            when = f"every {r['every']}" if r["every"] else f"cron {r['cron']} {r['timezone']}"
+            print(f"{r['name']}: {len(r['urls'])} URL(s), {when}; last run {r['last_run'] or 'never'} "
+                  f"({r['last_outcome']}); next due {r['next_due']}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
+    from .runner import run_due, run_lock, watch
+    from .settings import load_settings
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    settings = load_settings(root)
+    ws = Workspace(root)
+
+    def show(outcomes: list[Any]) -> None:
+        for o in outcomes:
+            if args.json:
+                print(json.dumps({"schedule": o.schedule, "capture_id": o.capture_id, "ok": o.ok, "detail": o.detail}))
+            else:
+                print(f"{o.schedule}: {'ok' if o.ok else 'FAILED'}, capture {o.capture_id or '-'} ({o.detail})")
+        sys.stdout.flush()
+
+    with run_lock(ws):
+        if not args.watch:
+            outcomes = run_due(ws, settings)
+            show(outcomes)
+            if not outcomes and not args.json:
+                print("nothing due")
+            return 0 if all(o.ok for o in outcomes) else 1
+        stopping = {"now": False}
+
+        def stop_handler(signum: int, frame: object) -> None:
+            stopping["now"] = True
+
+        signal.signal(signal.SIGTERM, stop_handler)
+        signal.signal(signal.SIGINT, stop_handler)
+        watch(ws, settings, stop=lambda: stopping["now"], report=show)
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .reporting import drift_report, report_json, report_text
+    from .settings import load_settings
+
+    ws = _existing_workspace(args)
+    since = None
+    if args.since:
+        from .timeparse import iso, parse_moment
+
+        since = iso(parse_moment(args.since))
+    lines = drift_report(ws, load_settings(ws.root), since=since, style=args.style)
+    print(json.dumps(report_json(lines), indent=2, ensure_ascii=False) if args.json else report_text(lines))
     return 0
 
 

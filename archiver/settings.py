@@ -8,12 +8,16 @@ naming the file, the line and the key.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import SettingsError, UsageError
+
+if TYPE_CHECKING:
+    from .due import When
 
 SETTINGS_FILE = "archiver.yaml"
 DEFAULT_USER_AGENT = f"archiver/{__version__} (+https://pypi.org/project/archiver/; web archiving for citation)"
@@ -102,6 +106,28 @@ DEFAULT_REPLAY_URL = "http://localhost:8080/{collection}/{timestamp}/{url}"
 
 
 @dataclass(frozen=True, slots=True)
+class Schedule:
+    """URLs to capture again and again: when, and with which capture options."""
+
+    name: str
+    urls: tuple[str, ...]
+    when: When
+    options: CaptureOptions
+    urls_file: str | None = None     # one URL a line, relative to the workspace
+
+    def all_urls(self, workspace_root: Path) -> list[str]:
+        urls = list(self.urls)
+        if self.urls_file:
+            path = workspace_root / self.urls_file
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise UsageError(f"schedule {self.name}: cannot read {path}: {exc.strerror}") from None
+            urls += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+        return urls
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything configurable about a workspace."""
 
@@ -109,6 +135,7 @@ class Settings:
     capture: CaptureOptions = field(default_factory=CaptureOptions)
     replay_url: str = DEFAULT_REPLAY_URL   # the archived copy's URL: {collection} {timestamp} {url} {capture_id}
     collection: str = "archive"            # the pywb collection name that replay_url uses
+    schedules: tuple[Schedule, ...] = ()
 
 
 _CAPTURE_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -151,6 +178,10 @@ def _key_lines(node: Any, prefix: str = "") -> dict[str, int]:
             key = f"{prefix}{key_node.value}"
             out[key] = key_node.start_mark.line + 1
             out.update(_key_lines(value_node, key + "."))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[f"{prefix}{i}"] = item.start_mark.line + 1
+            out.update(_key_lines(item, f"{prefix}{i}."))
     return out
 
 
@@ -158,7 +189,7 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str) -> Settings:
     def fail(key: str, message: str) -> SettingsError:
         return SettingsError(f"{key}: {message}", path=path, line=lines.get(key), key=key)
 
-    known = {"operator", "capture", "replay_url", "collection"}
+    known = {"operator", "capture", "replay_url", "collection", "schedules"}
     for key in data:
         if key not in known:
             raise fail(str(key), f"unknown key (known: {', '.join(sorted(known))})")
@@ -173,29 +204,9 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str) -> Settings:
             if not isinstance(value, str):
                 raise fail(f"operator.{key}", f"must be text, not {type(value).__name__}")
         operator = Operator(**op)
-    capture = CaptureOptions()
-    if "capture" in data:
-        raw = data["capture"]
-        if not isinstance(raw, dict):
-            raise fail("capture", "must be a mapping of capture options")
-        values: dict[str, Any] = {}
-        for key, value in raw.items():
-            full = f"capture.{key}"
-            expected = _CAPTURE_TYPES.get(key)
-            if expected is None:
-                raise fail(full, f"unknown key (known: {', '.join(sorted(_CAPTURE_TYPES))})")
-            if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
-                raise fail(full, f"has the wrong type {type(value).__name__}")
-            if key in ("max_bytes", "max_total_bytes"):
-                try:
-                    value = parse_size(value)
-                except UsageError as exc:
-                    raise fail(full, str(exc)) from None
-            values[key] = tuple(value) if isinstance(value, list) else value
-        try:
-            capture = replace(capture, **values)
-        except UsageError as exc:
-            raise fail("capture", str(exc)) from None
+    capture = _capture_options(data["capture"], CaptureOptions(), "capture", fail) if "capture" in data \
+        else CaptureOptions()
+    schedules = _schedules(data["schedules"], capture, fail) if "schedules" in data else ()
     extra: dict[str, str] = {}
     for key in ("replay_url", "collection"):
         if key in data:
@@ -204,4 +215,73 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str) -> Settings:
             extra[key] = data[key].strip()
     if "replay_url" in extra and "{url}" not in extra["replay_url"]:
         raise fail("replay_url", "must contain {url} (and usually {timestamp})")
-    return Settings(operator=operator, capture=capture, **extra)
+    return Settings(operator=operator, capture=capture, schedules=schedules, **extra)
+
+
+Fail = Callable[[str, str], SettingsError]
+
+
+def _capture_options(raw: Any, base: CaptureOptions, prefix: str, fail: Fail) -> CaptureOptions:
+    if not isinstance(raw, dict):
+        raise fail(prefix, "must be a mapping of capture options")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        full = f"{prefix}.{key}"
+        expected = _CAPTURE_TYPES.get(key)
+        if expected is None:
+            raise fail(full, f"unknown key (known: {', '.join(sorted(_CAPTURE_TYPES))})")
+        if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
+            raise fail(full, f"has the wrong type {type(value).__name__}")
+        if key in ("max_bytes", "max_total_bytes"):
+            try:
+                value = parse_size(value)
+            except UsageError as exc:
+                raise fail(full, str(exc)) from None
+        values[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        return replace(base, **values)
+    except UsageError as exc:
+        raise fail(prefix, str(exc)) from None
+
+
+_SCHEDULE_KEYS = {"name", "urls", "urls_file", "every", "cron", "timezone", "capture"}
+
+
+def _schedules(raw: Any, base: CaptureOptions, fail: Fail) -> tuple[Schedule, ...]:
+    from .due import When, parse_interval
+
+    if not isinstance(raw, list):
+        raise fail("schedules", "must be a list of schedules")
+    out: list[Schedule] = []
+    for i, entry in enumerate(raw):
+        where = f"schedules.{i}"
+        if not isinstance(entry, dict):
+            raise fail(where, "must be a mapping with name, urls and every or cron")
+        for key in entry:
+            if key not in _SCHEDULE_KEYS:
+                raise fail(f"{where}.{key}", f"unknown key (known: {', '.join(sorted(_SCHEDULE_KEYS))})")
+        name = entry.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name):
+            raise fail(f"{where}.name", "must be 1-64 letters, digits, '.', '_' or '-'")
+        if name in {s.name for s in out}:
+            raise fail(f"{where}.name", f"another schedule is named {name!r}")
+        urls = entry.get("urls", [])
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise fail(f"{where}.urls", "must be a list of URLs")
+        urls_file = entry.get("urls_file")
+        if urls_file is not None and not isinstance(urls_file, str):
+            raise fail(f"{where}.urls_file", "must be a file name")
+        if not urls and not urls_file:
+            raise fail(where, "needs urls or urls_file")
+        if ("every" in entry) == ("cron" in entry):
+            raise fail(where, "needs exactly one of every or cron")
+        try:
+            when = When(every=parse_interval(str(entry["every"])) if "every" in entry else None,
+                        cron=str(entry["cron"]) if "cron" in entry else None,
+                        timezone=str(entry.get("timezone", "UTC")))
+        except UsageError as exc:
+            key = "every" if "every" in entry else "cron"
+            raise fail(f"{where}.{key}", str(exc)) from None
+        options = _capture_options(entry["capture"], base, f"{where}.capture", fail) if "capture" in entry else base
+        out.append(Schedule(name=name, urls=tuple(urls), urls_file=urls_file, when=when, options=options))
+    return tuple(out)

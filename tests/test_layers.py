@@ -8,13 +8,14 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 LAYERS = [
     {"errors", "models"},
-    {"settings", "workspace", "urls", "httpwire", "content", "robots", "chain", "signing", "timeparse",
+    {"workspace", "urls", "httpwire", "content", "robots", "chain", "signing", "timeparse",
      "cite.data", "due", "drift"},
-    {"fetch", "links", "crawl", "warcscan", "metadata", "maintext", "surt", "cite.csl"},
+    {"settings", "fetch", "links", "crawl", "warcscan", "metadata", "maintext", "surt", "cite.csl"},
     {"warc", "requests_plan", "manifest", "fidelity", "cite.bibtex", "cite.ris", "cite.robust", "cite.markdown",
      "cite.styles"},
     {"exchange_work", "seal", "index"},
     {"capturing", "verify", "citing"},
+    {"runner", "reporting"},
     {"progress"},
     {"summary"},
     {"demo.run", "demo.sample", "demo.server"},
