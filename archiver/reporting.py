@@ -78,7 +78,7 @@ def latest_events(history: dict[str, list[Observation]]) -> list[Change]:
     for change in changes_over_time(history):
         by_url.setdefault(change.url, []).append(change)
     picked = []
-    for url, steps in by_url.items():
+    for steps in by_url.values():
         steps.sort(key=lambda c: c.after.datetime)
         events = [c for c in steps if c.verdict not in (Verdict.UNCHANGED, Verdict.NEW)]
         picked.append(events[-1] if events else steps[-1])
