@@ -139,8 +139,13 @@ class _Run:
         scratch = self.ws.scratch_dir(self.capture_id)
         writer = WarcFileWriter(self.ws.warc_path(self.capture_id), self._warcinfo(), started,
                                 self.options.compress_level)
+        from .netsafety import policy_for
+        from .urls import parse_http_url
+
+        policy = policy_for([parse_http_url(u).host for u in self.seeds], allow_private=self.options.allow_private,
+                            deny_private=self.options.deny_private)
         fetcher = Fetcher(timeout=self.options.timeout, max_bytes=self.options.max_bytes, scratch=scratch,
-                          clock=self.clock)
+                          clock=self.clock, address_check=policy.check)
         worker = ExchangeWorker(fetcher=fetcher, planner=self.planner, warcinfo_id=writer.warcinfo_id,
                                 level=self.options.compress_level, scratch=scratch,
                                 obey_robots=not self.options.ignore_robots, user_agent=self.options.user_agent,

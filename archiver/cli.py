@@ -48,6 +48,13 @@ EPILOG_SCHEDULE = """example:
 EPILOG_RUN = """example:
   * * * * *  cd /srv/sources && archiver run      # crontab: every minute; does only what is due
   archiver run --watch                            # or stay in the foreground"""
+EPILOG_EXPORT = """example:
+  archiver export wacz 20261129T150447Z-bce0ff -o article.wacz
+  archiver export bag 20261129T150447Z-bce0ff -o article-bag
+  archiver export cdxj -o index.cdxj"""
+EPILOG_IMPORT = """example:
+  archiver import crawl.warc.gz
+  archiver import collection.wacz"""
 EPILOG_REPORT = """example:
   archiver report
   archiver report --since 2026-11-01 --json"""
@@ -177,6 +184,31 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--style", default="apa", choices=STYLES, help="citation style (default apa)")
     rep.add_argument("--json", action="store_true", help="print as JSON")
     rep.set_defaults(func=cmd_report)
+
+    exp = sub.add_parser("export", help="hand captures on: WACZ, BagIt bag, or the index as CDXJ",
+                         description="Export captures as a WACZ 1.1.1 package (for ReplayWeb.page and pywb), a "
+                                     "BagIt 1.0 bag (for libraries and repositories), or the workspace index as "
+                                     "pywb's CDXJ. Packages are self-contained: originals of revisit records go in.",
+                         epilog=EPILOG_EXPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    esub = exp.add_subparsers(dest="format", metavar="FORMAT", parser_class=_Parser, required=True)
+    for fmt, what in (("wacz", "a WACZ file"), ("bag", "a folder (must not exist)")):
+        e = esub.add_parser(fmt, help=f"captures as {what}")
+        e.add_argument("capture_ids", nargs="+", metavar="CAPTURE_ID")
+        e.add_argument("-o", "--output", required=True, metavar="PATH", help=f"{what}")
+        e.set_defaults(func=cmd_export)
+    e = esub.add_parser("cdxj", help="the workspace's index as sorted CDXJ")
+    e.add_argument("-o", "--output", required=True, metavar="FILE")
+    e.set_defaults(func=cmd_export)
+
+    imp = sub.add_parser("import", help="bring in WARC or WACZ files made by other tools",
+                         description="Import a .warc, .warc.gz or .wacz made by another tool (wget, pywb, "
+                                     "browsertrix, ArchiveWeb.page) as a new sealed capture: every record is "
+                                     "checked first (a WACZ's own hashes too); a corrupt input is refused, naming "
+                                     "the first bad record, and the workspace is left as it was.",
+                         epilog=EPILOG_IMPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    imp.set_defaults(func=cmd_import)
     return parser
 
 
@@ -195,6 +227,10 @@ def add_capture_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cookies", metavar="FILE", help="send cookies from a Netscape cookies.txt file")
     p.add_argument("--keep-secrets", action="store_true",
                    help="archive Cookie and secret --header values instead of redacting them")
+    p.add_argument("--allow-private", action="store_true",
+                   help="let found URLs reach private, loopback and link-local addresses")
+    p.add_argument("--deny-private", action="store_true",
+                   help="keep found URLs off private addresses even when the seeds are private")
     p.add_argument("--no-dedup", action="store_true",
                    help="store every payload again, even when identical to an earlier capture of the URL")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -227,6 +263,9 @@ def capture_options(args: argparse.Namespace, base: Any) -> Any:
         changes["keep_secrets"] = True
     if getattr(args, "no_dedup", False):
         changes["dedup"] = False
+    for flag in ("allow_private", "deny_private"):
+        if getattr(args, flag, False):
+            changes[flag] = True
     return replace(base, **changes)
 
 
@@ -539,6 +578,44 @@ def cmd_report(args: argparse.Namespace) -> int:
         since = iso(parse_moment(args.since))
     lines = drift_report(ws, load_settings(ws.root), since=since, style=args.style)
     print(json.dumps(report_json(lines), indent=2, ensure_ascii=False) if args.json else report_text(lines))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .settings import load_settings
+
+    ws = _existing_workspace(args)
+    out = Path(args.output)
+    if args.format == "cdxj":
+        from .cdxj import write_cdxj
+
+        count = write_cdxj(ws, out)
+        print(f"{count} CDXJ lines written to {out}")
+        return 0
+    settings = load_settings(ws.root)
+    if args.format == "wacz":
+        from .waczexport import export_wacz
+
+        written = export_wacz(ws, args.capture_ids, out, settings)
+    else:
+        from .bagexport import export_bag
+
+        written = export_bag(ws, args.capture_ids, out, settings)
+    print(f"{args.format}: {written}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importing import import_archive
+    from .settings import load_settings
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    source = Path(args.file)
+    if not source.is_file():
+        raise UsageError(f"{source}: no such file")
+    result = import_archive(Workspace(root), source, load_settings(root))
+    print_result(result, args.json)
     return 0
 
 

@@ -60,6 +60,8 @@ class CaptureOptions:
     max_redirects: int = 20
     compress_level: int = 6
     dedup: bool = True                    # identical payloads of a URL stored once (revisit records)
+    allow_private: bool = False           # found URLs may reach private and link-local addresses
+    deny_private: bool = False            # found URLs may not reach private addresses, even for a private seed
 
     def __post_init__(self) -> None:
         checks = [
@@ -71,6 +73,7 @@ class CaptureOptions:
             (self.concurrency >= 1, f"concurrency must be 1 or more, not {self.concurrency}"),
             (self.per_host >= 1, f"per_host must be 1 or more, not {self.per_host}"),
             (0 <= self.compress_level <= 9, f"compress_level must be 0-9, not {self.compress_level}"),
+            (not (self.allow_private and self.deny_private), "--allow-private and --deny-private exclude each other"),
         ]
         for ok, message in checks:
             if not ok:
@@ -142,6 +145,7 @@ _CAPTURE_TYPES: dict[str, type | tuple[type, ...]] = {
     "depth": int, "exclude": list, "max_resources": int, "max_bytes": (int, str),
     "max_total_bytes": (int, str), "timeout": (int, float), "concurrency": int, "per_host": int,
     "user_agent": str, "ignore_robots": bool, "max_redirects": int, "compress_level": int, "dedup": bool,
+    "allow_private": bool, "deny_private": bool,
 }
 
 
