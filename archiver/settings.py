@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .due import When
 
 SETTINGS_FILE = "archiver.yaml"
-DEFAULT_USER_AGENT = f"archiver/{__version__} (+https://pypi.org/project/archiver/; web archiving for citation)"
+DEFAULT_USER_AGENT = f"archiver/{__version__} (+https://pypi.org/project/archiver/)"
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "ki": 1024, "kib": 1024, "m": 10**6, "mb": 10**6,

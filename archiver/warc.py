@@ -88,8 +88,8 @@ def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
     if ex.remote_address:
         common.append(("WARC-IP-Address", ex.remote_address))
     common.append(("WARC-Warcinfo-ID", warcinfo_id))
+    # the response names its request (WARC-Concurrent-To); one direction links the pair
     req_headers = [("WARC-Type", "request"), ("WARC-Record-ID", request_id), *common,
-                   ("WARC-Concurrent-To", response_id),
                    ("WARC-Block-Digest", f"sha256:{hashlib.sha256(ex.request).hexdigest()}"),
                    ("Content-Type", "application/http; msgtype=request")]
     req_len = write_record(out, req_headers, [ex.request], len(ex.request), level)
