@@ -176,7 +176,7 @@ class Index:
         if not record:
             return None
         try:
-            with open(self.workspace.root / res["warc"], "rb") as fh:
+            with open(self.workspace.root / (record.get("warc") or res["warc"]), "rb") as fh:
                 fh.seek(record["offset"])
                 raw = gzip.decompress(fh.read(record["length"]))
         except (OSError, EOFError, gzip.BadGzipFile):
