@@ -36,6 +36,7 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+LISTED_SKIPS = 1000
 Clock = Callable[[], datetime]
 
 
@@ -124,6 +125,7 @@ class _Run:
         self.planner = planner
         self.repeats: dict[str, tuple[tuple[str, int], ...]] = {}
         self.schedule: str | None = None
+        self.skip_counts: dict[str, int] = {}
 
     def _warcinfo(self) -> dict[str, str]:
         op = self.settings.operator
@@ -145,7 +147,7 @@ class _Run:
         policy = policy_for([parse_http_url(u).host for u in self.seeds], allow_private=self.options.allow_private,
                             deny_private=self.options.deny_private)
         fetcher = Fetcher(timeout=self.options.timeout, max_bytes=self.options.max_bytes, scratch=scratch,
-                          clock=self.clock, address_check=policy.check)
+                          clock=self.clock, address_check=policy.check, insecure=self.options.insecure)
         worker = ExchangeWorker(fetcher=fetcher, planner=self.planner, warcinfo_id=writer.warcinfo_id,
                                 level=self.options.compress_level, scratch=scratch,
                                 obey_robots=not self.options.ignore_robots, user_agent=self.options.user_agent,
@@ -204,8 +206,9 @@ class _Run:
         if result.css:
             self._follow(target, result.css, None)
         if writer.size > self.options.max_total_bytes and not self.frontier.closed_reason:
-            self.tally.skipped += self.frontier.close(
-                f"the capture reached its size limit of {self.options.max_total_bytes} bytes")
+            for skipped in self.frontier.close(
+                    f"the capture reached its size limit of {self.options.max_total_bytes} bytes"):
+                self._skip(skipped)
 
     def _archive(self, fetched: Fetched, writer: WarcFileWriter) -> None:
         ex, rec, target = fetched.exchange, fetched.records, fetched.target
@@ -243,9 +246,7 @@ class _Run:
             self.tally.failures.append(Failure(next_url, target.role, target.url, "redirect",
                                                f"more than {self.options.max_redirects} redirects"))
             return
-        skipped = self.frontier.add(Target(next_url, target.role, target.depth, via=target.url, hops=target.hops + 1))
-        if skipped:
-            self.tally.skipped.append(skipped)
+        self._add(Target(next_url, target.role, target.depth, via=target.url, hops=target.hops + 1))
 
     def _follow(self, page: Target, links: tuple[Link, ...] | list[Link], refresh: str | None) -> None:
         if refresh:
@@ -259,6 +260,14 @@ class _Run:
     def _add(self, target: Target) -> None:
         skipped = self.frontier.add(target)
         if skipped:
+            self._skip(skipped)
+
+    def _skip(self, skipped: Skipped) -> None:
+        """List a skipped URL; past LISTED_SKIPS for one reason, only count it (a page with
+        100,000 links must not make a 100,000-line manifest)."""
+        seen = self.skip_counts.get(skipped.reason, 0)
+        self.skip_counts[skipped.reason] = seen + 1
+        if seen < LISTED_SKIPS:
             self.tally.skipped.append(skipped)
 
     def _seal(self, started: datetime, warc: WarcFile) -> CaptureResult:
@@ -273,6 +282,9 @@ class _Run:
                                   operator=self.settings.operator, redacted=sorted(self.planner.secrets))
         if self.schedule:
             manifest["schedule"] = self.schedule
+        unlisted = {reason: n - LISTED_SKIPS for reason, n in self.skip_counts.items() if n > LISTED_SKIPS}
+        if unlisted:
+            manifest["skipped_unlisted"] = unlisted
         sealed = seal(self.ws, manifest)
         _index(self.ws, manifest)
         return replace(result, manifest_path=self.ws.relative(sealed.manifest))

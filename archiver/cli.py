@@ -231,6 +231,8 @@ def add_capture_flags(p: argparse.ArgumentParser) -> None:
                    help="let found URLs reach private, loopback and link-local addresses")
     p.add_argument("--deny-private", action="store_true",
                    help="keep found URLs off private addresses even when the seeds are private")
+    p.add_argument("--insecure", action="store_true",
+                   help="archive over TLS even when the certificate cannot be verified (the manifest says so)")
     p.add_argument("--no-dedup", action="store_true",
                    help="store every payload again, even when identical to an earlier capture of the URL")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -263,7 +265,7 @@ def capture_options(args: argparse.Namespace, base: Any) -> Any:
         changes["keep_secrets"] = True
     if getattr(args, "no_dedup", False):
         changes["dedup"] = False
-    for flag in ("allow_private", "deny_private"):
+    for flag in ("allow_private", "deny_private", "insecure"):
         if getattr(args, flag, False):
             changes[flag] = True
     return replace(base, **changes)

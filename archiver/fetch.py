@@ -251,10 +251,10 @@ class Fetcher:
                 raise FetchError(url.url, "protocol", f"server {what}")
             buffer += data
             end = find_head_end(buffer)
-            if end < 0:
-                if len(buffer) > MAX_HEAD_BYTES:
-                    raise FetchError(url.url, "protocol", f"response head larger than {MAX_HEAD_BYTES} bytes")
+            if end < 0 and len(buffer) <= MAX_HEAD_BYTES:
                 continue
+            if end < 0 or end > MAX_HEAD_BYTES:
+                raise FetchError(url.url, "protocol", f"response head larger than {MAX_HEAD_BYTES} bytes")
             try:
                 head = parse_head(buffer[:end])
             except ProtocolError as exc:

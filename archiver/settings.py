@@ -62,6 +62,7 @@ class CaptureOptions:
     dedup: bool = True                    # identical payloads of a URL stored once (revisit records)
     allow_private: bool = False           # found URLs may reach private and link-local addresses
     deny_private: bool = False            # found URLs may not reach private addresses, even for a private seed
+    insecure: bool = False                # archive over TLS even when the certificate cannot be verified
 
     def __post_init__(self) -> None:
         checks = [
@@ -145,7 +146,7 @@ _CAPTURE_TYPES: dict[str, type | tuple[type, ...]] = {
     "depth": int, "exclude": list, "max_resources": int, "max_bytes": (int, str),
     "max_total_bytes": (int, str), "timeout": (int, float), "concurrency": int, "per_host": int,
     "user_agent": str, "ignore_robots": bool, "max_redirects": int, "compress_level": int, "dedup": bool,
-    "allow_private": bool, "deny_private": bool,
+    "allow_private": bool, "deny_private": bool, "insecure": bool,
 }
 
 

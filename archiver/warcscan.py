@@ -132,21 +132,22 @@ class _RecordParser:
                 self.payload_hash.update(data)
             return
         if self.payload_hash is None:
-            # the HTTP head is searched in the first 64 KiB only; it is rarely split across pieces
+            # the HTTP head is looked for in the first 64 KiB first: most heads are small
             if self.http_head:
                 self.http_head += data
-                buf = bytes(self.http_head)
-            else:
-                buf = bytes(data[:_HEAD_WINDOW]) if len(data) > _HEAD_WINDOW else bytes(data)
-            end = find_head_end(buf)
+                data = bytes(self.http_head)
+                self.http_head = bytearray()
+            end = find_head_end(bytes(data[:_HEAD_WINDOW]))
+            if end < 0 and len(data) > _HEAD_WINDOW:
+                data = bytes(data)
+                end = find_head_end(data)
             if end < 0:
-                if not self.http_head:
-                    self.http_head += data
+                self.http_head += data
                 if len(self.http_head) > _MAX_HTTP_HEAD:
                     self.is_http = False
                 return
-            head_bytes = buf[:end]
-            data = memoryview(self.http_head)[end:] if self.http_head else memoryview(data)[end:]
+            head_bytes = bytes(data[:end])
+            data = memoryview(data)[end:]
             self.payload_hash = hashlib.sha256()
             self.entity_hash = self.payload_hash
             if self.rec.type == "response":

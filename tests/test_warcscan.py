@@ -1,0 +1,50 @@
+"""The one-pass WARC scanner: digests checked, entity digests computed, odd shapes handled."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+from archiver.warc import write_record
+from archiver.warcscan import scan_warc
+
+
+def response(path: Path, head: bytes, body: bytes, payload_digest: bytes | None = None) -> None:
+    block = head + body
+    headers = [("WARC-Type", "response"), ("WARC-Record-ID", "<urn:uuid:1>"), ("WARC-Target-URI", "http://x/"),
+               ("WARC-Block-Digest", f"sha256:{hashlib.sha256(block).hexdigest()}"),
+               ("WARC-Payload-Digest", f"sha256:{hashlib.sha256(payload_digest or body).hexdigest()}"),
+               ("Content-Type", "application/http; msgtype=response")]
+    out = io.BytesIO()
+    for _ in range(3):
+        write_record(out, headers, [block], len(block), 6)
+    path.write_bytes(out.getvalue())
+
+
+def test_a_head_larger_than_the_search_window(tmp_path: Path) -> None:
+    head = b"HTTP/1.1 200 OK\r\nX-Big: " + b"h" * 200_000 + b"\r\nContent-Length: 4\r\n\r\n"
+    response(tmp_path / "a.warc.gz", head, b"body")
+    scan = scan_warc(tmp_path / "a.warc.gz")
+    assert scan.error is None and len(scan.records) == 3
+    assert all(not r.problems and r.entity_sha256 == hashlib.sha256(b"body").hexdigest() for r in scan.records)
+
+
+def test_chunked_entity_digest_and_a_wrong_payload_digest(tmp_path: Path) -> None:
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    framed = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    response(tmp_path / "c.warc.gz", head, framed)
+    scan = scan_warc(tmp_path / "c.warc.gz")
+    assert not any(r.problems for r in scan.records)
+    assert scan.records[0].entity_sha256 == hashlib.sha256(b"hello world").hexdigest()
+    response(tmp_path / "w.warc.gz", b"HTTP/1.1 200 OK\r\n\r\n", b"abc", payload_digest=b"xyz")
+    assert all("payload digest mismatch" in r.problems[0] for r in scan_warc(tmp_path / "w.warc.gz").records)
+
+
+def test_member_offsets_and_lengths(tmp_path: Path) -> None:
+    response(tmp_path / "m.warc.gz", b"HTTP/1.1 200 OK\r\n\r\n", b"x" * 100_000)
+    data = (tmp_path / "m.warc.gz").read_bytes()
+    scan = scan_warc(tmp_path / "m.warc.gz")
+    assert scan.records[0].offset == 0
+    assert sum(r.length for r in scan.records) == len(data) == scan.size
+    assert scan.sha256 == hashlib.sha256(data).hexdigest()
