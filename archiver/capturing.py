@@ -10,10 +10,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from . import __version__
-from .errors import UsageError
+from .errors import CaptureError, UsageError
 from .exchange_work import ExchangeWorker, Fetched, WorkResult
 from .fetch import Fetcher
 from .fidelity import page_flags
+from .index import index_sealed
 from .manifest import build_manifest
 from .models import (ArchivedResource, CaptureResult, Failure, Link, PageFlag, Role, Skipped, Target,
                      TextRecord, WarcFile)
@@ -75,6 +76,11 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
         run = _Run(workspace, options, settings, capture_id, seed_urls, planner, progress, clock)
         run.schedule = schedule
         return run.run(started)
+    except OSError as exc:      # network errors are FetchErrors already: this is the workspace's disk
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise CaptureError(f"capture {capture_id} stopped: {exc.strerror or exc}{where} writing to workspace "
+                           f"{workspace.root}; what it wrote is left as debris that 'archiver verify' reports",
+                           capture_id=capture_id) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -90,23 +96,6 @@ def _dedup(workspace: Workspace) -> object | None:
     except sqlite3.Error:
         return None
     return DedupLookup(workspace)
-
-
-def _index(workspace: Workspace, manifest: dict[str, object]) -> None:
-    """Add the sealed capture to the index. The index is derived: if this fails, the next lookup
-    (or ``archiver reindex``) adds it from the manifest."""
-    import sqlite3
-
-    from .index import Index
-
-    try:
-        index = Index.open(workspace, sync=False)
-        try:
-            index.add(manifest)
-        finally:
-            index.close()
-    except sqlite3.Error:
-        pass
 
 
 class _Run:
@@ -286,7 +275,7 @@ class _Run:
         if unlisted:
             manifest["skipped_unlisted"] = unlisted
         sealed = seal(self.ws, manifest)
-        _index(self.ws, manifest)
+        index_sealed(self.ws, manifest)
         return replace(result, manifest_path=self.ws.relative(sealed.manifest))
 
     def _seed_problems(self) -> list[str]:

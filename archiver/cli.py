@@ -635,6 +635,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("archiver: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:          # the workspace's or an output file's disk: one line, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"archiver: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

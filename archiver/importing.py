@@ -23,7 +23,6 @@ import io
 import json
 import os
 import shutil
-import sqlite3
 import tempfile
 import zipfile
 import zlib
@@ -651,7 +650,7 @@ def _same_payload(originals: dict[str, ArchivedResource], e: _Entry) -> Archived
 def _seal(workspace: Workspace, settings: Settings, source: Path, kind: str, capture_id: str, started: datetime,
           ended: datetime, seeds: list[str], checked: list[_Checked], files: list[WarcFile],
           texts: dict[str, _Described], unpacked: _Unpacked) -> CaptureResult:
-    from .index import Index
+    from .index import index_sealed
 
     resources, notes = _resources(checked, files, capture_id, seeds, texts)
     by_url = {r.url: r for r in resources}
@@ -669,14 +668,7 @@ def _seal(workspace: Workspace, settings: Settings, source: Path, kind: str, cap
     manifest["imported_from"] = _provenance(source, kind, checked, unpacked)
     manifest["notes"] = [*unpacked.notes, *notes, _ROLES_NOTE]
     sealed = seal(workspace, manifest)
-    try:
-        index = Index.open(workspace, sync=False)
-        try:
-            index.add(manifest)
-        finally:
-            index.close()
-    except sqlite3.Error:      # the index is derived: the next lookup or reindex adds the capture
-        pass
+    index_sealed(workspace, manifest)
     return replace(result, manifest_path=workspace.relative(sealed.manifest))
 
 

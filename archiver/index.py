@@ -294,14 +294,18 @@ def _parse(value: str) -> datetime:
     return parse_moment(value)
 
 
-def _build_empty(path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    db = sqlite3.connect(tmp)
+def _new_database(path: Path) -> sqlite3.Connection:
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path)
     db.executescript(SCHEMA)
     db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
     db.commit()
-    db.close()
+    return db
+
+
+def _build_empty(path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _new_database(tmp).close()
     if not path.exists():
         os.replace(tmp, path)
     else:
@@ -313,11 +317,7 @@ def rebuild(workspace: Workspace) -> int:
     path = workspace.state_dir / "index.sqlite"
     workspace.state_dir.mkdir(parents=True, exist_ok=True)
     fresh = path.with_name(f".{path.name}.rebuild.tmp")
-    fresh.unlink(missing_ok=True)
-    db = sqlite3.connect(fresh)
-    db.executescript(SCHEMA)
-    db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-    db.commit()
+    db = _new_database(fresh)
     index = Index(workspace, db)
     index.sync()
     count = db.execute("SELECT count(*) FROM captures").fetchone()[0]
@@ -325,6 +325,19 @@ def rebuild(workspace: Workspace) -> int:
     with workspace.lock("index"):
         os.replace(fresh, path)
     return int(count)
+
+
+def index_sealed(workspace: Workspace, manifest: dict[str, Any]) -> None:
+    """Add a just-sealed capture to the index. The index is derived: if this fails, the next
+    lookup (or ``archiver reindex``) adds the capture from its manifest."""
+    try:
+        index = Index.open(workspace, sync=False)
+        try:
+            index.add(manifest)
+        finally:
+            index.close()
+    except sqlite3.Error:
+        pass
 
 
 @contextmanager

@@ -12,6 +12,7 @@ The digest rule (see docs/warc.md):
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import uuid
@@ -111,7 +112,7 @@ def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
         resp_headers.append(("WARC-Truncated", ex.truncated))
     resp_headers.append(("Content-Type", "application/http; msgtype=response"))
     ex.body.seek(0)
-    block = [ex.head.raw, *_stream(ex.body)]
+    block = itertools.chain((ex.head.raw,), _stream(ex.body))   # streamed: never the whole body in memory
     resp_len = write_record(out, resp_headers, block, len(ex.head.raw) + ex.body_bytes, level)
     return ExchangeRecords(request_id, response_id, req_len, resp_len)
 
@@ -186,7 +187,10 @@ class WarcFileWriter:
     def abandon(self) -> None:
         """Close without renaming: the ``.open`` file stays as debris that verify reports."""
         if not self._fh.closed:
-            self._fh.close()
+            try:
+                self._fh.close()
+            except OSError:
+                pass      # a full disk may refuse the last flush; the first error is the one to report
 
 
 def settings_json(options: dict[str, object]) -> str:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import ssl
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
