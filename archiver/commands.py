@@ -1,0 +1,396 @@
+"""The commands of the command line: each reads its arguments, calls the library, prints.
+Each imports only what it needs, so that ``archiver --help`` and ``archiver lookup`` start fast."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from .errors import ArchiverError, UsageError
+
+
+def capture_options(args: argparse.Namespace, base: Any) -> Any:
+    """Flags over the workspace settings' capture options."""
+    from dataclasses import replace
+
+    from .requests_plan import parse_header
+    from .settings import parse_size
+
+    changes: dict[str, Any] = {}
+    for flag in ("depth", "max_resources", "timeout", "concurrency", "per_host", "user_agent"):
+        value = getattr(args, flag)
+        if value is not None:
+            changes[flag] = value
+    for flag in ("max_bytes", "max_total_bytes"):
+        if getattr(args, flag) is not None:
+            changes[flag] = parse_size(getattr(args, flag))
+    if args.exclude:
+        changes["exclude"] = tuple(base.exclude) + tuple(args.exclude)
+    if args.ignore_robots:
+        changes["ignore_robots"] = True
+    if args.header:
+        changes["headers"] = tuple(base.headers) + tuple(parse_header(h) for h in args.header)
+    if args.cookies:
+        changes["cookies_file"] = args.cookies
+    if args.keep_secrets:
+        changes["keep_secrets"] = True
+    if getattr(args, "no_dedup", False):
+        changes["dedup"] = False
+    for flag in ("allow_private", "deny_private", "insecure"):
+        if getattr(args, flag, False):
+            changes[flag] = True
+    return replace(base, **changes)
+
+
+def workspace_root(args: argparse.Namespace) -> tuple[Path, bool]:
+    """(root, chosen explicitly by -w or ARCHIVER_WORKSPACE)."""
+    if args.workspace:
+        return Path(args.workspace), True
+    env = os.environ.get("ARCHIVER_WORKSPACE")
+    if env:
+        return Path(env), True
+    return Path.cwd(), False
+
+
+def run_capture(urls: list[str], root: Path, args: argparse.Namespace) -> Any:
+    from .capturing import capture
+    from .progress import TerminalProgress
+    from .settings import load_settings
+    from .workspace import Workspace
+
+    settings = load_settings(root)
+    options = capture_options(args, settings.capture)
+    progress = TerminalProgress()
+    try:
+        return capture(urls, Workspace(root), options, settings=settings, progress=progress)
+    finally:
+        progress.clear()
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    root, _ = workspace_root(args)
+    result = run_capture(args.urls, root, args)
+    print_result(result, args.json)
+    if not result.ok:
+        raise ArchiverError(f"not every seed was captured: {result.seed_problems[0]}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .demo.run import run_demo
+
+    root, explicit = workspace_root(args)
+    if not explicit:
+        root = Path(tempfile.mkdtemp(prefix="archiver-demo-"))
+    report = run_demo(root)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print(report.text())
+    if not report.ok:
+        raise ArchiverError(f"demo failed: {report.problems[0]}")
+    return 0
+
+
+def print_result(result: Any, as_json: bool) -> None:
+    from .summary import summary_json, summary_text
+
+    print(json.dumps(summary_json(result), indent=2) if as_json else summary_text(result))
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import verify
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    if not root.is_dir():
+        raise UsageError(f"workspace {root} does not exist")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be 1 or more")
+    trusted = Path(args.trusted_key) if args.trusted_key else None
+    if trusted is not None and not trusted.is_file():
+        raise UsageError(f"--trusted-key {trusted}: no such file")
+    report = verify(Workspace(root), args.capture_ids or None, quick=args.quick, trusted_key=trusted,
+                    workers=args.workers)
+    from .summary import verify_json, verify_text
+
+    print(json.dumps(verify_json(report), indent=2) if args.json else verify_text(report))
+    return 0 if report.ok else 1
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from .signing import generate_key_pair
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    ws = Workspace(root).ensure()
+    generate_key_pair(ws.private_key_path, ws.public_key_path)
+    print(f"private key  {ws.relative(ws.private_key_path)} (mode 0600: keep it secret, do not publish it)")
+    print(f"public key   {ws.relative(ws.public_key_path)} (give this to whoever checks your captures)")
+    return 0
+
+
+def _existing_workspace(args: argparse.Namespace) -> Any:
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    if not (root / "manifests").is_dir():
+        raise UsageError(f"{root} is not an archiver workspace (no manifests/ folder)")
+    return Workspace(root)
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    from .index import Index
+    from .timeparse import parse_moment
+    from .urls import canonical
+
+    ws = _existing_workspace(args)
+    url = canonical(args.url)
+    at = parse_moment(args.at) if args.at else None
+    with Index.open(ws) as index:
+        if at is None:
+            found = [(m, None) for m in index.timemap(url)]
+        else:
+            nearest = index.nearest(url, at)
+            found = [nearest] if nearest else []
+    from .summary import lookup_json, lookup_text
+
+    print(json.dumps(lookup_json(url, at, found), indent=2) if args.json else lookup_text(url, at, found))
+    if not found:
+        raise ArchiverError(f"{url} has not been captured in this workspace")
+    return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    from .cite import FORMATS
+    from .citing import cite
+    from .timeparse import parse_moment
+
+    ws = _existing_workspace(args)
+    at = parse_moment(args.at) if args.at else None
+    text = FORMATS[args.style](cite(ws, args.targets, at=at))
+    if args.output:
+        from .workspace import atomic_write
+
+        atomic_write(Path(args.output).resolve(), text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .index import Index
+
+    ws = _existing_workspace(args)
+    if args.limit < 1:
+        raise UsageError("--limit must be 1 or more")
+    with Index.open(ws) as index:
+        hits = index.search(args.query, args.limit)
+    if args.cite:
+        from .cite import FORMATS
+        from .citing import citation_data
+        from .settings import load_settings
+
+        settings = load_settings(ws.root)
+        sys.stdout.write(FORMATS[args.cite]([citation_data(m, settings) for m, _, _ in hits]) if hits else "")
+    else:
+        from .summary import search_json, search_text
+
+        print(json.dumps(search_json(args.query, hits), indent=2) if args.json else search_text(args.query, hits))
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from .index import rebuild
+
+    ws = _existing_workspace(args)
+    count = rebuild(ws)
+    print(f"index rebuilt from {count} manifest(s): {ws.relative(ws.state_dir / 'index.sqlite')}")
+    return 0
+
+
+def _settings_file(root: Path) -> tuple[Path, dict[str, Any]]:
+    import yaml
+
+    from .settings import SETTINGS_FILE, load_settings
+
+    load_settings(root)                      # refuse to edit a file that is not valid now
+    path = root / SETTINGS_FILE
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    return path, data or {}
+
+
+def _write_settings(root: Path, path: Path, data: dict[str, Any]) -> None:
+    import yaml
+
+    from .settings import load_settings
+    from .workspace import atomic_write
+
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    atomic_write(path, text.encode("utf-8"))
+    load_settings(root)
+
+
+def cmd_schedule_add(args: argparse.Namespace) -> int:
+    import re as _re
+
+    from .due import When, parse_interval
+    from .urls import canonical, parse_http_url
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    Workspace(root).ensure()
+    urls = [canonical(u) for u in args.urls]
+    When(every=parse_interval(args.every) if args.every else None, cron=args.cron, timezone=args.timezone)
+    name = args.name or _re.sub(r"[^A-Za-z0-9._-]+", "-", parse_http_url(urls[0]).host + parse_http_url(urls[0]).target).strip("-")[:64]
+    path, data = _settings_file(root)
+    schedules = data.setdefault("schedules", [])
+    if any(s.get("name") == name for s in schedules):
+        raise UsageError(f"a schedule named {name!r} exists already (remove it first, or choose --name)")
+    entry: dict[str, Any] = {"name": name, "urls": urls}
+    entry.update({"every": args.every} if args.every else {"cron": args.cron, "timezone": args.timezone})
+    if args.depth is not None:
+        entry["capture"] = {"depth": args.depth}
+    schedules.append(entry)
+    _write_settings(root, path, data)
+    print(f"schedule {name}: {len(urls)} URL(s), " + (f"every {args.every}" if args.every else f"cron {args.cron!r} ({args.timezone})"))
+    return 0
+
+
+def cmd_schedule_remove(args: argparse.Namespace) -> int:
+    root, _ = workspace_root(args)
+    path, data = _settings_file(root)
+    schedules = data.get("schedules") or []
+    kept = [s for s in schedules if s.get("name") != args.name]
+    if len(kept) == len(schedules):
+        raise UsageError(f"no schedule named {args.name!r}")
+    data["schedules"] = kept
+    _write_settings(root, path, data)
+    print(f"schedule {args.name} removed (its captures stay in the workspace)")
+    return 0
+
+
+def cmd_schedule_list(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from .runner import states
+    from .settings import load_settings
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    settings = load_settings(root)
+    now = datetime.now(timezone.utc)
+    found = states(Workspace(root).ensure(), settings, now) if settings.schedules else []
+    rows = [{"name": st.schedule.name, "urls": list(st.schedule.urls), "urls_file": st.schedule.urls_file,
+             "every": str(st.schedule.when.every) if st.schedule.when.every else None,
+             "cron": st.schedule.when.cron, "timezone": st.schedule.when.timezone,
+             "last_run": st.last_run.strftime("%Y-%m-%dT%H:%M:%SZ") if st.last_run else None,
+             "last_outcome": st.last_outcome, "failures_in_a_row": st.failures,
+             "next_due": st.next_due.strftime("%Y-%m-%dT%H:%M:%SZ")} for st in found]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print("no schedules (archiver schedule add URL --every 6h)")
+    else:
+        for r in rows:
+            when = f"every {r['every']}" if r["every"] else f"cron {r['cron']} {r['timezone']}"
+            print(f"{r['name']}: {len(r['urls'])} URL(s), {when}; last run {r['last_run'] or 'never'} "
+                  f"({r['last_outcome']}); next due {r['next_due']}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
+    from .runner import run_due, run_lock, watch
+    from .settings import load_settings
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    settings = load_settings(root)
+    ws = Workspace(root)
+
+    def show(outcomes: list[Any]) -> None:
+        for o in outcomes:
+            if args.json:
+                print(json.dumps({"schedule": o.schedule, "capture_id": o.capture_id, "ok": o.ok, "detail": o.detail}))
+            else:
+                print(f"{o.schedule}: {'ok' if o.ok else 'FAILED'}, capture {o.capture_id or '-'} ({o.detail})")
+        sys.stdout.flush()
+
+    with run_lock(ws):
+        if not args.watch:
+            outcomes = run_due(ws, settings)
+            show(outcomes)
+            if not outcomes and not args.json:
+                print("nothing due")
+            return 0 if all(o.ok for o in outcomes) else 1
+        stopping = {"now": False}
+
+        def stop_handler(signum: int, frame: object) -> None:
+            stopping["now"] = True
+
+        signal.signal(signal.SIGTERM, stop_handler)
+        signal.signal(signal.SIGINT, stop_handler)
+        watch(ws, settings, stop=lambda: stopping["now"], report=show)
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .reporting import drift_report, report_json, report_text
+    from .settings import load_settings
+
+    ws = _existing_workspace(args)
+    since = None
+    if args.since:
+        from .timeparse import iso, parse_moment
+
+        since = iso(parse_moment(args.since))
+    lines = drift_report(ws, load_settings(ws.root), since=since, style=args.style)
+    print(json.dumps(report_json(lines), indent=2, ensure_ascii=False) if args.json else report_text(lines))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .settings import load_settings
+
+    ws = _existing_workspace(args)
+    out = Path(args.output)
+    if args.format == "cdxj":
+        from .cdxj import write_cdxj
+
+        count = write_cdxj(ws, out)
+        print(f"{count} CDXJ lines written to {out}")
+        return 0
+    settings = load_settings(ws.root)
+    if args.format == "wacz":
+        from .waczexport import export_wacz
+
+        written = export_wacz(ws, args.capture_ids, out, settings)
+    else:
+        from .bagexport import export_bag
+
+        written = export_bag(ws, args.capture_ids, out, settings)
+    print(f"{args.format}: {written}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importing import import_archive
+    from .settings import load_settings
+    from .workspace import Workspace
+
+    root, _ = workspace_root(args)
+    source = Path(args.file)
+    if not source.is_file():
+        raise UsageError(f"{source}: no such file")
+    result = import_archive(Workspace(root), source, load_settings(root))
+    print_result(result, args.json)
+    return 0
