@@ -22,7 +22,10 @@ __all__ = [
     "Workspace",
     "__version__",
     "capture",
+    "cite",
+    "import_archive",
     "load_settings",
+    "verify",
 ]
 
 _LAZY = {
@@ -33,10 +36,16 @@ _LAZY = {
     "CaptureResult": "models",
     "Workspace": "workspace",
     "capture": "capturing",
+    "verify": "verifying",
+    "cite": "citing",
+    "import_archive": "importing",
 }
 
 if TYPE_CHECKING:
     from .capturing import capture
+    from .citing import cite
+    from .importing import import_archive
+    from .verifying import verify
     from .errors import ArchiverError
     from .models import CaptureResult
     from .settings import CaptureOptions, Settings, load_settings

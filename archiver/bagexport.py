@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 from . import __version__
 from .cdxj import Record, originals_of, records_of
-from .cite import FORMATS
+from .citeformats import FORMATS
 from .citing import cite
 from .errors import ManifestError, NotArchivedError, UsageError
 from .index import Index

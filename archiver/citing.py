@@ -1,7 +1,7 @@
 """From the index to citations: which archived response a citation points at, and its CitationData.
 
 ``cite(workspace, ["https://...", "<capture-id>"], at=...)`` -> a list of CitationData, ready for any
-renderer in ``archiver.cite.FORMATS``.
+renderer in ``archiver.citeformats.FORMATS``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from .cite.data import CitationData, Name
+from .citeformats.data import CitationData, Name
 from .errors import NotArchivedError
 from .index import Index, Memento
 from .metadata import date_parts

@@ -105,7 +105,7 @@ def print_result(result: Any, as_json: bool) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .verify import verify
+    from .verifying import verify
     from .workspace import Workspace
 
     root, _ = workspace_root(args)
@@ -168,7 +168,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 
 def cmd_cite(args: argparse.Namespace) -> int:
-    from .cite import FORMATS
+    from .citeformats import FORMATS
     from .citing import cite
     from .timeparse import parse_moment
 
@@ -193,7 +193,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     with Index.open(ws) as index:
         hits = index.search(args.query, args.limit)
     if args.cite:
-        from .cite import FORMATS
+        from .citeformats import FORMATS
         from .citing import citation_data
         from .settings import load_settings
 

@@ -54,7 +54,7 @@ def _text(index: Index, m: Memento) -> str | None:
 
 def drift_report(workspace: Workspace, settings: Settings, since: str | None = None,
                  style: str = "apa") -> list[ReportLine]:
-    from .cite import FORMATS
+    from .citeformats import FORMATS
 
     with Index.open(workspace) as index:
         history, mementos = build_history(index)

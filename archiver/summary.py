@@ -11,7 +11,7 @@ from .progress import human_bytes
 
 if TYPE_CHECKING:
     from .models import CaptureResult
-    from .verify import VerifyReport
+    from .verifying import VerifyReport
 
 
 def summary_json(result: CaptureResult) -> dict[str, Any]:

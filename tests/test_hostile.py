@@ -16,7 +16,7 @@ import pytest
 
 from archiver import capture
 from archiver.settings import CaptureOptions
-from archiver.verify import verify
+from archiver.verifying import verify
 from archiver.workspace import Workspace
 from faultserver import FaultServer, drip, endless, gzip_bomb, ok, raw, reset_mid_body, stall
 

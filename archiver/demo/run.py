@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ..capturing import capture
-from ..cite import FORMATS
+from ..citeformats import FORMATS
 from ..citing import cite
-from ..verify import verify
+from ..verifying import verify
 from ..models import CaptureResult, Role
 from ..settings import CaptureOptions
 from ..workspace import Workspace

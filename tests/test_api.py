@@ -1,0 +1,26 @@
+"""The public API is pinned: what researchers import stays importable, and is what it says."""
+
+from __future__ import annotations
+
+import inspect
+
+import archiver
+
+PINNED = ["ArchiverError", "CaptureOptions", "CaptureResult", "Settings", "Workspace", "__version__", "capture",
+          "cite", "import_archive", "load_settings", "verify"]
+
+
+def test_all_is_pinned_and_resolves() -> None:
+    assert sorted(archiver.__all__) == sorted(PINNED)
+    for name in PINNED:
+        assert getattr(archiver, name) is not None, name
+
+
+def test_functions_are_functions_even_after_their_modules_are_imported() -> None:
+    import archiver.capturing  # noqa: F401
+    import archiver.citing  # noqa: F401
+    import archiver.verifying  # noqa: F401
+
+    for name in ("capture", "cite", "verify", "import_archive", "load_settings"):
+        assert inspect.isfunction(getattr(archiver, name)), name
+    assert "workspace" in inspect.signature(archiver.verify).parameters
