@@ -8,6 +8,7 @@ with the ``surt`` package on many URLs.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import unquote_to_bytes, urlsplit
 
 from .urls import canonical
@@ -16,6 +17,7 @@ _WWW = re.compile(r"^www\d*\.")
 _SESSION = re.compile(r"(?i)(?:^|&)(?:jsessionid|phpsessid|aspsessionid\w*|sid|cfid|cftoken)=[^&]*")
 
 
+@lru_cache(maxsize=65536)
 def surt(url: str) -> str:
     """The SURT key of an http(s) URL."""
     parts = urlsplit(canonical(url))
