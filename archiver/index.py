@@ -10,8 +10,6 @@ import gzip
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -212,7 +210,7 @@ class Index:
         """The earliest stored (non-revisit) response of ``url`` with this payload, for dedup."""
         return original_in(self.db, url, payload_sha256)
 
-    def text_of(self, memento_url: str, capture_id: str, record_id: str) -> str | None:
+    def text_of(self, capture_id: str, record_id: str) -> str | None:
         row = self.db.execute("SELECT t.body FROM mementos m JOIN texts t ON t.rowid = m.id "
                               "WHERE m.capture_id = ? AND m.record_id = ?", (capture_id, record_id)).fetchone()
         return row[0] if row else None
@@ -338,12 +336,3 @@ def index_sealed(workspace: Workspace, manifest: dict[str, Any]) -> None:
             index.close()
     except sqlite3.Error:
         pass
-
-
-@contextmanager
-def opened(workspace: Workspace) -> Iterator[Index]:
-    index = Index.open(workspace)
-    try:
-        yield index
-    finally:
-        index.close()

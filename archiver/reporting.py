@@ -48,8 +48,8 @@ def build_history(index: Index) -> tuple[dict[str, list[Observation]], dict[tupl
 
 def _text(index: Index, m: Memento) -> str | None:
     if m.revisit_of:
-        return index.text_of(m.revisit_of.get("url", m.url), m.revisit_of["capture_id"], m.revisit_of["record_id"])
-    return index.text_of(m.url, m.capture_id, m.record_id)
+        return index.text_of(m.revisit_of["capture_id"], m.revisit_of["record_id"])
+    return index.text_of(m.capture_id, m.record_id)
 
 
 def drift_report(workspace: Workspace, settings: Settings, since: str | None = None,

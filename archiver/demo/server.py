@@ -62,7 +62,6 @@ class Site:
         self._servers: list[ThreadingHTTPServer] = []
         self._closed_sockets: list[socket.socket] = []
         self._origins: dict[str, str] = {}
-        self._by_port: dict[tuple[str, int], Host] = {}
 
     def origin(self, name: str) -> str:
         return self._origins[name]
