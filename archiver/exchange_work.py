@@ -123,8 +123,7 @@ class ExchangeWorker:
 
     def _earlier(self, ex: Exchange, target: Target) -> Original | None:
         """An earlier response of this URL with the identical payload, if the workspace has one."""
-        if (self.dedup is None or target.role is Role.ROBOTS or ex.truncated or not ex.entity_bytes
-                or not 200 <= ex.head.status < 300):
+        if self.dedup is None or ex.truncated or not ex.entity_bytes or not 200 <= ex.head.status < 300:
             return None
         found = self.dedup.original(ex.url, ex.entity_digest)
         return Original(**found) if found else None
