@@ -371,7 +371,7 @@ def report(f: ShapeFigures) -> str:
     ]
     lines.append(f"  not revisited apart from robots.txt: "
                  f"{sum(1 for m in a.not_revisited if not _is_robots(m['url']))}   "
-                 f"(robots.txt is never deduplicated: ExchangeWorker._earlier skips Role.ROBOTS): "
+                 f"(robots.txt was once exempt from dedup; it no longer is): "
                  f"{_met(t[T_REVISITS_BUT_ROBOTS])}")
     lines += [f"    {m['url']}  (2nd capture has: {m['second_capture_has']})" for m in a.not_revisited[:30]]
     if len(a.not_revisited) > 30:
