@@ -44,11 +44,11 @@ _LAZY = {
 if TYPE_CHECKING:
     from .capturing import capture
     from .citing import cite
-    from .importing import import_archive
-    from .verifying import verify
     from .errors import ArchiverError
+    from .importing import import_archive
     from .models import CaptureResult
     from .settings import CaptureOptions, Settings, load_settings
+    from .verifying import verify
     from .workspace import Workspace
 
 

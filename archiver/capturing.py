@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import __version__
 from .errors import CaptureError, UsageError
@@ -16,8 +16,18 @@ from .fetch import Fetcher
 from .fidelity import page_flags
 from .index import index_sealed
 from .manifest import build_manifest
-from .models import (ArchivedResource, CaptureResult, Failure, Link, PageFlag, Role, Skipped, Target,
-                     TextRecord, WarcFile)
+from .models import (
+    ArchivedResource,
+    CaptureResult,
+    Failure,
+    Link,
+    PageFlag,
+    Role,
+    Skipped,
+    Target,
+    TextRecord,
+    WarcFile,
+)
 from .requests_plan import RequestPlanner
 from .seal import seal
 from .settings import CaptureOptions, Settings
@@ -42,7 +52,7 @@ Clock = Callable[[], datetime]
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(slots=True)

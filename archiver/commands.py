@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -277,7 +278,7 @@ def cmd_schedule_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule_list(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from .runner import states
     from .settings import load_settings
@@ -285,7 +286,7 @@ def cmd_schedule_list(args: argparse.Namespace) -> int:
 
     root, _ = workspace_root(args)
     settings = load_settings(root)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     found = states(Workspace(root).ensure(), settings, now) if settings.schedules else []
     rows = [{"name": st.schedule.name, "urls": list(st.schedule.urls), "urls_file": st.schedule.urls_file,
              "every": str(st.schedule.when.every) if st.schedule.when.every else None,

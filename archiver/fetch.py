@@ -16,13 +16,21 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 from .errors import FetchError
-from .httpwire import (MAX_HEAD_BYTES, ChunkedDecoder, ProtocolError, ResponseHead, build_request,
-                       find_head_end, has_no_body, parse_head)
+from .httpwire import (
+    MAX_HEAD_BYTES,
+    ChunkedDecoder,
+    ProtocolError,
+    ResponseHead,
+    build_request,
+    find_head_end,
+    has_no_body,
+    parse_head,
+)
 from .urls import HttpUrl
 
 PARSE_PREFIX_BYTES = 16 * 2**20   # entity bytes kept in memory for link extraction
@@ -136,7 +144,7 @@ class Fetcher:
 
     def __init__(self, *, timeout: float, max_bytes: int, scratch: Path,
                  address_check: AddressCheck | None = None, insecure: bool = False,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.scratch = scratch
@@ -185,7 +193,7 @@ class Fetcher:
                 sock.connect(address)
             except ConnectionRefusedError:
                 last = FetchError(url.url, "refused", f"connection to {peer} port {url.port} refused")
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 last = FetchError(url.url, "timeout", f"connecting to {peer} port {url.port} timed out")
             except OSError as exc:
                 last = FetchError(url.url, "connect", f"connecting to {peer} port {url.port} failed: {exc.strerror}")
@@ -241,7 +249,7 @@ class Fetcher:
         while True:
             try:
                 data = self._recv(sock, deadline)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 raise FetchError(url.url, "timeout", f"no complete response head within {self.timeout:g} s") from None
             except OSError as exc:
                 raise FetchError(url.url, "reset", f"connection failed before a response: {exc}") from None
@@ -271,7 +279,7 @@ class Fetcher:
         while not reader.done:
             try:
                 data = self._recv(sock, deadline)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 reader.truncated = "time"
                 reader.truncated_reason = f"body not complete within {self.timeout:g} s ({reader.raw_bytes} bytes)"
                 return

@@ -6,8 +6,8 @@ The format is described in docs/manifest.md. ``read_manifest`` checks a manifest
 from __future__ import annotations
 
 import dataclasses
-import re
 import platform
+import re
 import socket
 from datetime import datetime
 from pathlib import Path

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
     from .capturing import Progress

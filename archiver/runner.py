@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .capturing import capture
 from .due import next_due
@@ -85,7 +85,7 @@ def run_lock(workspace: Workspace) -> Iterator[None]:
 def run_due(workspace: Workspace, settings: Settings, now: datetime | None = None,
             stop: Callable[[], bool] = lambda: False) -> list[Outcome]:
     """Capture each schedule that is due at ``now``, once. The caller holds the run lock."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     outcomes = []
     for state in states(workspace, settings, now):
         if stop():
@@ -110,7 +110,7 @@ def watch(workspace: Workspace, settings: Settings, stop: Callable[[], bool],
           report: Callable[[list[Outcome]], None], clock: Callable[[], datetime] | None = None,
           max_sleep: float = 60.0) -> None:
     """Run schedules as they fall due until ``stop()``; a capture in progress always finishes."""
-    clock = clock or (lambda: datetime.now(timezone.utc))
+    clock = clock or (lambda: datetime.now(UTC))
     while not stop():
         outcomes = run_due(workspace, settings, clock(), stop)
         if outcomes:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .errors import UsageError
 
@@ -16,13 +16,13 @@ def parse_moment(text: str) -> datetime:
     if _DIGITS.match(value) and len(value) % 2 == 0:
         padded = value + "0101000000"[len(value) - 4:] if len(value) < 14 else value
         try:
-            return datetime.strptime(padded[:14], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+            return datetime.strptime(padded[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
         except ValueError:
             pass
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        from email.utils import parsedate_to_datetime   # HTTP-dates are rare: imported only for them
+        from email.utils import parsedate_to_datetime  # HTTP-dates are rare: imported only for them
 
         try:
             parsed = parsedate_to_datetime(value)
@@ -30,9 +30,9 @@ def parse_moment(text: str) -> datetime:
             raise UsageError(f"not a date or time: {text!r} (examples: 2026-11-29, 2026-11-29T15:04:47Z, "
                              f"20261129150447)") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import os
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from dataclasses import dataclass, field
 from enum import StrEnum
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 

@@ -48,7 +48,7 @@ def write_record(out: IO[bytes], headers: list[tuple[str, str]], block: Iterable
                  block_length: int, level: int) -> int:
     """Write one record as one gzip member; return the member's compressed length."""
     head = [WARC_VERSION]
-    head += [f"{name}: {value}".encode("utf-8") for name, value in headers]
+    head += [f"{name}: {value}".encode() for name, value in headers]
     head.append(f"Content-Length: {block_length}".encode("ascii"))
     comp = zlib.compressobj(level, zlib.DEFLATED, 31)
     written = out.write(comp.compress(b"\r\n".join(head) + b"\r\n\r\n"))

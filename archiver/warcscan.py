@@ -46,7 +46,7 @@ class ScanResult:
     error: str | None = None
 
 
-def _digest_matches(expected: str, hasher: "hashlib._Hash") -> bool | None:
+def _digest_matches(expected: str, hasher: hashlib._Hash) -> bool | None:
     """Compare a labelled digest (``sha256:<hex|base32>``) with a hasher; None if unknown algorithm."""
     algo, _, value = expected.partition(":")
     if algo.lower().replace("-", "") != hasher.name.replace("-", ""):

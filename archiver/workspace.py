@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .errors import WorkspaceError
@@ -35,7 +35,7 @@ OPEN_SUFFIX = ".open"
 
 def new_capture_id(now: datetime | None = None, token: str | None = None) -> str:
     """A sortable, unique, file-name-safe id: ``20261129T150102Z-3fa9c2``."""
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    now = (now or datetime.now(UTC)).astimezone(UTC)
     return f"{now:%Y%m%dT%H%M%S}Z-{token or secrets.token_hex(3)}"
 
 

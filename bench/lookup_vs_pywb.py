@@ -59,23 +59,23 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-from archiver.index import SCHEMA, SCHEMA_VERSION, Index
-from archiver.surt import surt
-from archiver.urls import parse_http_url
-from archiver.workspace import Workspace, new_capture_id
 
 from pywb.utils.binsearch import iter_range
 from pywb.warcserver.index.cdxops import cdx_sort_closest
 from pywb.warcserver.index.indexsource import FileIndexSource
 from pywb.warcserver.index.query import CDXQuery
 
+from archiver.index import SCHEMA, SCHEMA_VERSION, Index
+from archiver.surt import surt
+from archiver.urls import parse_http_url
+from archiver.workspace import Workspace, new_capture_id
+
 SEED = 20261129
 PER_CAPTURE = 100                       # mementos per synthetic capture (one crawl run)
-EPOCH = datetime(2019, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=7 * 365)          # captures are spread over seven years
 TLDS = ["com", "org", "net", "de", "fr", "co.uk", "info", "io"]
 WORDS = ["news", "world", "politics", "report", "archive", "story", "article", "press", "release",
@@ -231,7 +231,7 @@ def build_cdxj(path: Path, plan: Plan) -> float:
         ts = when[0:4] + when[5:7] + when[8:10] + when[11:13] + when[14:16] + when[17:19]
         fields = {"url": url, "mime": mime, "status": str(status), "digest": f"sha256:{digest}",
                   "length": str(length), "offset": str(offset), "filename": warc.rsplit("/", 1)[-1]}
-        lines.append(f"{key} {ts} {json.dumps(fields)}\n".encode("utf-8"))
+        lines.append(f"{key} {ts} {json.dumps(fields)}\n".encode())
     lines.sort()                      # bytes order: what LC_ALL=C sort gives
     with open(path, "wb") as fh:
         fh.writelines(lines)
@@ -405,8 +405,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         assert (near is None) == (pnear is None) == (expected[url] == 0), url
         if near is not None:       # same distance, to the second (pywb works in whole seconds)
             at = moments[url].replace(microsecond=0)
-            pywb_at = datetime.strptime(pnear["timestamp"], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
-            mine_at = datetime.strptime(ts14(near[0].datetime), "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+            pywb_at = datetime.strptime(pnear["timestamp"], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+            mine_at = datetime.strptime(ts14(near[0].datetime), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
             assert abs(abs((mine_at - at).total_seconds()) - abs((pywb_at - at).total_seconds())) <= 1, url
     index.close()
     counts = sorted(expected[u] for u in timed if expected[u])

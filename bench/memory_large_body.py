@@ -250,7 +250,8 @@ def run_bench(size: int, chunked: bool, base: Path | None, keep: bool) -> Figure
 
 
 def table(f: Figures) -> str:
-    met = lambda ok: "MET" if ok else "NOT MET"
+    def met(ok: bool) -> str:
+        return "MET" if ok else "NOT MET"
     mode = "chunked (1 MiB chunks)" if f.chunked else "Content-Length"
     rows = [
         f"body: {f.body_bytes:,} bytes ({f.body_bytes / GB:g} GB) of random data, {mode}, one URL on 127.0.0.1",

@@ -50,7 +50,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -252,7 +252,7 @@ def build_workspace(root: Path, total: int, jobs: int) -> list[Path]:
     """Write and seal the captures, in capture-id order; return the WARC files."""
     ws = Workspace(root).ensure()
     targets = file_targets(total)
-    base = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=len(targets))
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=len(targets))
     starts = [base + timedelta(hours=i) for i in range(len(targets))]
     ids = [new_capture_id(s, token=f"b{i:05x}") for i, s in enumerate(starts)]
     with ProcessPoolExecutor(max_workers=jobs) as pool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import bibtexparser
@@ -26,7 +26,7 @@ SHA = "4063636aa3619d89ea8f68815dad789a6f117da611bf912a46378fadea0451ae"
 def article(**changes) -> CitationData:
     base = dict(url="https://news.example/articles/harbour.html?id=7&x={1}",
                 title="Council awards £4.2m harbour contract: 50% over budget & {questions}_remain",
-                archived_url=ARCHIVED, archived_at=datetime(2026, 11, 29, 15, 4, 47, tzinfo=timezone.utc),
+                archived_url=ARCHIVED, archived_at=datetime(2026, 11, 29, 15, 4, 47, tzinfo=UTC),
                 capture_id="20261129T150447Z-bce0ff", payload_sha256=SHA,
                 authors=(Name.parse("Morwenna Treloar"), Name.parse("Saltmarsh Town Council")),
                 issued=(2026, 11, 20), site="The Saltmarsh Courier", kind="article-newspaper")

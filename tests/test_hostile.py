@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from faultserver import FaultServer, drip, endless, gzip_bomb, ok, raw, reset_mid_body, stall
 
 from archiver import capture
 from archiver.settings import CaptureOptions
 from archiver.verifying import verify
 from archiver.workspace import Workspace
-from faultserver import FaultServer, drip, endless, gzip_bomb, ok, raw, reset_mid_body, stall
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
 DOC = Path(__file__).resolve().parent.parent / "docs" / "reliability.md"
@@ -216,16 +216,17 @@ def test_dns_failure_of_an_invalid_host(workspace) -> None:
 
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[str]:
+    import ipaddress
+    import socket
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
-    import socket
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.121")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
             .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.121"))]), False)

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from archiver.errors import ManifestError
 from archiver.manifest import build_manifest, read_manifest
-from archiver.seal import seal
 from archiver.models import CaptureResult, Failure, Role, WarcFile
+from archiver.seal import seal
 from archiver.settings import CaptureOptions, Operator
 from archiver.workspace import Workspace
 
@@ -25,7 +25,7 @@ def result(capture_id: str = "20261129T120000Z-abcdef") -> CaptureResult:
 
 def test_yaml_round_trips_values_that_look_like_other_types(tmp_path: Path) -> None:
     ws = Workspace(tmp_path).ensure()
-    when = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 29, 12, tzinfo=UTC)
     manifest = build_manifest(result(), started=when, ended=when, options=CaptureOptions(),
                               operator=Operator("no", "0755"), redacted=[])
     path = seal(ws, manifest).manifest
@@ -38,7 +38,7 @@ def test_yaml_round_trips_values_that_look_like_other_types(tmp_path: Path) -> N
 
 def test_manifests_are_never_rewritten(tmp_path: Path) -> None:
     ws = Workspace(tmp_path).ensure()
-    when = datetime(2026, 11, 29, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 29, tzinfo=UTC)
     m = build_manifest(result(), started=when, ended=when, options=CaptureOptions(), operator=Operator(), redacted=[])
     seal(ws, m)
     with pytest.raises(ManifestError, match="never rewritten"):
@@ -61,7 +61,7 @@ def test_read_manifest_names_the_problem(tmp_path: Path, text: str, message: str
 
 def test_newer_format_version_is_refused(tmp_path: Path) -> None:
     ws = Workspace(tmp_path).ensure()
-    when = datetime(2026, 11, 29, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 29, tzinfo=UTC)
     m = build_manifest(result(), started=when, ended=when, options=CaptureOptions(), operator=Operator(), redacted=[])
     m["format_version"] = 99
     path = seal(ws, m).manifest

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,7 @@ PARAGRAPHS = {
 
 def page(title: str, text: str, run: int, links: str = "") -> bytes:
     """A page; with ``run`` > 0 its advert and footer timestamp change every time it is served."""
-    stamp = f"Page generated {datetime.now(timezone.utc):%H:%M:%S.%f}" if run else "Page generated daily"
+    stamp = f"Page generated {datetime.now(UTC):%H:%M:%S.%f}" if run else "Page generated daily"
     return (f"<html lang='en'><head><title>{title}</title></head><body><header><nav>Home | News</nav></header>"
             f"<aside class='ad'>Advert {run * 7919 % 1000}: buy shoes now</aside><article><h1>{title}</h1>"
             f"<p>{text}</p><p>{text.replace('.', ', reporters were told.')}</p>{links}</article>"
@@ -76,7 +76,7 @@ def watched(serve, workspace: Workspace):
 
 def three_runs(site: Site, ws: Workspace, state: Changing) -> list:
     settings = load_settings(ws.root)
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     outcomes = []
     for run in (1, 2, 3):
         state.run = run
@@ -84,7 +84,7 @@ def three_runs(site: Site, ws: Workspace, state: Changing) -> list:
             done = run_due(ws, settings, now=start + timedelta(hours=2 * (run - 1), seconds=1))
         assert len(done) == 1 and done[0].ok, done
         outcomes.append(done[0])
-        nothing = run_due(ws, settings, now=datetime.now(timezone.utc))      # not due again at once
+        nothing = run_due(ws, settings, now=datetime.now(UTC))      # not due again at once
         assert nothing == []
     return outcomes
 

@@ -9,9 +9,9 @@ from typing import Any
 from ..capturing import capture
 from ..citeformats import FORMATS
 from ..citing import cite
-from ..verifying import verify
 from ..models import CaptureResult, Role
 from ..settings import CaptureOptions
+from ..verifying import verify
 from ..workspace import Workspace
 from .sample import ARTICLE_PATH, sample_site
 
