@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from capture_vs_wget import archiver_command  # bench/ is on sys.path when run as a script
 
 BLOCK = 2**20                 # the repeating random block, and the chunk size in --chunked mode
 GB = 10**9
@@ -153,14 +154,6 @@ class Figures:
     @property
     def peak_rss_mb(self) -> float:
         return self.peak_rss_kib * 1024 / 10**6
-
-
-def archiver_command() -> str:
-    sibling = Path(sys.executable).parent / "archiver"
-    found = str(sibling) if sibling.exists() else shutil.which("archiver")
-    if not found:
-        sys.exit("archiver not found: run with the virtualenv's python that has archiver installed")
-    return found
 
 
 def used_bytes(path: Path) -> int:
