@@ -11,20 +11,16 @@ import hashlib
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
+from pywbkit import fetch, wayback
 
 from archiver import capture
 from archiver.bagexport import encode_path, export_bag
@@ -41,11 +37,9 @@ from archiver.workspace import Workspace
 
 BIN = Path(sys.executable).parent
 BAGIT, WACZ, CDXJ_INDEXER = BIN / "bagit.py", BIN / "wacz", BIN / "cdxj-indexer"
-WAYBACK, WB_MANAGER = BIN / "wayback", BIN / "wb-manager"
 SETTINGS = Settings(operator=Operator(name="Saltmarsh Town Library", contact="archive@saltmarsh.example"))
 LINE = re.compile(r"^(\S+) (\d{14}) (\{.*\})$")
 KEYS = ["url", "mime", "status", "digest", "length", "offset", "filename"]
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))   # straight to loopback
 
 
 @dataclass(frozen=True)
@@ -229,55 +223,6 @@ def wacz_validate(path: Path) -> None:
     assert done.returncode == 0 and "the passed WACZ is valid" in done.stdout, done.stdout + done.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def wayback(wacz: Path, cwd: Path, deadline: float = 30.0) -> Iterator[str]:
-    """A pywb serving the WACZ as collection ``coll``; yields its base URL, always stops it."""
-    if not WAYBACK.exists():
-        pytest.skip(f"pywb's wayback is not installed at {WAYBACK}")
-    for args in (["init", "coll"], ["add", "--unpack-wacz", "coll", str(wacz)]):
-        done = subprocess.run([str(WB_MANAGER), *args], check=False, cwd=cwd, capture_output=True, text=True,
-                              timeout=120)
-        assert done.returncode == 0, done.stderr
-    port = free_port()
-    log = cwd / "wayback.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(WAYBACK), "-p", str(port), "-b", "127.0.0.1"], cwd=cwd,
-                                stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        until = time.monotonic() + deadline
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"wayback exited early:\n{log.read_text()}")
-            try:
-                with OPENER.open(base + "/", timeout=2):
-                    break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > until:
-                    pytest.fail(f"wayback did not answer within {deadline:.0f} s:\n{log.read_text()}")
-                time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def fetch(url: str) -> tuple[bytes, dict[str, str]]:
-    with OPENER.open(url, timeout=15) as reply:
-        assert reply.status == 200, url
-        return reply.read(), dict(reply.headers)
-
-
 def ts14(date: str) -> str:
     return "".join(ch for ch in date if ch.isdigit())[:14]
 
@@ -322,7 +267,7 @@ def test_wacz_is_valid_and_laid_out_as_the_spec_asks(captured: Captured, tmp_pat
 def test_wacz_replays_the_article_in_pywb(captured: Captured, tmp_path: Path) -> None:
     out = export_wacz(captured.workspace, [captured.first.capture_id], tmp_path / "first.wacz", SETTINGS)
     (tmp_path / "pywb").mkdir()
-    with wayback(out, tmp_path / "pywb") as base:
+    with wayback([out], tmp_path / "pywb") as base:
         body, _ = fetch(f"{base}/coll/{ts14(seed(captured.first).date)}id_/{captured.article}")
     assert sha256(body) == captured.site.served_for(captured.article).sha256
 
@@ -350,7 +295,7 @@ def test_wacz_of_the_revisiting_capture_is_self_contained(captured: Captured, tm
     (tmp_path / "pywb").mkdir()
     res = seed(captured.second)
     assert ts14(res.date) != ts14(seed(captured.first).date)
-    with wayback(out, tmp_path / "pywb") as base:
+    with wayback([out], tmp_path / "pywb") as base:
         body, headers = fetch(f"{base}/coll/{ts14(res.date)}id_/{captured.article}")
     assert sha256(body) == captured.site.served_for(captured.article).sha256 == res.payload_sha256
     served_at = parsedate_to_datetime(headers["Memento-Datetime"])

@@ -9,38 +9,25 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from pywbkit import fetch, wayback
 
 from archiver import CaptureOptions, Workspace, capture
 from archiver.demo.sample import ARTICLE_PATH, sample_site
 from archiver.demo.server import Host, Response, Site
 from archiver.models import ArchivedResource, CaptureResult
 
-BIN = Path(sys.executable).parent
-WAYBACK, WB_MANAGER, WARCIO = BIN / "wayback", BIN / "wb-manager", BIN / "warcio"
-START_DEADLINE = 30.0
-
-# No proxies: every request goes straight to the loopback pywb.
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+WARCIO = Path(sys.executable).parent / "warcio"
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def timestamp(resource: ArchivedResource) -> str:
@@ -61,53 +48,11 @@ def warcio_check(warc: Path) -> None:
     assert done.returncode == 0, f"warcio check {warc.name} failed:\n{done.stdout}{done.stderr}"
 
 
-def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[bytes, dict[str, str]]:
-    with OPENER.open(urllib.request.Request(url, headers=headers or {}), timeout=15) as reply:
-        assert reply.status == 200, url
-        return reply.read(), dict(reply.headers)
-
-
 @pytest.fixture(scope="module")
 def pywb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[list[Path]], str]]:
     """``pywb(warcs)`` loads the WARCs into collection ``coll`` of a new wayback; returns its base URL."""
-    if not WAYBACK.exists():
-        pytest.skip(f"pywb's wayback executable is not installed at {WAYBACK}")
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start(warcs: list[Path]) -> str:
-        cwd = tmp_path_factory.mktemp("pywb")
-        subprocess.run([str(WB_MANAGER), "init", "coll"], cwd=cwd, check=True, capture_output=True)
-        subprocess.run([str(WB_MANAGER), "add", "coll", *map(str, warcs)], cwd=cwd, check=True,
-                       capture_output=True)
-        port = free_port()
-        log = open(cwd / "wayback.log", "wb")
-        procs.append(subprocess.Popen([str(WAYBACK), "-p", str(port), "-b", "127.0.0.1"], cwd=cwd,
-                                      stdout=log, stderr=subprocess.STDOUT))
-        log.close()
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_DEADLINE
-        while True:
-            if procs[-1].poll() is not None:
-                pytest.fail(f"wayback exited early:\n{(cwd / 'wayback.log').read_text()}")
-            try:
-                with OPENER.open(base + "/", timeout=2):
-                    return base
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    pytest.fail(f"wayback did not answer within {START_DEADLINE:.0f} s:\n"
-                                f"{(cwd / 'wayback.log').read_text()}")
-                time.sleep(0.2)
-
-    try:
-        yield start
-    finally:
-        for proc in procs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+    with ExitStack() as stack:
+        yield lambda warcs: stack.enter_context(wayback(warcs, tmp_path_factory.mktemp("pywb")))
 
 
 @pytest.fixture(scope="module")

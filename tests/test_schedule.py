@@ -6,11 +6,11 @@ import json
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pywbkit import fetch, wayback
 
 from archiver.demo.server import Host, Response, Site
 from archiver.drift import Verdict
@@ -122,44 +122,11 @@ def test_unchanged_payloads_are_stored_once_and_replay_from_every_capture(watche
     assert s5[1]["revisit_of"]["record_id"] == s5[0]["record_id"] == s5[2]["revisit_of"]["record_id"]
     served = site.served_for(site.url("h", "/s5")).body
     # pywb resolves the revisits: each capture time replays the original bytes
-    wayback = _start_pywb(ws, tmp_path)
-    try:
+    warcs = sorted(ws.archive_dir.glob("*.warc.gz"))
+    with wayback(warcs, tmp_path / "pywb", collection="watch") as base:
         for res in s5:
             ts = "".join(c for c in res["date"] if c.isdigit())[:14]
-            body = _get(f"http://127.0.0.1:{wayback[1]}/watch/{ts}id_/{res['url']}")
-            assert body == served
-    finally:
-        wayback[0].terminate()
-        wayback[0].wait(10)
-
-
-def _start_pywb(ws: Workspace, tmp: Path) -> tuple[subprocess.Popen, int]:
-    import socket
-
-    bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "wb-manager"), "init", "watch"], cwd=tmp, check=True, capture_output=True)
-    warcs = sorted(str(p) for p in ws.archive_dir.glob("*.warc.gz"))
-    subprocess.run([str(bin_dir / "wb-manager"), "add", "watch", *warcs], cwd=tmp, check=True, capture_output=True)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([str(bin_dir / "wayback"), "-p", str(port), "-b", "127.0.0.1"], cwd=tmp,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            _get(f"http://127.0.0.1:{port}/")
-            return proc, port
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("pywb did not start")
-
-
-def _get(url: str) -> bytes:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(url, timeout=10) as resp:
-        return resp.read()
+            assert fetch(f"{base}/watch/{ts}id_/{res['url']}")[0] == served
 
 
 def test_cli_run_is_cron_safe(watched) -> None:
