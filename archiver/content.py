@@ -5,7 +5,7 @@ A body sent as a compression bomb must not exhaust memory, so decoding stops at 
 
 from __future__ import annotations
 
-import zlib
+from . import codec
 
 DECODE_LIMIT = 32 * 2**20
 
@@ -18,12 +18,12 @@ def decode_for_parsing(data: bytes, content_encoding: str | None, limit: int = D
         if coding in ("identity", ""):
             continue
         if coding in ("gzip", "x-gzip"):
-            data = _inflate(data, zlib.MAX_WBITS | 16, limit)
+            data = _inflate(data, codec.MAX_WBITS | 16, limit)
         elif coding == "deflate":
             try:
-                data = _inflate(data, zlib.MAX_WBITS, limit)
-            except zlib.error:
-                data = _inflate(data, -zlib.MAX_WBITS, limit)   # raw deflate, as some servers send
+                data = _inflate(data, codec.MAX_WBITS, limit)
+            except codec.error:
+                data = _inflate(data, -codec.MAX_WBITS, limit)   # raw deflate, as some servers send
         elif coding == "br":
             data = _unbrotli(data, limit)
         else:
@@ -34,11 +34,11 @@ def decode_for_parsing(data: bytes, content_encoding: str | None, limit: int = D
 
 
 def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
-    decomp = zlib.decompressobj(wbits)
+    decomp = codec.decompressobj(wbits)
     try:
         out = decomp.decompress(data, limit)
-    except zlib.error:
-        if wbits == zlib.MAX_WBITS:
+    except codec.error:
+        if wbits == codec.MAX_WBITS:
             raise
         return b""
     return out

@@ -22,7 +22,6 @@ import hashlib
 import io
 import os
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from . import __version__
+from . import __version__, codec
 from .content import decode_for_parsing
 from .errors import UsageError
 from .fetch import PARSE_PREFIX_BYTES
@@ -200,7 +199,7 @@ def _gunzip(path: Path, out: Path, label: str) -> dict[int, int]:
                 view = memoryview(block)
                 while view:
                     if decomp is None:
-                        decomp, member_offset = zlib.decompressobj(31), consumed
+                        decomp, member_offset = codec.decompressobj(31), consumed
                         starts[written] = consumed
                         last_start = written
                     data = decomp.decompress(view)
@@ -210,7 +209,7 @@ def _gunzip(path: Path, out: Path, label: str) -> dict[int, int]:
                     view = view[used:]
                     if decomp.eof:
                         decomp = None
-        except zlib.error as exc:
+        except codec.error as exc:
             dst.flush()
             raise ImportRefused(f"gzip data corrupt ({exc})", path=label, offset=member_offset,
                                 record_id=_record_id_at(out, last_start)) from None
@@ -340,7 +339,7 @@ def _reframe(data: Path, entries: list[_Entry], out: Path, level: int) -> Path:
         src.seek(entries[0].start)
         pos = entries[0].start
         for end in bounds:
-            comp = zlib.compressobj(level, zlib.DEFLATED, 31)
+            comp = codec.compressobj(level, codec.DEFLATED, 31)
             while pos < end:
                 chunk = src.read(min(_COPY_BLOCK, end - pos))
                 if not chunk:

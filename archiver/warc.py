@@ -15,14 +15,15 @@ import hashlib
 import itertools
 import json
 import os
+import struct
 import uuid
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from . import codec
 from .fetch import Exchange
 from .models import Original, WarcFile
 from .workspace import OPEN_SUFFIX, fsync_dir
@@ -45,22 +46,61 @@ def warc_date(when: datetime) -> str:
 
 
 def write_record(out: IO[bytes], headers: list[tuple[str, str]], block: Iterable[bytes],
-                 block_length: int, level: int) -> int:
-    """Write one record as one gzip member; return the member's compressed length."""
+                 block_length: int, level: int, *, store_after: int | None = None) -> int:
+    """Write one record as one gzip member; return the member's compressed length.
+
+    With ``store_after`` (a count of leading block bytes, e.g. the HTTP head), the rest of the block
+    is written as stored deflate blocks: for payloads that are compressed already, where deflate
+    would spend CPU for nothing. The WARC and HTTP headers before it are still compressed."""
     head = [WARC_VERSION]
     head += [f"{name}: {value}".encode() for name, value in headers]
     head.append(f"Content-Length: {block_length}".encode("ascii"))
-    comp = zlib.compressobj(level, zlib.DEFLATED, 31)
-    written = out.write(comp.compress(b"\r\n".join(head) + b"\r\n\r\n"))
+    warc_head = b"\r\n".join(head) + b"\r\n\r\n"
+    if store_after is None:
+        comp = codec.compressobj(level, codec.DEFLATED, 31)
+        written = out.write(comp.compress(warc_head))
+        seen = 0
+        for part in block:
+            seen += len(part)
+            written += out.write(comp.compress(part))
+        if seen != block_length:
+            raise ValueError(f"record block was {seen} bytes, declared {block_length}")
+        written += out.write(comp.compress(b"\r\n\r\n"))
+        return written + out.write(comp.flush())
+    return _write_split_member(out, warc_head, block, block_length, level, store_after)
+
+
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"   # deflate, no name, no mtime, OS unknown
+
+
+def _write_split_member(out: IO[bytes], warc_head: bytes, block: Iterable[bytes], block_length: int,
+                        level: int, store_after: int) -> int:
+    """One gzip member whose deflate stream is compressed up to ``store_after`` block bytes and stored
+    after it: two raw deflate streams joined at a byte boundary (a sync flush), one CRC over all."""
+    packed = codec.compressobj(level, codec.DEFLATED, -15)
+    stored = codec.compressobj(0, codec.DEFLATED, -15)
+    crc = codec.crc32(warc_head)
+    written = out.write(_GZIP_HEADER) + out.write(packed.compress(warc_head))
     seen = 0
+    joined = False
     for part in block:
+        crc = codec.crc32(part, crc)
+        cut = max(0, min(len(part), store_after - seen))
+        if cut:
+            written += out.write(packed.compress(part[:cut]))
+        if cut < len(part):
+            if not joined:
+                written += out.write(packed.flush(codec.Z_SYNC_FLUSH))
+                joined = True
+            written += out.write(stored.compress(part[cut:]))
         seen += len(part)
-        written += out.write(comp.compress(part))
     if seen != block_length:
         raise ValueError(f"record block was {seen} bytes, declared {block_length}")
-    written += out.write(comp.compress(b"\r\n\r\n"))
-    written += out.write(comp.flush())
-    return written
+    if not joined:
+        written += out.write(packed.flush(codec.Z_SYNC_FLUSH))
+    crc = codec.crc32(b"\r\n\r\n", crc)
+    written += out.write(stored.compress(b"\r\n\r\n")) + out.write(stored.flush())
+    return written + out.write(struct.pack("<II", crc & 0xFFFFFFFF, (len(warc_head) + seen + 4) & 0xFFFFFFFF))
 
 
 def _stream(fh: IO[bytes]) -> Iterable[bytes]:
@@ -85,26 +125,29 @@ def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
     record (identical-payload-digest profile): its HTTP headers only, pointing at the original."""
     request_id, response_id = new_id(), new_id()
     date = warc_date(ex.date)
-    common = [("WARC-Date", date), ("WARC-Target-URI", ex.url)]
-    if ex.remote_address:
-        common.append(("WARC-IP-Address", ex.remote_address))
-    common.append(("WARC-Warcinfo-ID", warcinfo_id))
-    # the response names its request (WARC-Concurrent-To); one direction links the pair
-    req_headers = [("WARC-Type", "request"), ("WARC-Record-ID", request_id), *common,
+    # The request record carries what identifies it; its response (or revisit) names it with
+    # WARC-Concurrent-To and carries the peer's address. Neither carries WARC-Warcinfo-ID: the
+    # warcinfo record is the first record of every file (docs/warc.md), and an unchanged
+    # re-capture's two records stay under 1,000 bytes.
+    req_headers = [("WARC-Type", "request"), ("WARC-Record-ID", request_id), ("WARC-Date", date),
+                   ("WARC-Target-URI", ex.url),
                    ("WARC-Block-Digest", f"sha256:{hashlib.sha256(ex.request).hexdigest()}"),
                    ("Content-Type", "application/http; msgtype=request")]
     req_len = write_record(out, req_headers, [ex.request], len(ex.request), level)
+    address = [("WARC-IP-Address", ex.remote_address)] if ex.remote_address else []
     if revisit is not None:
         head = ex.head.raw
-        resp_headers = [("WARC-Type", "revisit"), ("WARC-Record-ID", response_id), *common,
+        resp_headers = [("WARC-Type", "revisit"), ("WARC-Record-ID", response_id), ("WARC-Date", date),
+                        ("WARC-Target-URI", ex.url), *address,
                         ("WARC-Concurrent-To", request_id), ("WARC-Profile", REVISIT_PROFILE),
                         ("WARC-Refers-To", revisit.record_id), ("WARC-Refers-To-Target-URI", revisit.url),
                         ("WARC-Refers-To-Date", revisit.date), ("WARC-Payload-Digest", revisit.payload_digest),
                         ("WARC-Block-Digest", f"sha256:{hashlib.sha256(head).hexdigest()}"),
-                        ("WARC-Truncated", "length"), ("Content-Type", "application/http; msgtype=response")]
+                        ("Content-Type", "application/http; msgtype=response")]
         resp_len = write_record(out, resp_headers, [head], len(head), level)
         return ExchangeRecords(request_id, response_id, req_len, resp_len)
-    resp_headers = [("WARC-Type", "response"), ("WARC-Record-ID", response_id), *common,
+    resp_headers = [("WARC-Type", "response"), ("WARC-Record-ID", response_id), ("WARC-Date", date),
+                    ("WARC-Target-URI", ex.url), *address, ("WARC-Warcinfo-ID", warcinfo_id),
                     ("WARC-Concurrent-To", request_id),
                     ("WARC-Block-Digest", f"sha256:{ex.block_digest}"),
                     ("WARC-Payload-Digest", f"sha256:{ex.payload_digest}")]
@@ -112,9 +155,23 @@ def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
         resp_headers.append(("WARC-Truncated", ex.truncated))
     resp_headers.append(("Content-Type", "application/http; msgtype=response"))
     ex.body.seek(0)
-    block = itertools.chain((ex.head.raw,), _stream(ex.body))   # streamed: never the whole body in memory
-    resp_len = write_record(out, resp_headers, block, len(ex.head.raw) + ex.body_bytes, level)
+    start = ex.body.read(_SNIFF)
+    store = _sniff_compressed(start, ex) and ex.body_bytes > 0
+    block = itertools.chain((ex.head.raw, start), _stream(ex.body))   # streamed: never the whole body in memory
+    resp_len = write_record(out, resp_headers, block, len(ex.head.raw) + ex.body_bytes, level,
+                            store_after=len(ex.head.raw) if store else None)
     return ExchangeRecords(request_id, response_id, req_len, resp_len)
+
+
+_SNIFF = 64
+
+
+def _sniff_compressed(start: bytes, ex: Exchange) -> bool:
+    """Whether the body (whose first bytes are ``start``) is compressed already."""
+    if ex.head.is_chunked:
+        size_end = start.find(b"\r\n")
+        start = start[size_end + 2:] if size_end >= 0 else b""
+    return codec.already_compressed(start, ex.head.get("Content-Encoding"))
 
 
 def write_conversion(out: IO[bytes], *, url: str, date: datetime, refers_to: str, warcinfo_id: str,

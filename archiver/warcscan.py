@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from . import codec
 from .httpwire import ChunkedDecoder, ProtocolError, find_head_end, parse_head
 
 READ_BLOCK = 4 * 2**20
@@ -192,7 +193,7 @@ def scan_warc(path: Path, check_records: bool = True) -> ScanResult:
     """Hash ``path`` and, with ``check_records``, check every record in it."""
     result = ScanResult(path)
     file_hash = hashlib.sha256()
-    decomp: zlib._Decompress | None = None
+    decomp: Any | None = None
     parser: _RecordParser | None = None
     member_start = 0
     consumed = 0
@@ -207,7 +208,7 @@ def scan_warc(path: Path, check_records: bool = True) -> ScanResult:
                 pos = 0
                 while pos < len(view):
                     if decomp is None:
-                        decomp = zlib.decompressobj(31)
+                        decomp = codec.decompressobj(31)
                         member_start = consumed
                         parser = _RecordParser(ScannedRecord(offset=member_start))
                     piece = view[pos:pos + FEED]
@@ -224,7 +225,7 @@ def scan_warc(path: Path, check_records: bool = True) -> ScanResult:
                         parser.finish()  # type: ignore[union-attr]
                         result.records.append(parser.rec)  # type: ignore[union-attr]
                         decomp, parser = None, None
-    except zlib.error as exc:
+    except codec.error as exc:
         result.error = f"gzip data corrupt in the member starting at offset {member_start}: {exc}"
     except OSError as exc:
         result.error = f"cannot read: {exc.strerror}"
