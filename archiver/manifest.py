@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, yamlemit
 from .errors import ManifestError
 from .models import CaptureResult
 from .settings import CaptureOptions, Operator
@@ -94,10 +94,8 @@ def _yaml_classes() -> tuple[Any, Any]:
 
 
 def dump_manifest(manifest: dict[str, Any]) -> bytes:
-    import yaml
-
-    dumper, _ = _yaml_classes()
-    return yaml.dump(manifest, Dumper=dumper, sort_keys=False, allow_unicode=True, width=1000).encode("utf-8")
+    """The manifest as UTF-8 YAML, block style (archiver.yamlemit: PyYAML reads it back exactly)."""
+    return yamlemit.dump(manifest).encode("utf-8")
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
