@@ -27,6 +27,7 @@ from .urls import host_key, parse_http_url
 from .warc import ExchangeRecords, write_conversion, write_exchange
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_PAGE_ROLES = (Role.SEED, Role.SOURCE)   # fetched as documents; requisites and robots.txt accept any type
 _HOST_DOWN = frozenset({"dns", "refused", "connect", "tls"})
 
 
@@ -108,7 +109,7 @@ class ExchangeWorker:
 
     def _fetch(self, target: Target) -> Fetched:
         url = parse_http_url(target.url)
-        exchange = self.fetcher.fetch(url, self.planner.plan(url.url), trusted=target.role is Role.SEED
+        exchange = self.fetcher.fetch(url, self.planner.plan(url.url, page=target.role in _PAGE_ROLES), trusted=target.role is Role.SEED
                                       and target.hops == 0)
         revisit = self._earlier(exchange, target)
         fragment = tempfile.SpooledTemporaryFile(max_size=2**20, dir=self.scratch)

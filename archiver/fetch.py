@@ -36,7 +36,8 @@ from .urls import HttpUrl
 PARSE_PREFIX_BYTES = 16 * 2**20   # entity bytes kept in memory for link extraction
 SPOOL_IN_MEMORY = 1 * 2**20       # bodies larger than this spill to disk
 _RECV = 256 * 1024
-ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"   # for pages (seeds, sources)
+ACCEPT_ANY = "*/*"   # for requisites and robots.txt: the server's default representation
 # bodies of these types (and any text/*) are kept in memory up to PARSE_PREFIX_BYTES for parsing
 PARSED_TYPES = frozenset({"application/xhtml+xml", "application/xml", "application/json"})
 

@@ -9,7 +9,7 @@ import urllib.request
 from http.cookiejar import LoadError, MozillaCookieJar
 
 from .errors import UsageError
-from .fetch import ACCEPT, RequestPlan
+from .fetch import ACCEPT, ACCEPT_ANY, RequestPlan
 from .settings import CaptureOptions
 
 _SECRET_NAME = re.compile(r"auth|cookie|token|secret|key|session|passw|signature|csrf|bearer", re.IGNORECASE)
@@ -58,11 +58,15 @@ class RequestPlanner:
                 ("Accept-Encoding", "gzip, deflate"), ("Connection", "close")]
         given = {name.lower() for name, _ in options.headers}
         self.base = [(n, v) for n, v in base if n.lower() not in given] + list(options.headers)
+        # requisites and robots.txt ask for any type, as wget does and browsers do for scripts: a
+        # server that negotiates then sends its default representation (JPEG rather than WebP)
+        self.base_any = [(n, ACCEPT_ANY if n == "Accept" and "accept" not in given else v) for n, v in self.base]
         secrets = {n.lower() for n, _ in options.headers if _SECRET_NAME.search(n)}
         self.secrets = frozenset() if options.keep_secrets else frozenset(secrets | {"cookie"})
 
-    def plan(self, url: str) -> RequestPlan:
-        headers = list(self.base)
+    def plan(self, url: str, page: bool = True) -> RequestPlan:
+        """The request for ``url``; ``page`` for a seed or linked source, False for a requisite."""
+        headers = list(self.base if page else self.base_any)
         if self.jar is not None:
             req = urllib.request.Request(url)
             self.jar.add_cookie_header(req)

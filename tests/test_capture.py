@@ -118,6 +118,11 @@ def test_warc_records_pair_requests_and_responses(workspace: Workspace) -> None:
         assert resp.headers["WARC-Warcinfo-ID"] == warcinfo_id
         assert resp.headers["WARC-Payload-Digest"].startswith("sha256:")
         assert req.block.startswith(b"GET ") and req.block.endswith(b"\r\n\r\n")
+        # the request record names neither the warcinfo (the file's first record) nor the address
+        assert "WARC-Warcinfo-ID" not in req.headers and "WARC-IP-Address" not in req.headers
+        # the page is asked for as a document; its requisites (and robots.txt) as any type
+        accept = "text/html,application/xhtml+xml" if resp.headers["WARC-Target-URI"] in result.seeds else "*/*\r\n"
+        assert f"\r\nAccept: {accept}" in req.block.decode()
     assert not list(workspace.archive_dir.glob("*.open"))
 
 
