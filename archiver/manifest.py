@@ -37,7 +37,7 @@ def software_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"archiver": __version__, "python": platform.python_version()}
-    for name in ("selectolax", "protego", "pyyaml"):
+    for name in ("selectolax", "protego", "pyyaml", "zlib-ng"):
         try:
             out[name] = version(name)
         except PackageNotFoundError:

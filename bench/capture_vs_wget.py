@@ -361,13 +361,16 @@ def report(f: Figures) -> str:
 # --------------------------------------------------------------------------- main
 
 
+SITES = ((3, 5), (100, 200))            # image sizes (KiB) of the two default sites: small, payload-heavy
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Compare archiver's capture with wget --warc-file on a generated site.")
     p.add_argument("--sources", type=int, default=200, help="source pages linked from the article (default 200)")
     p.add_argument("--latency", type=float, default=0.02, help="seconds added to every response (default 0.02)")
-    p.add_argument("--image-kb", type=int, nargs=2, default=(3, 5), metavar=("A", "B"),
-                   help="sizes of each source page's two images in KiB (default 3 5; try 100 200 for a "
-                        "site where payload bytes, not per-exchange work, dominate the CPU cost)")
+    p.add_argument("--image-kb", type=int, nargs=2, default=None, metavar=("A", "B"),
+                   help="sizes of each source page's two images in KiB: one site only (default: two sites, "
+                        "images of 3 and 5 KiB, then of 100 and 200 KiB, and the marginal CPU per MB between them)")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = p.parse_args(argv)
     if args.sources < 1 or args.latency < 0:
@@ -375,9 +378,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    site = build_site(args.sources, args.latency, tuple(args.image_kb))
+def measure_site(sources: int, latency: float, image_kb: tuple[int, int]) -> Figures:
+    site = build_site(sources, latency, image_kb)
     try:
         url = site.url(host_name(0), ARTICLE_PATH)
         with tempfile.TemporaryDirectory(prefix="bench-capture-") as tmp:
@@ -386,12 +388,64 @@ def main(argv: Sequence[str] | None = None) -> int:
             peaks = dict(site.in_flight.peak)
             site.in_flight.reset()
             wget = capture_with_wget(url, work)
-            result = figures(args.sources, args.latency, archiver, wget, peaks)
+            return figures(sources, latency, archiver, wget, peaks)
     finally:
         site.stop()
-    print(report(result))
+
+
+@dataclass(frozen=True, slots=True)
+class Marginal:
+    """CPU = a fixed cost per resource + a cost per MB: the slope and intercept between two sites."""
+
+    archiver_cpu_s_per_mb: float
+    wget_cpu_s_per_mb: float
+    baseline_cpu_s_per_mb: float
+    ratio: float
+    archiver_ms_per_resource: float
+    wget_ms_per_resource: float
+
+
+def marginal(small: Figures, large: Figures) -> Marginal:
+    mb = (large.payload_bytes - small.payload_bytes) / MB
+    slope = (large.archiver_cpu_s - small.archiver_cpu_s) / mb
+    wget_slope = (large.wget_cpu_s - small.wget_cpu_s) / mb
+    base = (large.baseline_cpu_s_per_mb * large.payload_bytes - small.baseline_cpu_s_per_mb * small.payload_bytes) / MB / mb
+    per_resource = 1000 / small.expected_resources
+    return Marginal(slope, wget_slope, base, slope / base if base else float("inf"),
+                    (small.archiver_cpu_s - slope * small.payload_bytes / MB) * per_resource,
+                    (small.wget_cpu_s - wget_slope * small.payload_bytes / MB) * per_resource)
+
+
+def marginal_report(m: Marginal, small: Figures, large: Figures) -> str:
+    row = "{:<30} {:>12} {:>12} {:>12}   {}".format
+    return "\n".join([
+        f"between the two sites ({small.payload_bytes / MB:.2f} and {large.payload_bytes / MB:.2f} MB of payload, "
+        f"{small.expected_resources} resources each): CPU = fixed cost per resource + cost per MB",
+        "",
+        row("", "archiver", "wget", "sha256+gzip", ""),
+        row("marginal CPU per MB (s/MB)", f"{m.archiver_cpu_s_per_mb:.4f}", f"{m.wget_cpu_s_per_mb:.4f}",
+            f"{m.baseline_cpu_s_per_mb:.4f}",
+            f"ratio {m.ratio:.2f}x   target <= {TARGET_CPU_RATIO:g}x: {_met(m.ratio <= TARGET_CPU_RATIO)}"),
+        row("fixed CPU per resource (ms)", f"{m.archiver_ms_per_resource:.2f}", f"{m.wget_ms_per_resource:.2f}", "", ""),
+    ])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    sites = [tuple(args.image_kb)] if args.image_kb else list(SITES)
+    results = []
+    for image_kb in sites:
+        results.append(measure_site(args.sources, args.latency, image_kb))
+        print(f"images of {image_kb[0]} and {image_kb[1]} KiB")
+        print(report(results[-1]))
+        print()
+    out: dict[str, Any] = {"sites": [r.as_json() for r in results]}
+    if len(results) == 2:
+        m = marginal(*results)
+        print(marginal_report(m, *results))
+        out["marginal"] = asdict(m)
     if args.json:
-        print(json.dumps(result.as_json(), indent=2))
+        print(json.dumps(out, indent=2))
     return 0
 
 
