@@ -3,15 +3,22 @@ signatures, and debris left by interrupted captures. Collects every problem, the
 never changes a file.
 
 Quick mode checks presence, sizes, checksum lists, signatures and the chain. Full mode also hashes
-every WARC file (several in parallel) and checks every record's block and payload digest and that
-each manifest entry matches its record.
+every WARC file and checks every record's block and payload digest and that each manifest entry
+matches its record.
+
+With more than one worker, full mode cuts the work into tasks for a pool of processes: the sha256
+of each file is one task, and the records of each file are checked in ranges of about
+``RANGE_BYTES`` (``warcscan.scan_range``; ``join_ranges`` proves the ranges meet at member
+boundaries, or the file is scanned again in one pass). The tasks for the WARC files in archive/
+start before the manifests are read, so reading them overlaps the scans; the manifests then decide
+which results count.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from multiprocessing import get_context
@@ -22,7 +29,7 @@ from .chain import ChainLink, check_chain, link_of
 from .errors import ManifestError
 from .manifest import read_manifest
 from .signing import load_public_key, signature_valid
-from .warcscan import ScanResult, scan_warc
+from .warcscan import ScanResult, file_digest, join_ranges, plan_ranges, scan_range, scan_warc
 from .workspace import OPEN_SUFFIX, Workspace
 
 
@@ -82,6 +89,18 @@ def verify(workspace: Workspace, capture_ids: list[str] | None = None, *, quick:
            trusted_key: Path | None = None, workers: int | None = None) -> VerifyReport:
     """Check the workspace (or the captures named); the report lists every problem found."""
     report = VerifyReport(quick=quick)
+    scans = _Scans(1 if quick else workers or os.cpu_count() or 1)
+    try:
+        if not quick:
+            scans.start_many(_likely_warcs(workspace, capture_ids))
+        _verify(workspace, capture_ids, report, trusted_key, scans)
+    finally:
+        scans.close()
+    return report
+
+
+def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyReport, trusted_key: Path | None,
+            scans: _Scans) -> None:
     loaded = _load_manifests(workspace, report)
     chain = check_chain([link_of(cid, m.sha256, m.data) for cid, m in loaded.items()])
     report.head = chain.head
@@ -99,9 +118,64 @@ def verify(workspace: Workspace, capture_ids: list[str] | None = None, *, quick:
     for capture_id, m in chosen.items():
         _check_seal(workspace, capture_id, m, key, report)
     _check_revisits(loaded, chosen, report)
-    _check_warcs(workspace, chosen, report, quick, workers or os.cpu_count() or 1)
+    _check_warcs(workspace, chosen, report, scans if not report.quick else None)
     _find_debris(workspace, loaded, report)
-    return report
+
+
+RANGE_BYTES = 16 * 2**20    # compressed bytes of records per task: small enough that the workers end together
+
+
+class _Scans:
+    """Full scans of WARC files: in this process with one worker, else as tasks for a process pool,
+    started as soon as a file is known and collected when its result is needed."""
+
+    def __init__(self, workers: int) -> None:
+        self.pool = None if workers <= 1 else ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork"))
+        self.jobs: dict[Path, tuple[Future[tuple[str, int]], list[Future[Any]]]] = {}
+
+    def start_many(self, paths: list[Path]) -> None:
+        if self.pool is None:
+            return
+        sizes = {}
+        for path in paths:
+            try:
+                sizes[path] = path.stat().st_size
+            except OSError:
+                continue
+        # every file's hash first: with the ranges after them, the last tasks are small
+        hashes = {path: self.pool.submit(file_digest, path) for path in sizes if path not in self.jobs}
+        for path, digest in hashes.items():
+            cuts = plan_ranges(sizes[path], RANGE_BYTES)
+            self.jobs[path] = (digest, [self.pool.submit(scan_range, path, begin, until, n == len(cuts) - 1)
+                                        for n, (begin, until) in enumerate(cuts)])
+
+    def result(self, path: Path) -> ScanResult:
+        if self.pool is None:
+            return scan_warc(path)
+        self.start_many([path])
+        job = self.jobs.pop(path, None)
+        if job is None:
+            return scan_warc(path)
+        digest, parts = job
+        try:
+            sha256, size = digest.result()
+        except OSError:
+            return scan_warc(path)           # says what cannot be read, as one pass does
+        return join_ranges(path, sha256, size, [p.result() for p in parts]) or scan_warc(path)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _likely_warcs(workspace: Workspace, capture_ids: list[str] | None) -> list[Path]:
+    """The WARC files a full verify will most likely scan, before any manifest says so: the sealed
+    ones in archive/ (of the captures named, if any). A guess only; the manifests decide."""
+    if not workspace.archive_dir.is_dir():
+        return []
+    prefixes = tuple(f"{cid}-" for cid in capture_ids) if capture_ids else ("",)
+    return sorted(p for p in workspace.archive_dir.iterdir()
+                  if p.name.endswith(".warc.gz") and p.name.startswith(prefixes) and p.is_file())
 
 
 def _load_manifests(workspace: Workspace, report: VerifyReport) -> dict[str, _Loaded]:
@@ -109,14 +183,18 @@ def _load_manifests(workspace: Workspace, report: VerifyReport) -> dict[str, _Lo
     for path in workspace.manifest_paths():
         rel = workspace.relative(path)
         try:
-            data = read_manifest(path)
+            raw: bytes | None = path.read_bytes()    # parsed and hashed: the same bytes
+        except OSError:
+            raw = None                                # read_manifest says why
+        try:
+            data = read_manifest(path, raw)
         except ManifestError as exc:
             report.error(f"manifest unreadable: {exc}", path=rel)
             continue
         if path.stem != data["capture_id"]:
             report.error(f"manifest names capture {data['capture_id']} but is filed as {path.name}", path=rel)
             continue
-        loaded[data["capture_id"]] = _Loaded(path, hashlib.sha256(path.read_bytes()).hexdigest(), data)
+        loaded[data["capture_id"]] = _Loaded(path, hashlib.sha256(raw or path.read_bytes()).hexdigest(), data)
     return loaded
 
 
@@ -191,8 +269,8 @@ def _parse_checksums(text: str) -> dict[str, str]:
     return out
 
 
-def _check_warcs(workspace: Workspace, chosen: dict[str, _Loaded], report: VerifyReport, quick: bool,
-                 workers: int) -> None:
+def _check_warcs(workspace: Workspace, chosen: dict[str, _Loaded], report: VerifyReport,
+                 scans: _Scans | None) -> None:
     todo: list[tuple[str, dict[str, Any]]] = []
     for capture_id, m in chosen.items():
         for w in m.data["warc_files"]:
@@ -206,18 +284,11 @@ def _check_warcs(workspace: Workspace, chosen: dict[str, _Loaded], report: Verif
                 todo.append((capture_id, w))
             else:
                 todo.append((capture_id, w))
-    if quick or not todo:
+    if scans is None or not todo:
         return
-    paths = [workspace.root / w["path"] for _, w in todo]
-    workers = max(1, min(workers, len(todo)))
-    if workers == 1:
-        scans = [scan_warc(p) for p in paths]
-    else:
-        # processes, not threads: the record parsing between zlib and hashlib calls holds the GIL
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            scans = list(pool.map(scan_warc, paths))
-    for (capture_id, w), scan in zip(todo, scans):
-        _judge_scan(capture_id, w, scan, chosen[capture_id].data, report)
+    scans.start_many([workspace.root / w["path"] for _, w in todo])
+    for capture_id, w in todo:
+        _judge_scan(capture_id, w, scans.result(workspace.root / w["path"]), chosen[capture_id].data, report)
 
 
 def _judge_scan(capture_id: str, w: dict[str, Any], scan: ScanResult, manifest: dict[str, Any],

@@ -1,8 +1,14 @@
 """One pass over a WARC file: the file's sha256, and every record's block and payload digest checked.
 
-Reads the compressed file once in large blocks; each block feeds the file hash and the gzip
-decoder; the decoded records feed the record hashes. zlib and hashlib release the GIL, so several
-files scan in parallel threads.
+``scan_warc`` reads the compressed file once in large blocks; each block feeds the file hash and
+the gzip decoder; the decoded records feed the record hashes.
+
+For several processes to share one file, the work also splits: ``file_digest`` hashes a file, and
+``scan_range`` checks the records of one byte range, from the first gzip member that starts in it
+to the first member end at or after its end. ``join_ranges`` puts the ranges of a file back
+together and accepts them only when each range starts exactly where the one before it stopped:
+the one before decoded member after member from a proven boundary (offset 0 at first), so that
+start is a member boundary too, whatever bytes merely look like a gzip header inside a payload.
 
 The payload digest is checked by archiver's rule (docs/warc.md): the bytes after the HTTP header
 block as stored. For HTTP records the scanner also computes the entity digest with chunked framing
@@ -18,12 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from . import codec
-from .httpwire import ChunkedDecoder, ProtocolError, find_head_end, parse_head
+from .httpwire import ChunkedDecoder, ProtocolError, parse_head
 
 READ_BLOCK = 4 * 2**20
+RANGE_BLOCK = 1 * 2**20      # read size of a range scan: it stops soon after its range ends
+FEED = 64 * 1024             # compressed bytes handed to zlib at a time: what is left over at a member's end is small
 _MAX_WARC_HEAD = 1 * 2**20
 _MAX_HTTP_HEAD = 1 * 2**20
 _HEAD_WINDOW = 64 * 1024
+_WS = " \t\n\r\x0b\x0c"       # what bytes.strip() strips
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_PROBE = 64 * 1024           # compressed bytes a candidate member start may need to yield "WARC/"
 
 
 @dataclass(slots=True)
@@ -47,7 +58,7 @@ class ScanResult:
     error: str | None = None
 
 
-def _digest_matches(expected: str, hasher: hashlib._Hash) -> bool | None:
+def _digest_matches(expected: str, hasher: Any) -> bool | None:
     """Compare a labelled digest (``sha256:<hex|base32>``) with a hasher; None if unknown algorithm."""
     algo, _, value = expected.partition(":")
     if algo.lower().replace("-", "") != hasher.name.replace("-", ""):
@@ -56,45 +67,65 @@ def _digest_matches(expected: str, hasher: hashlib._Hash) -> bool | None:
     return value.lower() == raw.hex() or value.upper().rstrip("=") == base64.b32encode(raw).decode().rstrip("=")
 
 
+def _head_end(data: bytes, start: int, stop: int) -> int:
+    """``httpwire.find_head_end(data[start:stop])`` + start, or -1, without copying: the index just
+    past the first blank line (CRLF CRLF or LF LF, whichever ends first)."""
+    crlf = data.find(b"\r\n\r\n", start, stop)
+    # an LF LF ending before CRLF CRLF does must start at crlf + 1 or before
+    lf = data.find(b"\n\n", start, stop if crlf < 0 else crlf + 3)
+    if lf >= 0:
+        return lf + 2
+    return crlf + 4 if crlf >= 0 else -1
+
+
 class _RecordParser:
     """Receives the decoded bytes of one gzip member (one record) and checks its digests."""
 
+    __slots__ = ("rec", "head", "state", "block_left", "block_hash", "payload_hash", "entity_hash", "chunked",
+                 "http_head", "block_digest", "is_http")
+
     def __init__(self, record: ScannedRecord) -> None:
         self.rec = record
-        self.head = bytearray()
+        self.head = b""
         self.state = "warc-head"
         self.block_left = 0
         self.block_hash = hashlib.sha256()
-        self.payload_hash: hashlib._Hash | None = None
-        self.entity_hash: hashlib._Hash | None = None
+        self.payload_hash: Any = None
+        self.entity_hash: Any = None
         self.chunked: ChunkedDecoder | None = None
-        self.http_head = bytearray()
+        self.http_head = b""
         self.block_digest: str | None = None
         self.is_http = False
 
-    def feed(self, data: bytes | memoryview) -> None:
+    def feed(self, data: bytes) -> None:
+        pos = 0
         if self.state == "warc-head":
             if self.head:
-                self.head += data
-                data = bytes(self.head)
-                self.head.clear()
+                data = self.head + data
+                self.head = b""
             end = data.find(b"\r\n\r\n", 0, _MAX_WARC_HEAD)
             if end < 0:
                 if len(data) > _MAX_WARC_HEAD:
                     self._fail("WARC header block too long or missing")
                 else:
-                    self.head += data
+                    self.head = data
                 return
             self._parse_warc_head(data[:end])
             if self.state == "failed":
                 return
             self.state = "block"
-            data = memoryview(data)[end + 4:]
-        if self.state == "block" and data:
-            take = memoryview(data)[: self.block_left] if len(data) > self.block_left else data
-            self.block_left -= len(take)
+            pos = end + 4
+        if self.state == "block" and pos < len(data):
+            stop = min(len(data), pos + self.block_left)
+            take = memoryview(data)[pos:stop] if pos or stop < len(data) else data
+            self.block_left -= stop - pos
             self.block_hash.update(take)
-            self._payload(take)
+            if self.is_http and self.payload_hash is None:
+                self._http_head(data, pos, stop)
+            elif self.payload_hash is not None:
+                self.payload_hash.update(take)
+                if self.chunked is not None:
+                    self._dechunk(take)
             if self.block_left == 0:
                 self.state = "tail"
 
@@ -103,14 +134,16 @@ class _RecordParser:
         self.state = "failed"
 
     def _parse_warc_head(self, head: bytes) -> None:
-        lines = head.split(b"\r\n")
-        if not lines[0].startswith(b"WARC/"):
-            self._fail(f"not a WARC record (starts {lines[0][:20]!r})")
+        if not head.startswith(b"WARC/"):
+            first = head.split(b"\r\n", 1)[0]
+            self._fail(f"not a WARC record (starts {first[:20]!r})")
             return
         fields: dict[str, str] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            fields.setdefault(name.strip().decode("utf-8", "replace").lower(), value.strip().decode("utf-8", "replace"))
+        # decoded whole: ':' and CRLF never fall inside a replaced UTF-8 sequence, so this equals
+        # decoding each name and value on its own
+        for line in head.decode("utf-8", "replace").split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            fields.setdefault(name.strip(_WS).lower(), value.strip(_WS))
         rec = self.rec
         rec.record_id, rec.type = fields.get("warc-record-id"), fields.get("warc-type")
         rec.target_uri, rec.payload_digest = fields.get("warc-target-uri"), fields.get("warc-payload-digest")
@@ -127,41 +160,40 @@ class _RecordParser:
         elif not self.is_http and rec.payload_digest:
             self.payload_hash = hashlib.sha256()
 
-    def _payload(self, data: bytes | memoryview) -> None:
-        if not self.is_http:
-            if self.payload_hash is not None:
-                self.payload_hash.update(data)
+    def _http_head(self, data: bytes, pos: int, stop: int) -> None:
+        """Block bytes ``data[pos:stop]`` before the end of the HTTP head was found."""
+        if self.http_head:
+            data, pos, stop = self.http_head + data[pos:stop], 0, len(self.http_head) + stop - pos
+            self.http_head = b""
+        # the HTTP head is looked for in the first 64 KiB first: most heads are small
+        end = _head_end(data, pos, min(stop, pos + _HEAD_WINDOW))
+        if end < 0 and stop - pos > _HEAD_WINDOW:
+            end = _head_end(data, pos, stop)
+        if end < 0:
+            self.http_head = data[pos:stop]
+            if len(self.http_head) > _MAX_HTTP_HEAD:
+                self.is_http = False
             return
-        if self.payload_hash is None:
-            # the HTTP head is looked for in the first 64 KiB first: most heads are small
-            if self.http_head:
-                self.http_head += data
-                data = bytes(self.http_head)
-                self.http_head = bytearray()
-            end = find_head_end(bytes(data[:_HEAD_WINDOW]))
-            if end < 0 and len(data) > _HEAD_WINDOW:
-                data = bytes(data)
-                end = find_head_end(data)
-            if end < 0:
-                self.http_head += data
-                if len(self.http_head) > _MAX_HTTP_HEAD:
-                    self.is_http = False
-                return
-            head_bytes = bytes(data[:end])
-            data = memoryview(data)[end:]
-            self.payload_hash = hashlib.sha256()
-            self.entity_hash = self.payload_hash
-            if self.rec.type == "response":
+        self.payload_hash = self.entity_hash = hashlib.sha256()
+        if self.rec.type == "response":
+            head = data[pos:end]
+            # is_chunked needs the word in a Transfer-Encoding value: no word, no parse
+            if b"chunked" in head.lower():
                 try:
-                    if parse_head(head_bytes).is_chunked:
+                    if parse_head(head).is_chunked:
                         self.chunked = ChunkedDecoder()
                         self.entity_hash = hashlib.sha256()
                 except ProtocolError:
                     pass
-        self.payload_hash.update(data)
+        rest = memoryview(data)[end:stop]
+        self.payload_hash.update(rest)
+        if self.chunked is not None:
+            self._dechunk(rest)
+
+    def _dechunk(self, data: memoryview) -> None:
         if self.chunked is not None and not self.chunked.done:
             try:
-                self.entity_hash.update(self.chunked.feed(bytes(data)))  # type: ignore[union-attr]
+                self.entity_hash.update(self.chunked.feed(bytes(data)))
             except ProtocolError:
                 self.chunked = None
 
@@ -186,51 +218,78 @@ class _RecordParser:
             rec.entity_sha256 = self.entity_hash.hexdigest()
 
 
-FEED = 64 * 1024     # compressed bytes handed to zlib at a time: what is left over at a member's end is small
+
+
+class _Members:
+    """Decodes consecutive gzip members, one record each, from the compressed bytes fed to it."""
+
+    __slots__ = ("records", "until", "consumed", "member_start", "decomp", "parser")
+
+    def __init__(self, start: int, records: list[ScannedRecord], until: int | None = None) -> None:
+        self.records = records
+        self.until = until            # stop at the first member end at or after this offset
+        self.consumed = start         # file offset of the next byte to decode
+        self.member_start = start
+        self.decomp: Any = None       # the open member's decoder; None between members
+        self.parser: _RecordParser | None = None
+
+    def feed(self, block: bytes) -> bool:
+        """Decode ``block``; False once a member ended at or after ``until`` (the rest is not decoded)."""
+        view = memoryview(block)
+        pos, size = 0, len(view)
+        decomp, parser = self.decomp, self.parser
+        try:
+            while pos < size:
+                if decomp is None:
+                    if self.until is not None and self.consumed >= self.until:
+                        return False
+                    decomp = codec.decompressobj(31)
+                    self.member_start = self.consumed
+                    parser = _RecordParser(ScannedRecord(offset=self.consumed))
+                piece = view[pos:pos + FEED]
+                out = decomp.decompress(piece, READ_BLOCK)
+                while decomp.unconsumed_tail:
+                    parser.feed(out)  # type: ignore[union-attr]
+                    out = decomp.decompress(decomp.unconsumed_tail, READ_BLOCK)
+                parser.feed(out)  # type: ignore[union-attr]
+                used = len(piece) - len(decomp.unused_data) if decomp.eof else len(piece)
+                self.consumed += used
+                pos += used
+                if decomp.eof:
+                    parser.rec.length = self.consumed - self.member_start  # type: ignore[union-attr]
+                    parser.finish()  # type: ignore[union-attr]
+                    self.records.append(parser.rec)  # type: ignore[union-attr]
+                    decomp, parser = None, None
+        finally:
+            self.decomp, self.parser = decomp, parser
+        return True
+
+    def error(self, exc: Exception | None = None) -> str | None:
+        """What went wrong: the decoder's error, or a member still open at the end of the file."""
+        if exc is not None:
+            return f"gzip data corrupt in the member starting at offset {self.member_start}: {exc}"
+        if self.decomp is not None:
+            return f"file ends inside the record starting at offset {self.member_start} (truncated)"
+        return None
 
 
 def scan_warc(path: Path, check_records: bool = True) -> ScanResult:
     """Hash ``path`` and, with ``check_records``, check every record in it."""
     result = ScanResult(path)
     file_hash = hashlib.sha256()
-    decomp: Any | None = None
-    parser: _RecordParser | None = None
-    member_start = 0
-    consumed = 0
+    members = _Members(0, result.records)
     try:
         with open(path, "rb", buffering=0) as fh:
             while block := fh.read(READ_BLOCK):
                 file_hash.update(block)
                 result.size += len(block)
-                if not check_records:
-                    continue
-                view = memoryview(block)
-                pos = 0
-                while pos < len(view):
-                    if decomp is None:
-                        decomp = codec.decompressobj(31)
-                        member_start = consumed
-                        parser = _RecordParser(ScannedRecord(offset=member_start))
-                    piece = view[pos:pos + FEED]
-                    out = decomp.decompress(piece, READ_BLOCK)
-                    while decomp.unconsumed_tail:
-                        parser.feed(out)  # type: ignore[union-attr]
-                        out = decomp.decompress(decomp.unconsumed_tail, READ_BLOCK)
-                    parser.feed(out)  # type: ignore[union-attr]
-                    used = len(piece) - len(decomp.unused_data) if decomp.eof else len(piece)
-                    consumed += used
-                    pos += used
-                    if decomp.eof:
-                        parser.rec.length = consumed - member_start  # type: ignore[union-attr]
-                        parser.finish()  # type: ignore[union-attr]
-                        result.records.append(parser.rec)  # type: ignore[union-attr]
-                        decomp, parser = None, None
+                if check_records:
+                    members.feed(block)
+        result.error = members.error()
     except codec.error as exc:
-        result.error = f"gzip data corrupt in the member starting at offset {member_start}: {exc}"
+        result.error = members.error(exc)
     except OSError as exc:
         result.error = f"cannot read: {exc.strerror}"
-    if decomp is not None and result.error is None:
-        result.error = f"file ends inside the record starting at offset {member_start} (truncated)"
     result.sha256 = file_hash.hexdigest()
     if result.error and check_records:
         result.sha256 = _hash_only(path)
@@ -238,11 +297,115 @@ def scan_warc(path: Path, check_records: bool = True) -> ScanResult:
 
 
 def _hash_only(path: Path) -> str:
-    h = hashlib.sha256()
     try:
-        with open(path, "rb", buffering=0) as fh:
-            while block := fh.read(READ_BLOCK):
-                h.update(block)
+        return file_digest(path)[0]
     except OSError:
         return ""
-    return h.hexdigest()
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    """The sha256 (hex) and size of the whole file; OSError if it cannot be read."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb", buffering=0) as fh:
+        while block := fh.read(READ_BLOCK):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+# --------------------------------------------------------------------------- a file in ranges
+
+
+@dataclass(slots=True)
+class RangeScan:
+    """The records of one byte range of a file, from the first member starting in [begin, until)."""
+
+    begin: int
+    until: int
+    start: int | None = None           # where decoding started; None: no member start found in the range
+    end: int = 0                       # where it stopped: the first member end >= until, EOF, or the error
+    records: list[ScannedRecord] = field(default_factory=list)
+    error: str | None = None
+    unreadable: str | None = None      # OSError's text: the range says nothing
+
+
+def plan_ranges(size: int, part: int) -> list[tuple[int, int]]:
+    """Cut ``size`` bytes into (begin, until) ranges of about ``part`` bytes each (at least one range)."""
+    count = max(1, round(size / part)) if part > 0 else 1
+    cuts = [size * i // count for i in range(count + 1)]
+    return list(zip(cuts, cuts[1:])) or [(0, 0)]
+
+
+def _looks_like_member(data: bytes, at: int) -> bool:
+    """Whether a gzip member starting at ``at`` decodes to the start of a WARC record."""
+    try:
+        decomp = codec.decompressobj(31)
+        out = decomp.decompress(memoryview(data)[at:at + _PROBE], 5)
+    except codec.error:
+        return False
+    return out == b"WARC/"
+
+
+def _first_member(fh: Any, begin: int, until: int) -> int | None:
+    """Offset of the first thing in [begin, until) that looks like the start of a record's member.
+
+    Only a candidate: random payload bytes can look like one. ``join_ranges`` accepts it only if the
+    range before this one stopped at exactly this offset."""
+    at = begin
+    while at < until:
+        fh.seek(at)
+        data = fh.read(min(RANGE_BLOCK, until - at) + _PROBE)
+        if not data:
+            return None
+        found = data.find(_GZIP_MAGIC)
+        while 0 <= found and at + found < until:
+            if _looks_like_member(data, found):
+                return at + found
+            found = data.find(_GZIP_MAGIC, found + 1)
+        at += min(RANGE_BLOCK, until - at)
+    return None
+
+
+def scan_range(path: Path, begin: int, until: int, to_eof: bool = False) -> RangeScan:
+    """Check the records of the members starting in [begin, until) of ``path``, and of every member
+    after them up to the first that ends at or after ``until`` (with ``to_eof``, up to the end of
+    the file). Offset 0 is a member start; elsewhere the first apparent member start is used."""
+    scan = RangeScan(begin, until)
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            scan.start = 0 if begin == 0 else _first_member(fh, begin, until)
+            if scan.start is None:
+                return scan
+            fh.seek(scan.start)
+            members = _Members(scan.start, scan.records, None if to_eof else until)
+            try:
+                while (block := fh.read(RANGE_BLOCK)) and members.feed(block):
+                    pass
+                scan.error = members.error()
+            except codec.error as exc:
+                scan.error = members.error(exc)
+            scan.end = members.member_start if scan.error else members.consumed
+    except OSError as exc:
+        scan.unreadable = f"cannot read: {exc.strerror}"
+    return scan
+
+
+def join_ranges(path: Path, sha256: str, size: int, ranges: list[RangeScan]) -> ScanResult | None:
+    """The scan of a whole file from its ranges (in file order), as ``scan_warc`` reports it; None if
+    a range did not start where the one before it stopped (then scan the file in one pass)."""
+    result = ScanResult(path, sha256, size)
+    pos = 0
+    for scan in ranges:
+        if scan.unreadable:
+            return None
+        if pos >= scan.until and scan.begin > 0:
+            continue            # the range before decoded past this one: its last member spans it
+        if scan.start != pos:
+            return None
+        result.records += scan.records
+        if scan.error:
+            result.error = scan.error
+            return result
+        pos = scan.end
+    return result if pos == size else None
