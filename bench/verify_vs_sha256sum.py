@@ -20,10 +20,12 @@ Throughput is compressed bytes on disk / wall seconds, in MB/s (10^6 bytes). Tar
 
 Then, in-process on the largest file, it splits the cost of one full scan: ``scan_warc(path)``
 against ``scan_warc(path, check_records=False)`` (the file hash only), a plain hashlib.sha256 in
-4 MiB blocks, a gunzip of every member (64 KiB of input per zlib call, and 4 MiB per call as
-``scan_warc`` feeds it), and sha256 over the decompressed bytes. It scans the two smallest files
+4 MiB blocks, a gunzip of every member with zlib-ng, archiver's deflate (64 KiB of input per
+call, as ``scan_warc`` feeds it, and 4 MiB per call), sha256 over the decompressed bytes, and
+verify's own split of the file into tasks (``file_digest`` plus ``scan_range`` over ranges of
+``verifying.RANGE_BYTES``), one task after the other. It scans the two smallest files
 one after the other, in two threads and in two processes (threads gaining less than processes
-points at the GIL), with ``scan_warc`` and with ``lean_scan``, the same work done with zlib and
+points at the GIL), with ``scan_warc`` and with ``lean_scan``, the same work done with zlib-ng and
 hashlib only. And it times two ``sha256sum`` processes at once against one, to show what a second
 core is worth on the machine at that moment.
 
@@ -54,14 +56,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from archiver import codec
 from archiver.fetch import ACCEPT, Exchange
 from archiver.httpwire import build_request, parse_head
 from archiver.manifest import build_manifest
 from archiver.models import ArchivedResource, CaptureResult, Role, WarcFile
 from archiver.seal import seal
 from archiver.settings import DEFAULT_USER_AGENT, CaptureOptions, Operator
+from archiver.verifying import RANGE_BYTES
 from archiver.warc import CONFORMS_TO, WarcFileWriter, settings_json, warc_date, write_exchange
-from archiver.warcscan import scan_warc
+from archiver.warcscan import file_digest, plan_ranges, scan_range, scan_warc
 from archiver.workspace import Workspace, new_capture_id
 
 MB = 10**6
@@ -71,7 +75,7 @@ FILE_TARGET = 175 * MB                  # average file size aimed at; files span
 HTML_BYTES = (20_000, 100_000)          # body size range of a page
 IMAGE_BYTES = (100_000, 2_000_000)      # body size range of an image
 HASH_BLOCK = 4 * MiB
-GUNZIP_FEED = 64 * 1024                 # input bytes per zlib call in the gunzip baseline
+GUNZIP_FEED = 64 * 1024                 # input bytes per inflate call in the gunzip baseline
 HOSTS = 8
 OPTIONS = CaptureOptions()
 OPERATOR = Operator(name="bench", contact="bench@example.invalid")
@@ -380,7 +384,7 @@ def gunzip(path: Path, feed: int = GUNZIP_FEED, sink: Callable[[bytes], object] 
     that copy is small, with ``feed=HASH_BLOCK`` (as ``scan_warc`` does) it is up to 4 MiB for
     every member, which costs time in proportion to members x block size."""
     out_bytes = 0
-    decomp = zlib.decompressobj(31)
+    decomp = codec.decompressobj(31)
     with open(path, "rb", buffering=0) as fh:
         while block := fh.read(HASH_BLOCK):
             view, pos = memoryview(block), 0
@@ -392,7 +396,7 @@ def gunzip(path: Path, feed: int = GUNZIP_FEED, sink: Callable[[bytes], object] 
                     sink(out)
                 pos += len(piece) - len(decomp.unused_data)
                 if decomp.eof:
-                    decomp = zlib.decompressobj(31)
+                    decomp = codec.decompressobj(31)
     return out_bytes
 
 
@@ -431,30 +435,37 @@ def cost_split(path: Path, repeats: int) -> Split:
     if scan.error or any(r.problems for r in scan.records):
         raise RuntimeError(f"scan_warc found problems in {path}: {scan.error}")
     inflated: list[bytes] = []
+    cuts = plan_ranges(path.stat().st_size, RANGE_BYTES)
     split = Split(path.name, path.stat().st_size, gunzip(path, sink=inflated.append), len(scan.records))
     ways: dict[str, Callable[[], object]] = {
         "scan_warc(path)  [full verify of one file]": lambda: scan_warc(path),
         "scan_warc(path, check_records=False)": lambda: scan_warc(path, check_records=False),
         "hashlib.sha256 of the file, 4 MiB blocks": lambda: hash_file(path),
-        "zlib gunzip, 64 KiB input per call": lambda: gunzip(path),
-        "zlib gunzip, 4 MiB input per call (as scan)": lambda: gunzip(path, feed=HASH_BLOCK),
+        "zlib-ng gunzip, 64 KiB input per call": lambda: gunzip(path),
+        "zlib-ng gunzip, 4 MiB input per call": lambda: gunzip(path, feed=HASH_BLOCK),
         "sha256 of the decompressed bytes (memory)": lambda: hash_chunks(inflated),
+        f"file_digest + scan_range x {len(cuts)} (verify's tasks)": lambda: ranged(path, cuts),
     }
     for name, fn in ways.items():
         split.wall[name], split.cpu[name] = best_time(fn, repeats)
     return split
 
 
+def ranged(path: Path, cuts: list[tuple[int, int]]) -> None:
+    """verify's tasks for one file, one after the other: its hash, then its ranges."""
+    file_digest(path)
+    for n, (begin, until) in enumerate(cuts):
+        scan_range(path, begin, until, n == len(cuts) - 1)
+
+
 def split_summary(s: Split) -> dict[str, float]:
     """Seconds of each part of a full scan, as far as the baselines separate them."""
-    full, _, file_hash, inflate, inflate_4mib, record_hash = s.wall.values()
+    full, _, file_hash, inflate, _, record_hash, _ = s.wall.values()
     floor = file_hash + inflate + 2 * record_hash   # records: block and payload digests, two passes
-    copies = inflate_4mib - inflate
-    return {"file hash": file_hash, "decompression (zlib)": inflate,
+    return {"file hash": file_hash, "decompression (zlib-ng)": inflate,
             "record hashes (block + payload: 2 passes)": 2 * record_hash,
             "sum of the above (a floor for one thread)": floor,
-            "unused_data copies of 4 MiB feeds": copies,
-            "the rest: record parsing, other copies, per-member work": full - floor - copies}
+            "the rest: record parsing, copies, per-member work": full - floor}
 
 
 def lean_scan(path: Path) -> None:
