@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .chain import ChainLink, check_chain, link_of
-from .errors import ManifestError
-from .manifest import read_manifest
-from .signing import load_public_key, signature_valid
 from .warcscan import ScanResult, file_digest, join_ranges, plan_ranges, scan_range, scan_warc
 from .workspace import OPEN_SUFFIX, Workspace
+
+if TYPE_CHECKING:
+    from .chain import ChainLink
 
 
 class Severity(StrEnum):
@@ -101,6 +100,10 @@ def verify(workspace: Workspace, capture_ids: list[str] | None = None, *, quick:
 
 def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyReport, trusted_key: Path | None,
             scans: _Scans) -> None:
+    # imported here, while the workers already hash: the pool starts without waiting for YAML and crypto
+    from .chain import check_chain, link_of
+    from .signing import load_public_key
+
     loaded = _load_manifests(workspace, report)
     chain = check_chain([link_of(cid, m.sha256, m.data) for cid, m in loaded.items()])
     report.head = chain.head
@@ -179,6 +182,9 @@ def _likely_warcs(workspace: Workspace, capture_ids: list[str] | None) -> list[P
 
 
 def _load_manifests(workspace: Workspace, report: VerifyReport) -> dict[str, _Loaded]:
+    from .errors import ManifestError
+    from .manifest import read_manifest
+
     loaded: dict[str, _Loaded] = {}
     for path in workspace.manifest_paths():
         rel = workspace.relative(path)
@@ -200,6 +206,8 @@ def _load_manifests(workspace: Workspace, report: VerifyReport) -> dict[str, _Lo
 
 def _check_seal(workspace: Workspace, capture_id: str, m: _Loaded, key: object | None,
                 report: VerifyReport) -> None:
+    from .signing import signature_valid
+
     checksum_path = workspace.checksum_path(capture_id)
     rel = workspace.relative(checksum_path)
     try:
