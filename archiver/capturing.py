@@ -102,10 +102,15 @@ def _dedup(workspace: Workspace) -> object | None:
     from .index import DedupLookup, Index
 
     try:
-        Index.open(workspace).close()
+        index = Index.open(workspace)
+        try:
+            earlier = index.db.execute("SELECT EXISTS (SELECT 1 FROM mementos WHERE revisit_of IS NULL)").fetchone()[0]
+        finally:
+            index.close()
     except sqlite3.Error:
         return None
-    return DedupLookup(workspace)
+    # a workspace's first capture has nothing to compare with: no lookup per exchange
+    return DedupLookup(workspace) if earlier else None
 
 
 class _Run:
