@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from . import codec
 from .fetch import Exchange
@@ -45,18 +45,24 @@ def warc_date(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+PROBE_BYTES = 256 * 1024   # block bytes deflated before judging whether deflate pays for a large block
+PAYS = 0.97                # ... it pays when its output is below this share of its input
+
+
 def write_record(out: IO[bytes], headers: list[tuple[str, str]], block: Iterable[bytes],
                  block_length: int, level: int, *, store_after: int | None = None) -> int:
     """Write one record as one gzip member; return the member's compressed length.
 
     With ``store_after`` (a count of leading block bytes, e.g. the HTTP head), the rest of the block
     is written as stored deflate blocks: for payloads that are compressed already, where deflate
-    would spend CPU for nothing. The WARC and HTTP headers before it are still compressed."""
+    would spend CPU for nothing. The WARC and HTTP headers before it are still compressed.
+    Without it, a block longer than twice PROBE_BYTES is judged after its first PROBE_BYTES: when
+    deflate saved less than 3% of them, the rest is stored (an unknown format compressed already)."""
     head = [WARC_VERSION]
     head += [f"{name}: {value}".encode() for name, value in headers]
     head.append(f"Content-Length: {block_length}".encode("ascii"))
     warc_head = b"\r\n".join(head) + b"\r\n\r\n"
-    if store_after is None:
+    if store_after is None and block_length <= 2 * PROBE_BYTES:
         comp = codec.compressobj(level, codec.DEFLATED, 31)
         written = out.write(comp.compress(warc_head))
         seen = 0
@@ -67,40 +73,73 @@ def write_record(out: IO[bytes], headers: list[tuple[str, str]], block: Iterable
             raise ValueError(f"record block was {seen} bytes, declared {block_length}")
         written += out.write(comp.compress(b"\r\n\r\n"))
         return written + out.write(comp.flush())
-    return _write_split_member(out, warc_head, block, block_length, level, store_after)
+    member = _Member(out, level)
+    member.deflate(warc_head)
+    switch_at = store_after if store_after is not None else PROBE_BYTES
+    judged = False
+    seen = 0
+    for part in block:
+        cut = max(0, min(len(part), switch_at - seen))
+        if cut:
+            member.deflate(part[:cut] if cut < len(part) else part)
+        seen += len(part)
+        if cut < len(part):
+            if not judged:
+                judged = True
+                if store_after is not None or not member.deflate_pays():
+                    member.switch_to_stored()
+            member.write(part[cut:])
+    if seen != block_length:
+        raise ValueError(f"record block was {seen} bytes, declared {block_length}")
+    member.write(b"\r\n\r\n")
+    return member.finish()
 
 
 _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"   # deflate, no name, no mtime, OS unknown
 
 
-def _write_split_member(out: IO[bytes], warc_head: bytes, block: Iterable[bytes], block_length: int,
-                        level: int, store_after: int) -> int:
-    """One gzip member whose deflate stream is compressed up to ``store_after`` block bytes and stored
-    after it: two raw deflate streams joined at a byte boundary (a sync flush), one CRC over all."""
-    packed = codec.compressobj(level, codec.DEFLATED, -15)
-    stored = codec.compressobj(0, codec.DEFLATED, -15)
-    crc = codec.crc32(warc_head)
-    written = out.write(_GZIP_HEADER) + out.write(packed.compress(warc_head))
-    seen = 0
-    joined = False
-    for part in block:
-        crc = codec.crc32(part, crc)
-        cut = max(0, min(len(part), store_after - seen))
-        if cut:
-            written += out.write(packed.compress(part[:cut]))
-        if cut < len(part):
-            if not joined:
-                written += out.write(packed.flush(codec.Z_SYNC_FLUSH))
-                joined = True
-            written += out.write(stored.compress(part[cut:]))
-        seen += len(part)
-    if seen != block_length:
-        raise ValueError(f"record block was {seen} bytes, declared {block_length}")
-    if not joined:
-        written += out.write(packed.flush(codec.Z_SYNC_FLUSH))
-    crc = codec.crc32(b"\r\n\r\n", crc)
-    written += out.write(stored.compress(b"\r\n\r\n")) + out.write(stored.flush())
-    return written + out.write(struct.pack("<II", crc & 0xFFFFFFFF, (len(warc_head) + seen + 4) & 0xFFFFFFFF))
+class _Member:
+    """One gzip member written as raw deflate: compressed, and from ``switch_to_stored`` on stored
+    blocks; the two streams are joined at a byte boundary (a sync flush), one CRC-32 over all."""
+
+    def __init__(self, out: IO[bytes], level: int) -> None:
+        self.out = out
+        self.packed = codec.compressobj(level, codec.DEFLATED, -15)
+        self.stored: Any = None
+        self.crc = 0
+        self.size = 0
+        self.deflated_in = 0
+        self.written = out.write(_GZIP_HEADER)
+
+    def deflate(self, data: bytes | memoryview) -> None:
+        self.crc = codec.crc32(data, self.crc)
+        self.size += len(data)
+        self.deflated_in += len(data)
+        self.written += self.out.write(self.packed.compress(data))
+
+    def deflate_pays(self) -> bool:
+        """Flush what was deflated so far and say whether it shrank enough to go on deflating."""
+        self.written += self.out.write(self.packed.flush(codec.Z_SYNC_FLUSH))
+        return self.written - len(_GZIP_HEADER) < PAYS * self.deflated_in
+
+    def switch_to_stored(self) -> None:
+        self.written += self.out.write(self.packed.flush(codec.Z_SYNC_FLUSH))
+        self.stored = codec.compressobj(0, codec.DEFLATED, -15)
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Deflated or stored, whichever the member is doing now."""
+        if self.stored is None:
+            self.deflate(data)
+            return
+        self.crc = codec.crc32(data, self.crc)
+        self.size += len(data)
+        self.written += self.out.write(self.stored.compress(data))
+
+    def finish(self) -> int:
+        last = self.stored if self.stored is not None else self.packed
+        self.written += self.out.write(last.flush())
+        self.written += self.out.write(struct.pack("<II", self.crc & 0xFFFFFFFF, self.size & 0xFFFFFFFF))
+        return self.written
 
 
 def _stream(fh: IO[bytes]) -> Iterable[bytes]:

@@ -88,3 +88,50 @@ def test_the_headers_are_compressed_and_warcio_reads_the_records(tmp_path: Path)
 ])
 def test_already_compressed(start: bytes, encoding: str | None, expected: bool) -> None:
     assert already_compressed(start, encoding) is expected
+
+
+def _words(rng: random.Random, size: int) -> bytes:
+    vocabulary = [bytes(rng.choice(b"abcdefghij") for _ in range(rng.randrange(2, 9))) for _ in range(300)]
+    out = bytearray()
+    while len(out) < size:
+        out += rng.choice(vocabulary) + b" "
+    return bytes(out[:size])
+
+
+def test_a_large_block_of_unknown_incompressible_bytes_is_stored_after_the_probe() -> None:
+    from archiver.warc import PROBE_BYTES
+
+    block = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n" + os.urandom(3 * PROBE_BYTES)
+    data = _member(block, [1000, PROBE_BYTES, 17], store_after=None)
+    assert zlib.decompress(data, 31).endswith(block + b"\r\n\r\n")
+    assert len(data) < len(block) * 1.001 + 400          # stored: deflate would have added ~0.03% + headers
+
+
+def test_a_large_compressible_block_stays_deflated_and_a_late_change_does_not_matter() -> None:
+    rng = random.Random(5)
+    from archiver.warc import PROBE_BYTES
+
+    text = b"HTTP/1.1 200 OK\r\n\r\n" + _words(rng, 3 * PROBE_BYTES)
+    data = _member(text, [PROBE_BYTES - 3, 6], store_after=None)
+    assert zlib.decompress(data, 31).endswith(text + b"\r\n\r\n")
+    assert len(data) < len(text) / 2
+    # judged once, on the first PROBE_BYTES: random bytes after them are deflated too
+    mixed = text[:PROBE_BYTES + 100] + os.urandom(2 * PROBE_BYTES)
+    data = _member(mixed, [PROBE_BYTES + 50], store_after=None)
+    assert zlib.decompress(data, 31).endswith(mixed + b"\r\n\r\n")
+    assert gzip.decompress(data).endswith(mixed + b"\r\n\r\n")
+
+
+def test_large_blocks_decode_exactly_for_any_cut_points() -> None:
+    from archiver.warc import PROBE_BYTES
+
+    rng = random.Random(11)
+    for kind in ("random", "text", "random", "text"):
+        size = rng.randrange(2 * PROBE_BYTES + 1, 3 * PROBE_BYTES)
+        block = os.urandom(size) if kind == "random" else _words(rng, size)
+        cuts = sorted(rng.sample(range(size), k=5))
+        pieces = [b - a for a, b in zip([0, *cuts], cuts)]
+        for store_after in (None, rng.randrange(0, size)):
+            out = zlib.decompressobj(31)
+            assert out.decompress(_member(block, pieces, store_after)).endswith(block + b"\r\n\r\n")
+            assert out.eof and not out.unused_data
