@@ -86,11 +86,11 @@ def build_manifest(result: CaptureResult, *, started: datetime, ended: datetime,
     }
 
 
-def _yaml_classes() -> tuple[Any, Any]:
-    """libyaml's safe dumper and loader when PyYAML was built with it (4x faster), else Python's."""
+def _safe_loader() -> Any:
+    """libyaml's safe loader when PyYAML was built with it (4x faster), else Python's."""
     import yaml
 
-    return (getattr(yaml, "CSafeDumper", yaml.SafeDumper), getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def dump_manifest(manifest: dict[str, Any]) -> bytes:
@@ -166,7 +166,7 @@ def _safe_load(raw: bytes) -> Any:
     documents) or any error sends the whole document through ``yaml.load`` instead."""
     import yaml
 
-    _, loader_class = _yaml_classes()
+    loader_class = _safe_loader()
     if loader_class is not getattr(yaml, "CSafeLoader", None):
         return yaml.load(raw, Loader=loader_class)  # noqa: S506 - a safe loader
     try:
