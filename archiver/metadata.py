@@ -61,10 +61,23 @@ def extract_metadata(html: str, fallback_language: str | None = None) -> PageMet
     for reader in (_highwire, _json_ld, _dublin_core, _open_graph, _plain_html):
         for name, value, source in reader(tree):
             if value:
-                candidates[name].append(Field(value, source))
+                candidates[name].append(Field(_scalar_values(value), source))
     if fallback_language:
         candidates["language"].append(Field(fallback_language, "http:Content-Language"))
     return PageMetadata({name: found[0] for name, found in candidates.items() if found})
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scalar_values(value: Any) -> Any:
+    """Text fit for UTF-8 (and so for the manifest): a lone surrogate, which JSON-LD can carry as a
+    ``\\ud83d`` escape of half an emoji, becomes U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_scalar_values(v) for v in value]
+    return value
 
 
 def _metas(tree: Any) -> list[tuple[str, str]]:

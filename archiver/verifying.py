@@ -307,7 +307,8 @@ def _judge_scan(capture_id: str, w: dict[str, Any], scan: ScanResult, manifest: 
         report.error(f"sha256 is {scan.sha256}, the manifest says {w['sha256']}", capture_id=capture_id,
                      path=w["path"])
     if scan.error:
-        report.error(scan.error, capture_id=capture_id, path=w["path"])
+        record_id, url = _member_named(manifest, w["path"], scan.error_offset)
+        report.error(scan.error, capture_id=capture_id, path=w["path"], record_id=record_id, url=url)
     for rec in scan.records:
         for problem in rec.problems:
             report.error(problem, capture_id=capture_id, path=w["path"], record_id=rec.record_id, url=rec.target_uri)
@@ -328,6 +329,34 @@ def _judge_scan(capture_id: str, w: dict[str, Any], scan: ScanResult, manifest: 
             report.error(f"manifest edited or record altered: the manifest's payload_sha256 is "
                          f"{res['payload_sha256']}, the archived payload hashes to {rec.entity_sha256}",
                          capture_id=capture_id, path=w["path"], record_id=rec.record_id, url=res["url"])
+
+
+def _member_named(manifest: dict[str, Any], path: str, offset: int | None) -> tuple[str | None, str | None]:
+    """(record id, URL) of the record whose gzip member starts at ``offset``, by the manifest: a
+    response (or revisit), its page's main-text conversion record, or the request record written
+    just before a response. (None, None) when the manifest does not place one there."""
+    if not offset:
+        return None, None                   # none, or offset 0: the file's warcinfo record
+    ends: list[int] = []                    # where the known members of this file end
+    for res in manifest["resources"]:
+        if res["warc"] != path:
+            continue
+        if res["offset"] == offset:
+            return res["record_id"], res["url"]
+        text = res.get("text")
+        if isinstance(text, dict) and text.get("offset") == offset:
+            return text.get("record_id"), res["url"]
+        ends.append(res["offset"] + res["length"])
+        if isinstance(text, dict) and isinstance(text.get("offset"), int):
+            ends.append(text["offset"] + text.get("length", 0))
+    after = [r for r in manifest["resources"] if r["warc"] == path and r["offset"] > offset]
+    if after:
+        following = min(after, key=lambda r: r["offset"])
+        # members are contiguous: a request starts where the member before it ended (or after the warcinfo)
+        before = [end for end in ends if end <= offset]
+        if before and max(before) == offset or not before:
+            return following.get("request_record_id"), following["url"]
+    return None, None
 
 
 def _find_debris(workspace: Workspace, loaded: dict[str, _Loaded], report: VerifyReport) -> None:

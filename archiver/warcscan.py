@@ -56,6 +56,7 @@ class ScanResult:
     size: int = 0
     records: list[ScannedRecord] = field(default_factory=list)
     error: str | None = None
+    error_offset: int | None = None    # where the member the error is about starts
 
 
 def _digest_matches(expected: str, hasher: Any) -> bool | None:
@@ -290,6 +291,8 @@ def scan_warc(path: Path, check_records: bool = True) -> ScanResult:
         result.error = members.error(exc)
     except OSError as exc:
         result.error = f"cannot read: {exc.strerror}"
+    if result.error and check_records and not result.error.startswith("cannot read"):
+        result.error_offset = members.member_start
     result.sha256 = file_hash.hexdigest()
     if result.error and check_records:
         result.sha256 = _hash_only(path)
@@ -405,7 +408,7 @@ def join_ranges(path: Path, sha256: str, size: int, ranges: list[RangeScan]) -> 
             return None
         result.records += scan.records
         if scan.error:
-            result.error = scan.error
+            result.error, result.error_offset = scan.error, scan.end
             return result
         pos = scan.end
     return result if pos == size else None

@@ -10,7 +10,9 @@ kind of document directly. Any YAML 1.1 or 1.2 parser reads it back to the very 
   a boolean or null; every other string is double-quoted, with escapes for ``"``, ``\\``, control
   characters, line and paragraph separators, the byte-order mark and non-characters (a string
   with a lone surrogate, which no UTF-8 document can hold, is refused with ValueError);
-- floats are handed to PyYAML, which knows their YAML spellings (manifests rarely hold any).
+- floats are handed to PyYAML, which knows their YAML spellings (manifests rarely hold any);
+- a mapping key longer than 1,024 characters as written is refused with ValueError (parsers
+  read no longer implicit key; manifest keys are field names).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ _NOT_PLAIN = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "nu
 # the byte-order mark, the non-characters U+FFFE/U+FFFF, and the quote and backslash
 _ESCAPE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\"\\\\]")
 _SURROGATE = re.compile("[\ud800-\udfff]").search
+_MAX_KEY = 1024          # the longest implicit key PyYAML and libyaml read
 _NAMED = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\x00": "\\0"}
 
 
@@ -65,7 +68,10 @@ def _emit(value: Any, indent: str, out: list[str]) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"mapping key {key!r} is not a string")
-            head = f"{indent}{scalar(key)}:"
+            written = scalar(key)
+            if len(written) > _MAX_KEY:
+                raise ValueError(f"mapping key of {len(written)} characters: YAML parsers read at most {_MAX_KEY}")
+            head = f"{indent}{written}:"
             if isinstance(item, dict) and item:
                 out.append(head)
                 _emit(item, indent + "  ", out)

@@ -73,3 +73,17 @@ def test_date_parts() -> None:
     assert date_parts("2026/11") == [2026, 11]
     assert date_parts("2026-13-40") == [2026]
     assert date_parts("yesterday") is None
+
+
+def test_half_an_emoji_in_json_ld_becomes_a_replacement_character() -> None:
+    import yaml
+
+    from archiver.manifest import dump_manifest
+
+    html = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Caf\\ud83d review",'
+            ' "author": {"@type": "Person", "name": "Ana \\udc00 Ruiz"}}</script>')
+    meta = extract_metadata(html)
+    assert meta.get("title") == "Caf\ufffd review" and meta.get("authors") == ["Ana \ufffd Ruiz"]
+    # the manifest can carry it (a lone surrogate cannot be written as UTF-8)
+    assert yaml.safe_load(dump_manifest({"metadata": meta.as_manifest()}))["metadata"]["title"]["value"] == \
+        "Caf\ufffd review"

@@ -92,6 +92,30 @@ def test_a_flipped_byte_in_the_compressed_file(site, workspace: Workspace) -> No
     assert "sha256 is" in text
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("member", ["response", "request"])
+def test_corrupt_gzip_data_names_the_record_it_belongs_to(site, workspace: Workspace, workers: str,
+                                                          member: str) -> None:
+    """Bit rot inside a member's compressed bytes breaks its CRC: the record is named all the same."""
+    result = three_captures(site, workspace)[0]
+    image = next(r for r in result.resources if r.url.endswith("/i.png"))
+    warc = workspace.root / image.warc
+    data = bytearray(warc.read_bytes())
+    if member == "response":
+        data[image.offset + image.length - 40] ^= 0x01    # inside the PNG's stored bytes
+        expected = image.record_id
+    else:
+        data[image.offset - 30] ^= 0x01                   # inside the request record written before it
+        expected = image.request_record_id
+    warc.write_bytes(bytes(data))
+    code, text, report = verify_cli(workspace, "--workers", workers)
+    assert code == 1
+    corrupt = [p for p in report["problems"] if "gzip data corrupt" in p["message"]]
+    assert len(corrupt) == 1 and corrupt[0]["path"] == image.warc
+    assert (corrupt[0]["record_id"], corrupt[0]["url"]) == (expected, image.url)
+    assert expected in text and image.url in text
+
+
 def test_truncated_warc(site, workspace: Workspace) -> None:
     results = three_captures(site, workspace)
     warc = workspace.root / results[2].warc_files[0].path

@@ -81,6 +81,13 @@ def test_the_headers_are_compressed_and_warcio_reads_the_records(tmp_path: Path)
     (b"wOF2\x00\x01\x00\x00", None, True),
     (b"<!doctype html><html>", "gzip", True),
     (b"<!doctype html><html>", "identity", False),
+    (b"<!doctype html><html>", "none", False),             # misconfigured servers: not a coding
+    (b"<!doctype html><html>", "UTF-8", False),
+    (b"<!doctype html><html>", "deflate, br", True),
+    (b"ID3,name,price\n", None, False),                    # a CSV, not an MP3
+    (b"ID3\x04\x00\x00\x00\x00\x00", None, True),
+    (b"BZh91AY&SY\x00", None, True),
+    (b"BZh is a word", None, False),
     (b"<!doctype html><html>", None, False),
     (b"RIFF\x00\x00\x00\x00WAVEfmt ", None, False),        # PCM audio compresses
     (b"%PDF-1.7\n", None, False),

@@ -85,4 +85,7 @@ def test_floats_and_unsupported_values() -> None:
     with pytest.raises(ValueError, match="surrogate"):
         dump({"k": "a\ud800"})
     with pytest.raises(TypeError):
-        dump({1: "a"})          # type: ignore[dict-item]
+        dump({1: "a"})
+    assert yaml.safe_load(dump({"k" * 1024: 1})) == {"k" * 1024: 1}
+    with pytest.raises(ValueError, match="1025 characters"):
+        dump({"k" * 1025: 1})          # type: ignore[dict-item]
