@@ -13,12 +13,13 @@ import hashlib
 import socket
 import ssl
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .errors import FetchError
 from .httpwire import (
@@ -141,7 +142,11 @@ class _Reader:
 
 
 class Fetcher:
-    """Performs exchanges; safe to share between threads (it holds no per-request state)."""
+    """Performs exchanges; safe to share between threads (it holds no per-request state).
+
+    Host names are looked up once per Fetcher (one capture): the addresses are kept for the
+    capture's later requests to that host, and every connection is still checked against the
+    address policy. A lookup that fails is not kept."""
 
     def __init__(self, *, timeout: float, max_bytes: int, scratch: Path,
                  address_check: AddressCheck | None = None, insecure: bool = False,
@@ -151,6 +156,8 @@ class Fetcher:
         self.scratch = scratch
         self.address_check = address_check
         self.clock = clock
+        self._addresses: dict[tuple[str, int], list[Any]] = {}
+        self._addresses_lock = threading.Lock()
         self.tls = ssl.create_default_context()
         if insecure:
             self.tls.check_hostname = False
@@ -178,7 +185,7 @@ class Fetcher:
     def _connect(self, url: HttpUrl, deadline: float,
                  address_check: AddressCheck | None) -> tuple[socket.socket, str]:
         try:
-            infos = socket.getaddrinfo(url.host, url.port, type=socket.SOCK_STREAM)
+            infos = self._lookup(url.host, url.port)
         except socket.gaierror as exc:
             raise FetchError(url.url, "dns", f"DNS lookup of {url.host} failed: {exc.strerror}") from None
         except UnicodeError:
@@ -204,6 +211,16 @@ class Fetcher:
                 return sock, peer
             sock.close()
         raise last or FetchError(url.url, "dns", f"no address found for {url.host}")
+
+    def _lookup(self, host: str, port: int) -> list[Any]:
+        key = (host, port)
+        with self._addresses_lock:
+            infos = self._addresses.get(key)
+        if infos is None:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            with self._addresses_lock:
+                infos = self._addresses.setdefault(key, infos)
+        return infos
 
     def _tls(self, sock: socket.socket, url: HttpUrl, deadline: float) -> socket.socket:
         try:
