@@ -164,6 +164,8 @@ class _Run:
         except BaseException:
             writer.abandon()
             raise
+        finally:
+            fetcher.close()
         return self._seal(started, warc)
 
     def _loop(self, worker: ExchangeWorker, writer: WarcFileWriter) -> None:

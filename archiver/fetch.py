@@ -99,10 +99,18 @@ class _Reader:
         self.done = length == 0
         self.truncated: str | None = None
         self.truncated_reason: str | None = None
+        self.overrun = False          # bytes arrived past the response's framing
+
+    @property
+    def framed_and_complete(self) -> bool:
+        """The body ended where its Content-Length or last chunk said, and nothing came after it."""
+        return (self.done and not self.truncated and not self.overrun
+                and (self.remaining == 0 or (self.chunked is not None and self.chunked.done)))
 
     def feed(self, data: bytes) -> None:
         if self.remaining is not None:
             if len(data) > self.remaining:
+                self.overrun = True
                 data = data[: self.remaining]
             self.remaining -= len(data)
             self.done = self.remaining == 0
@@ -114,6 +122,7 @@ class _Reader:
         if self.chunked is not None:
             entity = self.chunked.feed(data)
             if self.chunked.done:
+                self.overrun = self.chunked.last_used < len(data)
                 data = data[: self.chunked.last_used]   # bytes after the last chunk are not ours
                 self.done = True
         else:
@@ -141,8 +150,26 @@ class _Reader:
         self.done = True
 
 
+def _keeps_alive(head: ResponseHead) -> bool:
+    """HTTP/1.1 keeps a connection open unless the server says ``Connection: close``."""
+    tokens = {t.strip().lower() for v in head.get_all("Connection") for t in v.split(",")}
+    return head.version.upper() == "HTTP/1.1" and "close" not in tokens
+
+
+class _Stale(Exception):  # noqa: N818
+    """A kept-alive connection the server had closed before our request: use a new one."""
+
+
+IDLE_SECONDS = 4.0        # a kept-alive connection idle longer than this is closed, not reused
+_IDLE_PER_ORIGIN = 4
+
+
 class Fetcher:
     """Performs exchanges; safe to share between threads (it holds no per-request state).
+
+    A connection whose response was complete and properly framed (Content-Length or chunked, and
+    HTTP/1.1 without ``Connection: close``) is kept for the next request to the same origin, so a
+    host's requisites do not each pay a TCP and TLS handshake. ``close`` closes what is kept.
 
     Host names are looked up once per Fetcher (one capture): the addresses are kept for the
     capture's later requests to that host, and every connection is still checked against the
@@ -158,6 +185,8 @@ class Fetcher:
         self.clock = clock
         self._addresses: dict[tuple[str, int], list[Any]] = {}
         self._addresses_lock = threading.Lock()
+        self._idle: dict[tuple[str, str, int], list[tuple[socket.socket, str, float]]] = {}
+        self._idle_lock = threading.Lock()
         self.tls = ssl.create_default_context()
         if insecure:
             self.tls.check_hostname = False
@@ -171,15 +200,68 @@ class Fetcher:
         stored = sent if not plan.secret_names else build_request("GET", url.target, [
             (n, "[redacted by archiver]" if n.lower() in plan.secret_names else v) for n, v in headers])
         redacted = tuple(sorted({n for n, _ in headers if n.lower() in plan.secret_names}))
-        sock, peer = self._connect(url, deadline, None if trusted else self.address_check)
+        check = None if trusted else self.address_check
+        kept = self._take_idle(url)
+        if kept is not None:
+            sock, peer = kept
+            try:
+                if check:
+                    check(url.url, peer)
+            except BaseException:
+                sock.close()
+                raise
+            try:
+                return self._exchange(sock, peer, url, deadline, sent, stored, redacted, reused=True)
+            except _Stale:
+                pass                      # the server closed it while it was idle: a new connection
+        sock, peer = self._connect(url, deadline, check)
+        return self._exchange(sock, peer, url, deadline, sent, stored, redacted, reused=False)
+
+    def _exchange(self, sock: socket.socket, peer: str, url: HttpUrl, deadline: float, sent: bytes,
+                  stored: bytes, redacted: tuple[str, ...], reused: bool) -> Exchange:
+        keep = False
         try:
             date = self.clock()
             try:
                 sock.sendall(sent)
             except OSError as exc:
+                if reused:
+                    raise _Stale from None
                 raise FetchError(url.url, "reset", f"sending the request failed: {exc}") from None
-            return self._receive(sock, url, deadline, date, stored, peer, redacted)
+            exchange, keep = self._receive(sock, url, deadline, date, stored, peer, redacted, reused)
+            return exchange
         finally:
+            if keep:
+                self._put_idle(url, sock, peer)
+            else:
+                sock.close()
+
+    def _take_idle(self, url: HttpUrl) -> tuple[socket.socket, str] | None:
+        key = (url.scheme, url.host, url.port)
+        now = time.monotonic()
+        with self._idle_lock:
+            kept = self._idle.get(key, [])
+            while kept:
+                sock, peer, since = kept.pop()
+                if now - since <= IDLE_SECONDS:
+                    return sock, peer
+                sock.close()
+        return None
+
+    def _put_idle(self, url: HttpUrl, sock: socket.socket, peer: str) -> None:
+        with self._idle_lock:
+            kept = self._idle.setdefault((url.scheme, url.host, url.port), [])
+            if len(kept) < _IDLE_PER_ORIGIN:
+                kept.append((sock, peer, time.monotonic()))
+                return
+        sock.close()
+
+    def close(self) -> None:
+        """Close the connections kept for reuse."""
+        with self._idle_lock:
+            kept = [sock for conns in self._idle.values() for sock, _, _ in conns]
+            self._idle.clear()
+        for sock in kept:
             sock.close()
 
     def _connect(self, url: HttpUrl, deadline: float,
@@ -241,8 +323,8 @@ class Fetcher:
         return sock.recv(_RECV)
 
     def _receive(self, sock: socket.socket, url: HttpUrl, deadline: float, date: datetime,
-                 stored: bytes, peer: str, redacted: tuple[str, ...]) -> Exchange:
-        buffer, head = self._read_head(sock, url, deadline)
+                 stored: bytes, peer: str, redacted: tuple[str, ...], reused: bool) -> tuple[Exchange, bool]:
+        buffer, head = self._read_head(sock, url, deadline, reused)
         spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self.scratch)
         try:
             try:
@@ -251,35 +333,50 @@ class Fetcher:
                 raise FetchError(url.url, "protocol", str(exc)) from None
             if has_no_body(head.status):
                 reader.done = True
+                reader.remaining = 0
+                reader.overrun = bool(buffer)
             self._read_body(sock, url, deadline, reader, buffer)
             spool.seek(0)
         except BaseException:
             spool.close()
             raise
+        keep = reader.framed_and_complete and _keeps_alive(head)
         return Exchange(url=url.url, date=date, request=stored, head=head, body=spool,
                         body_bytes=reader.raw_bytes, block_digest=reader.block.hexdigest(),
                         payload_digest=reader.payload.hexdigest(), entity_digest=reader.entity.hexdigest(),
                         entity_bytes=reader.entity_bytes, prefix=bytes(reader.prefix), remote_address=peer,
-                        truncated=reader.truncated, truncated_reason=reader.truncated_reason, redacted=redacted)
+                        truncated=reader.truncated, truncated_reason=reader.truncated_reason, redacted=redacted), keep
 
-    def _read_head(self, sock: socket.socket, url: HttpUrl, deadline: float) -> tuple[bytes, ResponseHead]:
+    def _read_head(self, sock: socket.socket, url: HttpUrl, deadline: float,
+                   reused: bool = False) -> tuple[bytes, ResponseHead]:
+        """The final response head and the bytes received after it. On a kept-alive connection
+        (``reused``) that ends before any byte arrives, raises _Stale."""
         buffer = b""
+        received = False
         while True:
-            try:
-                data = self._recv(sock, deadline)
-            except TimeoutError:
-                raise FetchError(url.url, "timeout", f"no complete response head within {self.timeout:g} s") from None
-            except OSError as exc:
-                raise FetchError(url.url, "reset", f"connection failed before a response: {exc}") from None
-            if not data:
-                what = "closed the connection without a response" if not buffer else \
-                    "closed the connection inside the response head"
-                raise FetchError(url.url, "protocol", f"server {what}")
-            buffer += data
             end = find_head_end(buffer)
-            if end < 0 and len(buffer) <= MAX_HEAD_BYTES:
+            if end < 0:
+                if len(buffer) > MAX_HEAD_BYTES:
+                    raise FetchError(url.url, "protocol", f"response head larger than {MAX_HEAD_BYTES} bytes")
+                try:
+                    data = self._recv(sock, deadline)
+                except TimeoutError:
+                    raise FetchError(url.url, "timeout",
+                                     f"no complete response head within {self.timeout:g} s") from None
+                except OSError as exc:
+                    if reused and not received:
+                        raise _Stale from None
+                    raise FetchError(url.url, "reset", f"connection failed before a response: {exc}") from None
+                if not data:
+                    if reused and not received:
+                        raise _Stale
+                    what = "closed the connection without a response" if not buffer else \
+                        "closed the connection inside the response head"
+                    raise FetchError(url.url, "protocol", f"server {what}")
+                received = True
+                buffer += data
                 continue
-            if end < 0 or end > MAX_HEAD_BYTES:
+            if end > MAX_HEAD_BYTES:
                 raise FetchError(url.url, "protocol", f"response head larger than {MAX_HEAD_BYTES} bytes")
             try:
                 head = parse_head(buffer[:end])

@@ -55,7 +55,7 @@ class RequestPlanner:
         self.options = options
         self.jar = load_cookies(options.cookies_file) if options.cookies_file else None
         base = [("User-Agent", options.user_agent), ("Accept", ACCEPT),
-                ("Accept-Encoding", "gzip, deflate"), ("Connection", "close")]
+                ("Accept-Encoding", "gzip, deflate")]      # HTTP/1.1: the connection may be kept
         given = {name.lower() for name, _ in options.headers}
         self.base = [(n, v) for n, v in base if n.lower() not in given] + list(options.headers)
         # requisites and robots.txt ask for any type, as wget does and browsers do for scripts: a

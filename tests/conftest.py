@@ -13,11 +13,11 @@ from archiver.workspace import Workspace
 
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Site]]:
-    """serve(hosts, latency=0) starts a Site and stops it after the test."""
+    """serve(hosts, latency=0, keep_alive=False) starts a Site and stops it after the test."""
     started: list[Site] = []
 
-    def start(hosts: list[Host], latency: float = 0.0) -> Site:
-        site = Site(hosts, latency=latency).start()
+    def start(hosts: list[Host], latency: float = 0.0, keep_alive: bool = False) -> Site:
+        site = Site(hosts, latency=latency, keep_alive=keep_alive).start()
         started.append(site)
         return site
 

@@ -54,9 +54,11 @@ class Served:
 class Site:
     """Start with ``Site(hosts).start()``; ``origin(name)`` gives ``http://127.0.0.x:port``."""
 
-    def __init__(self, hosts: list[Host], latency: float = 0.0) -> None:
+    def __init__(self, hosts: list[Host], latency: float = 0.0, keep_alive: bool = False) -> None:
         self.hosts = {h.name: h for h in hosts}
         self.latency = latency
+        self.keep_alive = keep_alive      # HTTP/1.1 persistent connections; else each response closes
+        self.connections: dict[str, int] = {h.name: 0 for h in hosts}   # accepted, per host
         self.served: list[Served] = []
         self._lock = threading.Lock()
         self._servers: list[ThreadingHTTPServer] = []
@@ -144,6 +146,13 @@ class Site:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "archiver-demo-site"
+    timeout = 10            # an idle kept-alive connection is closed after this
+
+    def setup(self) -> None:
+        super().setup()
+        site: Site = self.server.site  # type: ignore[attr-defined]
+        with site._lock:
+            site.connections[self.server.host.name] += 1  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
@@ -162,7 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
         elif "content-length" not in names:
             self.send_header("Content-Length", str(len(response.body)))
-        self.send_header("Connection", "close")
+        if not site.keep_alive:
+            self.send_header("Connection", "close")
         self.end_headers()
         if response.chunked:
             body = response.body
@@ -173,4 +183,4 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.wfile.write(response.body)
         site.log(site.origin(host.name) + self.path, response.status, response.body)
-        self.close_connection = True
+        self.close_connection = not site.keep_alive
