@@ -83,8 +83,8 @@ class CountingSite(Site):
     twice), which puts the delay of every response inside the counted window.
     """
 
-    def __init__(self, hosts: list[Host], latency: float) -> None:
-        super().__init__(hosts, latency=0.0)
+    def __init__(self, hosts: list[Host], latency: float, keep_alive: bool = False) -> None:
+        super().__init__(hosts, latency=0.0, keep_alive=keep_alive)
         self.delay = latency
         self.in_flight = InFlight()
 
@@ -145,10 +145,11 @@ def article_page(site: Site, sources: int) -> bytes:
             f"<body><h1>Article</h1><p>It cites {sources} sources.</p><ol>\n{items}</ol></body></html>\n").encode()
 
 
-def build_site(sources: int, latency: float, image_kb: tuple[int, int] = (3, 5)) -> CountingSite:
+def build_site(sources: int, latency: float, image_kb: tuple[int, int] = (3, 5),
+               keep_alive: bool = False) -> CountingSite:
     """Start the site: hosts are started first, so the article can link to their origins."""
     hosts = [Host(host_name(i), f"127.0.0.{FIRST_ADDRESS + i}") for i in range(HOSTS)]
-    site = CountingSite(hosts, latency)
+    site = CountingSite(hosts, latency, keep_alive)
     site.start()
     for host in hosts:
         host.routes["/robots.txt"] = _ok("text/plain; charset=utf-8", ROBOTS_TXT)
@@ -386,6 +387,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--image-kb", type=int, nargs=2, default=None, metavar=("A", "B"),
                    help="sizes of each source page's two images in KiB: one site only (default: two sites, "
                         "images of 3 and 5 KiB, then of 160 and 330 KiB, and the marginal CPU per MB between them)")
+    p.add_argument("--keep-alive", action="store_true",
+                   help="the site keeps HTTP/1.1 connections open (default: it closes each one), for both tools")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = p.parse_args(argv)
     if args.sources < 1 or args.latency < 0:
@@ -393,8 +396,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def measure_site(sources: int, latency: float, image_kb: tuple[int, int]) -> Figures:
-    site = build_site(sources, latency, image_kb)
+def measure_site(sources: int, latency: float, image_kb: tuple[int, int], keep_alive: bool = False) -> Figures:
+    site = build_site(sources, latency, image_kb, keep_alive)
     try:
         url = site.url(host_name(0), ARTICLE_PATH)
         with tempfile.TemporaryDirectory(prefix="bench-capture-") as tmp:
@@ -450,7 +453,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sites = [tuple(args.image_kb)] if args.image_kb else list(SITES)
     results = []
     for image_kb in sites:
-        results.append(measure_site(args.sources, args.latency, image_kb))
+        results.append(measure_site(args.sources, args.latency, image_kb, args.keep_alive))
         print(f"images of {image_kb[0]} and {image_kb[1]} KiB")
         print(report(results[-1]))
         print()

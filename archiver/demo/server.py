@@ -147,6 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "archiver-demo-site"
     timeout = 10            # an idle kept-alive connection is closed after this
+    disable_nagle_algorithm = True   # head and body are separate writes: no delayed-ACK stall between
 
     def setup(self) -> None:
         super().setup()
