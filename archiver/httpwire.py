@@ -61,12 +61,16 @@ class ResponseHead:
         return int(next(iter(parts)))
 
 
-def find_head_end(buffer: bytes) -> int:
-    """Index just past the blank line ending the header block, or -1 if not yet received."""
-    crlf = buffer.find(b"\r\n\r\n")
-    lf = buffer.find(b"\n\n")
-    candidates = [i + 4 for i in (crlf,) if i >= 0] + [i + 2 for i in (lf,) if i >= 0]
-    return min(candidates) if candidates else -1
+def find_head_end(buffer: bytes, start: int = 0, stop: int | None = None) -> int:
+    """Index just past the blank line ending the header block (CRLF CRLF or LF LF, whichever ends
+    first) within ``buffer[start:stop]``, or -1 if not yet received. No copy is made."""
+    stop = len(buffer) if stop is None else stop
+    crlf = buffer.find(b"\r\n\r\n", start, stop)
+    # an LF LF ending before CRLF CRLF does must start at crlf + 1 or before
+    lf = buffer.find(b"\n\n", start, stop if crlf < 0 else crlf + 3)
+    if lf >= 0:
+        return lf + 2
+    return crlf + 4 if crlf >= 0 else -1
 
 
 def parse_head(raw: bytes) -> ResponseHead:

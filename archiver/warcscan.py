@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import codec
-from .httpwire import ChunkedDecoder, ProtocolError, parse_head
+from .httpwire import ChunkedDecoder, ProtocolError, find_head_end, parse_head
 
 READ_BLOCK = 4 * 2**20
 RANGE_BLOCK = 1 * 2**20      # read size of a range scan: it stops soon after its range ends
@@ -66,17 +66,6 @@ def _digest_matches(expected: str, hasher: Any) -> bool | None:
         return None
     raw = hasher.digest()
     return value.lower() == raw.hex() or value.upper().rstrip("=") == base64.b32encode(raw).decode().rstrip("=")
-
-
-def _head_end(data: bytes, start: int, stop: int) -> int:
-    """``httpwire.find_head_end(data[start:stop])`` + start, or -1, without copying: the index just
-    past the first blank line (CRLF CRLF or LF LF, whichever ends first)."""
-    crlf = data.find(b"\r\n\r\n", start, stop)
-    # an LF LF ending before CRLF CRLF does must start at crlf + 1 or before
-    lf = data.find(b"\n\n", start, stop if crlf < 0 else crlf + 3)
-    if lf >= 0:
-        return lf + 2
-    return crlf + 4 if crlf >= 0 else -1
 
 
 class _RecordParser:
@@ -167,9 +156,9 @@ class _RecordParser:
             data, pos, stop = self.http_head + data[pos:stop], 0, len(self.http_head) + stop - pos
             self.http_head = b""
         # the HTTP head is looked for in the first 64 KiB first: most heads are small
-        end = _head_end(data, pos, min(stop, pos + _HEAD_WINDOW))
+        end = find_head_end(data, pos, min(stop, pos + _HEAD_WINDOW))
         if end < 0 and stop - pos > _HEAD_WINDOW:
-            end = _head_end(data, pos, stop)
+            end = find_head_end(data, pos, stop)
         if end < 0:
             self.http_head = data[pos:stop]
             if len(self.http_head) > _MAX_HTTP_HEAD:
@@ -217,8 +206,6 @@ class _RecordParser:
                                     f"its payload hashes to sha256:{self.payload_hash.hexdigest()}")
         if self.entity_hash is not None:
             rec.entity_sha256 = self.entity_hash.hexdigest()
-
-
 
 
 class _Members:

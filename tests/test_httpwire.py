@@ -38,6 +38,10 @@ def test_find_head_end() -> None:
     assert find_head_end(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody") == 25
     assert find_head_end(b"HTTP/1.1 200 OK\nA: b\n\nbody") == 22
     assert find_head_end(b"HTTP/1.1 200 OK\r\nA: b\r\n") == -1
+    # within a window of a larger buffer, without copying; whichever blank line ends first
+    data = b"xxHTTP/1.1 200 OK\r\nA: b\r\n\r\nbody\n\n"
+    assert find_head_end(data, 2) == 27 and find_head_end(data, 2, 26) == -1
+    assert find_head_end(b"A: b\n\n\r\n") == 6 and find_head_end(b"A: b\r\n\r\nB\n\n") == 8
 
 
 def test_chunked_decoder_byte_by_byte_with_extensions_and_trailers() -> None:
