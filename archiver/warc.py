@@ -62,20 +62,12 @@ def write_record(out: IO[bytes], headers: list[tuple[str, str]], block: Iterable
     head += [f"{name}: {value}".encode() for name, value in headers]
     head.append(f"Content-Length: {block_length}".encode("ascii"))
     warc_head = b"\r\n".join(head) + b"\r\n\r\n"
-    if store_after is None and block_length <= 2 * PROBE_BYTES:
-        comp = codec.compressobj(level, codec.DEFLATED, 31)
-        written = out.write(comp.compress(warc_head))
-        seen = 0
-        for part in block:
-            seen += len(part)
-            written += out.write(comp.compress(part))
-        if seen != block_length:
-            raise ValueError(f"record block was {seen} bytes, declared {block_length}")
-        written += out.write(comp.compress(b"\r\n\r\n"))
-        return written + out.write(comp.flush())
     member = _Member(out, level)
     member.deflate(warc_head)
-    switch_at = store_after if store_after is not None else PROBE_BYTES
+    if store_after is not None:
+        switch_at = store_after
+    else:                       # a short block is deflated whole; a long one is judged after a probe
+        switch_at = PROBE_BYTES if block_length > 2 * PROBE_BYTES else block_length + 1
     judged = False
     seen = 0
     for part in block:
