@@ -122,8 +122,25 @@ class BodyLog:
 # --------------------------------------------------------------------------- the runs
 
 
+class _Added:
+    """What a second capture added: per resource of the second capture, and as a share of the first."""
+
+    __slots__ = ()
+    warc_bytes_added: int
+    warc_bytes_first: int
+    resources_second: int
+
+    @property
+    def added_per_resource(self) -> float:
+        return self.warc_bytes_added / max(self.resources_second, 1)
+
+    @property
+    def added_percent(self) -> float:
+        return 100.0 * self.warc_bytes_added / max(self.warc_bytes_first, 1)
+
+
 @dataclass(frozen=True, slots=True)
-class ArchiverFigures:
+class ArchiverFigures(_Added):
     resources_first: int
     resources_second: int
     payload_bytes_first: int
@@ -143,17 +160,9 @@ class ArchiverFigures:
     verify_ok: bool
     verify_problems: list[str]
 
-    @property
-    def added_per_resource(self) -> float:
-        return self.warc_bytes_added / max(self.resources_second, 1)
-
-    @property
-    def added_percent(self) -> float:
-        return 100.0 * self.warc_bytes_added / max(self.warc_bytes_first, 1)
-
 
 @dataclass(frozen=True, slots=True)
-class WgetFigures:
+class WgetFigures(_Added):
     resources_first: int
     resources_second: int
     warc_bytes_first: int
@@ -161,14 +170,6 @@ class WgetFigures:
     wall_first_s: float
     wall_second_s: float
     exit_codes: tuple[int, int]
-
-    @property
-    def added_per_resource(self) -> float:
-        return self.warc_bytes_added / max(self.resources_second, 1)
-
-    @property
-    def added_percent(self) -> float:
-        return 100.0 * self.warc_bytes_added / max(self.warc_bytes_first, 1)
 
 
 @dataclass(frozen=True, slots=True)
