@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("capture_ids", nargs="*", metavar="CAPTURE_ID", help="captures to check (default: all)")
     ver.add_argument("--quick", action="store_true", help="presence, sizes, seals and chain only; no hashing")
     ver.add_argument("--trusted-key", metavar="FILE", help="check signatures against this Ed25519 public key (PEM)")
-    ver.add_argument("--workers", type=int, metavar="N", help="files hashed in parallel (default: CPU count)")
+    ver.add_argument("--workers", type=int, metavar="N", help="processes that hash and check in parallel (default: CPU count)")
     ver.add_argument("--json", action="store_true", help="print the report as JSON")
     ver.set_defaults(func=cmd_verify)
 
