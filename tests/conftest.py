@@ -11,6 +11,15 @@ from archiver.demo.server import Host, Site
 from archiver.workspace import Workspace
 
 
+@pytest.fixture(autouse=True)
+def user_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has its own per-user state folder (the witness of sealed captures and pinned keys),
+    never the real one; commands run as subprocesses inherit it."""
+    path = tmp_path_factory.mktemp("user-state")
+    monkeypatch.setenv("ARCHIVER_STATE_HOME", str(path))
+    return path
+
+
 @pytest.fixture
 def serve() -> Iterator[Callable[..., Site]]:
     """serve(hosts, latency=0, keep_alive=False) starts a Site and stops it after the test."""
