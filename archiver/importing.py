@@ -34,6 +34,7 @@ from .content import decode_for_parsing
 from .errors import UsageError
 from .fetch import PARSE_PREFIX_BYTES
 from .httpwire import ChunkedDecoder, ProtocolError
+from .index import index_sealed
 from .links import decode
 from .maintext import main_text
 from .manifest import build_manifest
@@ -130,12 +131,17 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
         workspace.ensure()
         files = _install_all(workspace, capture_id, checked, derived)
         try:
-            return _seal(workspace, settings, source, kind, capture_id, started, clock(), seeds, checked,
-                         files, texts, unpacked)
+            manifest, result = _manifest(settings, source, kind, capture_id, started, clock(), seeds, checked,
+                                         files, texts, unpacked)
+            sealed = seal(workspace, manifest)
         except BaseException:
-            for f in files:
-                (workspace.root / f.path).unlink(missing_ok=True)
+            # only what was never sealed is removed: once the manifest exists, the files are the capture's
+            if not workspace.manifest_path(capture_id).exists():
+                for f in files:
+                    (workspace.root / f.path).unlink(missing_ok=True)
             raise
+    index_sealed(workspace, manifest)
+    return replace(result, manifest_path=workspace.relative(sealed.manifest))
 
 
 def _kind_of(source: Path) -> str:
@@ -502,11 +508,9 @@ def _same_payload(originals: dict[str, ArchivedResource], e: _Entry) -> Archived
     return None
 
 
-def _seal(workspace: Workspace, settings: Settings, source: Path, kind: str, capture_id: str, started: datetime,
-          ended: datetime, seeds: list[str], checked: list[_Checked], files: list[WarcFile],
-          texts: dict[str, _Described], unpacked: Unpacked) -> CaptureResult:
-    from .index import index_sealed
-
+def _manifest(settings: Settings, source: Path, kind: str, capture_id: str, started: datetime,
+              ended: datetime, seeds: list[str], checked: list[_Checked], files: list[WarcFile],
+              texts: dict[str, _Described], unpacked: Unpacked) -> tuple[dict[str, Any], CaptureResult]:
     resources, notes = _resources(checked, files, capture_id, seeds, texts)
     by_url = {r.url: r for r in resources}
     problems = [f"{s}: not in the imported file" if s not in by_url else f"{s}: HTTP {by_url[s].status}"
@@ -522,9 +526,7 @@ def _seal(workspace: Workspace, settings: Settings, source: Path, kind: str, cap
             res["text"]["warc"] = derived          # the conversion record lives in the derived file
     manifest["imported_from"] = _provenance(source, kind, checked, unpacked)
     manifest["notes"] = [*unpacked.notes, *notes, _ROLES_NOTE]
-    sealed = seal(workspace, manifest)
-    index_sealed(workspace, manifest)
-    return replace(result, manifest_path=workspace.relative(sealed.manifest))
+    return manifest, result
 
 
 def _provenance(source: Path, kind: str, checked: list[_Checked], unpacked: Unpacked) -> dict[str, Any]:
