@@ -252,8 +252,11 @@ def add_capture_flags(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    from .interrupts import handle_termination
+
+    handle_termination()            # SIGTERM unwinds like Ctrl-C: cleanups run, one line, exit 130
     try:
+        parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()

@@ -30,6 +30,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from . import __version__, codec
+from . import importbounds as bounds
 from .content import decode_for_parsing
 from .errors import UsageError
 from .fetch import PARSE_PREFIX_BYTES
@@ -49,6 +50,7 @@ from .models import (
 )
 from .seal import seal
 from .settings import Settings
+from .surt import surt
 from .timeparse import iso, parse_moment
 from .waczunpack import ImportRefused, Unpacked, unpack_wacz
 from .warc import CONFORMS_TO, WarcFileWriter, write_conversion
@@ -252,6 +254,9 @@ def _read_records(data: Path, label: str, members: dict[int, int] | None) -> tup
                 entry = _entry_of(record, label)
                 if entry.type == "warcinfo" and software is None:
                     software = _warcinfo_software(record)
+                    if software and (problem := bounds.text_problem("its software", software,
+                                                                    bounds.MAX_HEADER_VALUE)):
+                        raise ImportRefused(problem, path=label, record_id=entry.record_id)
                 records.read_to_end()
                 entry.start = records.get_record_offset()
                 at = entry.start if members is None else members.get(entry.start)
@@ -278,11 +283,18 @@ def _entry_of(record: Any, label: str) -> _Entry:
     record_id = h.get_header("WARC-Record-ID") or ""
     if not record_id:
         raise ImportRefused("a record has no WARC-Record-ID", path=label)
-    date = h.get_header("WARC-Date") or ""
+    if problem := bounds.record_id_problem("WARC-Record-ID", record_id):
+        raise ImportRefused(problem, path=label)
+    _check_headers(h, label, record_id)
+    raw_date = h.get_header("WARC-Date") or ""
     try:
-        date = iso(parse_moment(date))
-    except UsageError:
-        raise ImportRefused(f"WARC-Date {date!r} is not a date", path=label, record_id=record_id) from None
+        moment = parse_moment(raw_date[: bounds.MAX_DATE + 1])
+        date = iso(moment)
+    except (UsageError, ValueError, OverflowError):
+        raise ImportRefused(f"WARC-Date {bounds.shown(raw_date)} is not a date", path=label,
+                            record_id=record_id) from None
+    if problem := bounds.date_problem("WARC-Date", moment):
+        raise ImportRefused(problem, path=label, record_id=record_id)
     url = h.get_header("WARC-Target-URI")
     entry = _Entry(start=0, record_id=record_id, type=record.rec_type or "", date=date,
                    url=url.strip("<>") if url else None, ip=h.get_header("WARC-IP-Address"),
@@ -291,18 +303,48 @@ def _entry_of(record: Any, label: str) -> _Entry:
     if entry.type == "response":
         entry.truncated = h.get_header("WARC-Truncated")
     if entry.type in ("response", "revisit") and record.http_headers is not None:
-        _read_http(record, entry)
+        _read_http(record, entry, label)
     return entry
 
 
-def _read_http(record: Any, entry: _Entry) -> None:
+# a record's WARC header -> the check of its value (the record id is checked first, on its own)
+_HEADER_CHECKS: dict[str, Callable[[str], str | None]] = {
+    "content-length": bounds.content_length_problem,
+    "warc-target-uri": lambda v: bounds.url_problem("WARC-Target-URI", v),
+    "warc-ip-address": bounds.ip_problem,
+    "warc-payload-digest": lambda v: bounds.digest_problem("WARC-Payload-Digest", v),
+    "warc-block-digest": lambda v: bounds.digest_problem("WARC-Block-Digest", v),
+    "warc-truncated": bounds.truncated_problem,
+    "warc-refers-to": lambda v: bounds.record_id_problem("WARC-Refers-To", v),
+    "warc-concurrent-to": lambda v: bounds.record_id_problem("WARC-Concurrent-To", v),
+    "warc-type": lambda v: bounds.text_problem("WARC-Type", v, 64),
+}
+
+
+def _check_headers(h: Any, label: str, record_id: str) -> None:
+    """Every WARC header archiver keeps (or that steers the reading) within its bounds."""
+    for name, value in h.headers:
+        check = _HEADER_CHECKS.get(name.strip().lower())
+        problem = check(value) if check is not None else None
+        if problem:
+            raise ImportRefused(problem, path=label, record_id=record_id)
+
+
+def _read_http(record: Any, entry: _Entry, label: str) -> None:
     """Status and headers; for a response, the entity counted with chunked framing removed and,
     for a 2xx HTML page, decoded for describing."""
     http = record.http_headers
-    try:
-        entry.status = int(http.get_statuscode())
-    except (TypeError, ValueError):
-        return
+    status, problem = bounds.status_of(http.statusline)
+    problem = problem or _url_problem(entry.url)
+    if problem is None:
+        for name, limit in (("Content-Type", bounds.MAX_HEADER_VALUE), ("Content-Language", bounds.MAX_HEADER_VALUE),
+                            ("Location", bounds.MAX_URL)):
+            value = http.get_header(name)
+            if value is not None and (problem := bounds.text_problem(name, value, limit)):
+                break
+    if problem:
+        raise ImportRefused(problem, path=label, record_id=entry.record_id)
+    entry.status = status
     entry.content_type = http.get_header("Content-Type")
     entry.language = http.get_header("Content-Language")
     if 300 <= entry.status < 400:
@@ -324,6 +366,17 @@ def _read_http(record: Any, entry: _Entry) -> None:
     if keep and prefix:
         body = decode_for_parsing(bytes(prefix), http.get_header("Content-Encoding"))
         entry.html = decode(body, entry.content_type) if body else None
+
+
+def _url_problem(url: str | None) -> str | None:
+    """The target of an HTTP response becomes a resource: it must be an http(s) URL the index can key."""
+    if not url:
+        return "an HTTP response or revisit has no WARC-Target-URI"
+    try:
+        surt(url)
+    except (UsageError, ValueError):
+        return f"WARC-Target-URI {bounds.shown(url)} is not an http(s) URL with a valid host and port"
+    return None
 
 
 def _is_html(content_type: str | None) -> bool:

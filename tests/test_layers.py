@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 LAYERS = [
-    {"errors", "models", "codec", "yamlemit"},
+    {"errors", "models", "codec", "yamlemit", "importbounds"},
     {"workspace", "urls", "httpwire", "content", "robots", "chain", "signing", "timeparse",
      "citeformats.data", "due", "drift", "netsafety", "waczunpack"},
     {"settings", "fetch", "links", "crawl", "warcscan", "metadata", "maintext", "surt", "citeformats.csl"},
