@@ -28,8 +28,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .errors import UsageError
 
 MIN_INTERVAL = timedelta(minutes=1)
+MAX_INTERVAL = timedelta(days=366)        # a schedule runs at least once a year
 BACKOFF_BASE = timedelta(minutes=5)
+NEVER = datetime.max.replace(tzinfo=UTC)  # the due time of a schedule whose next run is past the calendar's end
+MAX_CRON_LENGTH = 200
 _INTERVAL = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_UNIT_SECONDS = (7 * 86400, 86400, 3600, 60, 1)
 _INTERVAL_EXAMPLES = "examples: 30m, 6h, 1d, 1w, 1h30m"
 _CRON_ALIASES = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
 _CRON_EXAMPLES = "examples: '0 9 * * *' (09:00 daily), '*/30 * * * *', '0 3 * * 1' (Mondays 03:00)"
@@ -37,37 +41,56 @@ _MAX_SKIPPED = 10_000     # cron candidates that may fall at or before last_run 
 
 
 def parse_interval(text: str) -> timedelta:
-    """``"6h"``, ``"1d"``, ``"1h30m"`` -> a timedelta; units w, d, h, m, s in that order; at least 1 minute."""
-    match = _INTERVAL.match(text.strip().lower())
+    """``"6h"``, ``"1d"``, ``"1h30m"`` -> a timedelta; units w, d, h, m, s in that order; from 1 minute
+    (MIN_INTERVAL) to 366 days (MAX_INTERVAL)."""
+    if not isinstance(text, str):
+        raise UsageError(f"not an interval: {type(text).__name__} ({_INTERVAL_EXAMPLES})")
+    match = _INTERVAL.match(text.strip().lower()) if len(text) <= 100 else None
     if not text.strip() or match is None:
-        raise UsageError(f"not an interval: {text!r} ({_INTERVAL_EXAMPLES})")
-    weeks, days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
-    interval = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
-    if interval < MIN_INTERVAL:
-        raise UsageError(f"interval too short: {text!r} (the least is 1m; {_INTERVAL_EXAMPLES})")
-    return interval
+        raise UsageError(f"not an interval: {_shown(text)} ({_INTERVAL_EXAMPLES})")
+    total = sum(int(part or 0) * unit for part, unit in zip(match.groups(), _UNIT_SECONDS, strict=True))
+    if total < MIN_INTERVAL.total_seconds():
+        raise UsageError(f"interval too short: {_shown(text)} (the least is 1m; {_INTERVAL_EXAMPLES})")
+    if total > MAX_INTERVAL.total_seconds():
+        raise UsageError(f"interval too long: {_shown(text)} (the most is {MAX_INTERVAL.days}d; {_INTERVAL_EXAMPLES})")
+    return timedelta(seconds=total)
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:60]) + "..."
 
 
 def validate_cron(expr: str) -> None:
     """Raise :class:`UsageError` naming ``expr`` unless it is a 5-field cron expression (or ``@daily``...)."""
     from croniter import CroniterError, croniter
 
+    if not isinstance(expr, str):
+        raise UsageError(f"not a cron expression: {type(expr).__name__} ({_CRON_EXAMPLES})")
     fields = expr.split()
-    if not (len(fields) == 5 or (len(fields) == 1 and fields[0].lower() in _CRON_ALIASES)):
-        raise UsageError(f"not a cron expression: {expr!r} (5 fields: minute hour day month weekday; "
+    if len(expr) > MAX_CRON_LENGTH or not expr.isprintable() or \
+            not (len(fields) == 5 or (len(fields) == 1 and fields[0].lower() in _CRON_ALIASES)):
+        raise UsageError(f"not a cron expression: {_shown(expr)} (5 fields: minute hour day month weekday; "
                          f"{_CRON_EXAMPLES})")
     try:
         croniter(expr, datetime(2000, 1, 1)).get_next(datetime)   # also rejects dates that never come (31 Feb)
-    except (CroniterError, ValueError, KeyError) as error:
-        raise UsageError(f"not a cron expression: {expr!r} ({error}; {_CRON_EXAMPLES})") from None
+    except (CroniterError, ValueError, KeyError, TypeError, IndexError, OverflowError) as error:
+        raise UsageError(f"not a cron expression: {_shown(expr)} ({str(error)[:200]}; {_CRON_EXAMPLES})") from None
 
 
 def _zone(name: str) -> ZoneInfo:
     try:
+        if not isinstance(name, str) or len(name) > 100 or not name.isprintable():
+            raise ValueError(name)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone: {name!r} (an IANA name, e.g. UTC, Europe/London, "
+    except (ZoneInfoNotFoundError, ValueError, OSError):       # OSError: a name too long for a file name
+        shown = _shown(name) if isinstance(name, str) else type(name).__name__
+        raise UsageError(f"unknown time zone: {shown} (an IANA name, e.g. UTC, Europe/London, "
                          f"America/New_York)") from None
+
+
+def check_timezone(name: str) -> None:
+    """UsageError naming ``name`` unless it is an IANA time zone."""
+    _zone(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +104,12 @@ class When:
     def __post_init__(self) -> None:
         if (self.every is None) == (self.cron is None):
             raise UsageError("a schedule needs exactly one of an interval (every) or a cron expression")
+        if self.every is not None and not isinstance(self.every, timedelta):
+            raise UsageError(f"an interval must be a timedelta, not {type(self.every).__name__}")
         if self.every is not None and self.every < MIN_INTERVAL:
             raise UsageError(f"interval too short: {self.every} (the least is 1m; {_INTERVAL_EXAMPLES})")
+        if self.every is not None and self.every > MAX_INTERVAL:
+            raise UsageError(f"interval too long: {self.every} (the most is {MAX_INTERVAL.days}d; {_INTERVAL_EXAMPLES})")
         if self.cron is not None:
             validate_cron(self.cron)
         _zone(self.timezone)
@@ -127,20 +154,28 @@ def next_cron_fire(expr: str, zone_name: str, after: datetime) -> datetime:
 
     _require_aware("after", after)
     zone = _zone(zone_name)
-    wall_clock = croniter(expr, after.astimezone(zone).replace(tzinfo=None))
-    for _ in range(_MAX_SKIPPED):
-        try:
+    try:
+        wall_clock = croniter(expr, after.astimezone(zone).replace(tzinfo=None))
+        for _ in range(_MAX_SKIPPED):
             fire = _wall_to_utc(wall_clock.get_next(datetime), zone)
-        except CroniterError as error:
-            raise UsageError(f"cron expression {expr!r} has no next fire time ({error})") from None
-        if fire > after:        # after a run in the repeated fall-back hour, skip wall times already passed
-            return fire
-    raise UsageError(f"cron expression {expr!r} has no fire time after {after.isoformat()}")
+            if fire > after:        # after a run in the repeated fall-back hour, skip wall times already passed
+                return fire
+    except (CroniterError, ValueError, OverflowError):   # no fire time before the calendar ends (year 9999)
+        return NEVER
+    return NEVER
+
+
+def later(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta`` in UTC, or NEVER when that is past the calendar's end."""
+    try:
+        return (moment + delta).astimezone(UTC)
+    except OverflowError:
+        return NEVER
 
 
 def _normal_due(when: When, last_run: datetime) -> datetime:
     if when.every is not None:
-        return (last_run + when.every).astimezone(UTC)
+        return later(last_run, when.every)
     assert when.cron is not None
     return next_cron_fire(when.cron, when.timezone, last_run)
 
@@ -177,7 +212,7 @@ def next_due(when: When, last_run: datetime | None, now: datetime, failures: int
     normal = _normal_due(when, last_run)
     if failures <= 0:
         return normal
-    return (last_run + retry_delay(normal - last_run, failures)).astimezone(UTC)
+    return later(last_run, retry_delay(normal - last_run, failures))
 
 
 def is_due(when: When, last_run: datetime | None, now: datetime, failures: int = 0) -> bool:

@@ -292,36 +292,65 @@ def _parse(value: str) -> datetime:
     return parse_moment(value)
 
 
-def _new_database(path: Path) -> sqlite3.Connection:
-    path.unlink(missing_ok=True)
-    db = sqlite3.connect(path)
-    db.executescript(SCHEMA)
-    db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-    db.commit()
-    return db
+def _new_database(path: Path, purpose: str) -> tuple[sqlite3.Connection, Path]:
+    """A new, empty index database under a unique temporary name next to ``path`` (so that any
+    number of processes can build one at once), and that name. On failure nothing is left."""
+    import secrets
+
+    while True:         # as tempfile.mkstemp, but with the mode (0666 less the umask) sqlite gives a new file
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.{purpose}.tmp")
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            break
+        except FileExistsError:
+            continue
+    try:
+        db = sqlite3.connect(tmp)
+        try:
+            db.executescript(SCHEMA)
+            db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            db.commit()
+        except BaseException:
+            db.close()
+            raise
+    except BaseException:
+        _remove_database(tmp)
+        raise
+    return db, tmp
+
+
+def _remove_database(tmp: Path) -> None:
+    for leftover in (tmp, tmp.with_name(tmp.name + "-journal"), tmp.with_name(tmp.name + "-wal")):
+        leftover.unlink(missing_ok=True)
 
 
 def _build_empty(path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    _new_database(tmp).close()
-    if not path.exists():
-        os.replace(tmp, path)
-    else:
-        tmp.unlink()
+    db, tmp = _new_database(path, "empty")
+    db.close()
+    try:
+        if not path.exists():
+            os.replace(tmp, path)
+    finally:
+        _remove_database(tmp)       # gone already when it became the index
 
 
 def rebuild(workspace: Workspace) -> int:
-    """Build the index anew from the manifests and WARC files; return the number of captures."""
+    """Build the index anew from the manifests and WARC files; return the number of captures.
+    Rebuilds may run at once (each in its own temporary file); the last one to finish wins, and
+    each of them is complete."""
     path = workspace.state_dir / "index.sqlite"
     workspace.state_dir.mkdir(parents=True, exist_ok=True)
-    fresh = path.with_name(f".{path.name}.rebuild.tmp")
-    db = _new_database(fresh)
-    index = Index(workspace, db)
-    index.sync()
-    count = db.execute("SELECT count(*) FROM captures").fetchone()[0]
-    db.close()
-    with workspace.lock("index"):
-        os.replace(fresh, path)
+    db, fresh = _new_database(path, "rebuild")
+    try:
+        try:
+            Index(workspace, db).sync()
+            count = db.execute("SELECT count(*) FROM captures").fetchone()[0]
+        finally:
+            db.close()
+        with workspace.lock("index"):
+            os.replace(fresh, path)
+    finally:
+        _remove_database(fresh)     # after a failure; gone already when it became the index
     return int(count)
 
 

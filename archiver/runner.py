@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from .capturing import capture
 from .due import next_due
-from .errors import ArchiverError, WorkspaceError
+from .errors import ArchiverError, UsageError, WorkspaceError
 from .index import Index
 from .settings import Schedule, Settings
 from .timeparse import parse_moment
@@ -59,10 +60,21 @@ def states(workspace: Workspace, settings: Settings, now: datetime) -> list[Sche
                 if run["ok"]:
                     break
                 failures += 1
-            last = parse_moment(runs[-1]["started"]) if runs else None
+            last = _last_run(runs)
             outcome = "never run" if not runs else ("ok" if runs[-1]["ok"] else "failed")
             out.append(ScheduleState(sched, last, failures, outcome, next_due(sched.when, last, now, failures)))
     return out
+
+
+def _last_run(runs: list[dict[str, Any]]) -> datetime | None:
+    """When the latest run whose start time can be read started (a hand-edited manifest may have
+    an unreadable one: it does not stop the schedule)."""
+    for run in reversed(runs):
+        try:
+            return parse_moment(run["started"])
+        except (UsageError, TypeError, AttributeError):
+            continue
+    return None
 
 
 @contextmanager

@@ -7,9 +7,11 @@ naming the file, the line and the key.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,22 +24,102 @@ if TYPE_CHECKING:
 SETTINGS_FILE = "archiver.yaml"
 DEFAULT_USER_AGENT = f"archiver/{__version__} (+https://pypi.org/project/archiver/)"
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+# The bounds of every number a user can give: capture options (flags, archiver.yaml) and other
+# arguments. The command line, the settings file and the Python API all go through these.
+TB = 10**12
+BOUNDS: dict[str, tuple[int | float, int | float]] = {
+    "depth": (0, 10),
+    "max_resources": (1, 1_000_000),
+    "max_bytes": (1, TB),                  # per resource: 1 TB
+    "max_total_bytes": (1, 100 * TB),      # per capture: 100 TB
+    "timeout": (0.001, 86_400.0),          # seconds: a millisecond to a day
+    "concurrency": (1, 256),
+    "per_host": (1, 64),
+    "max_redirects": (0, 100),
+    "compress_level": (0, 9),
+    "search_limit": (1, 10_000),           # archiver search --limit
+}
+MAX_TEXT = {"user_agent": 512, "header_name": 256, "header_value": 8192, "pattern": 2000, "path": 4096,
+            "operator": 1000, "replay_url": 2000, "moment": 100}
+MAX_HEADERS = 100
+MAX_EXCLUDES = 1000
+MAX_SETTINGS_BYTES = 1 << 20               # archiver.yaml: 1 MiB
+REPLAY_FIELDS = ("collection", "timestamp", "url", "capture_id")
+
+_SIZE = re.compile(r"^\s*(\d{1,20}(?:\.\d{1,20})?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "ki": 1024, "kib": 1024, "m": 10**6, "mb": 10**6,
           "mi": 2**20, "mib": 2**20, "g": 10**9, "gb": 10**9, "gi": 2**30, "gib": 2**30,
           "t": 10**12, "tb": 10**12, "ti": 2**40, "tib": 2**40}
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``value`` for an error message: one line, short, even for a huge number or a long text."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return "a number of more than 30 digits" if value > 0 else "a negative number of more than 30 digits"
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[:limit] + "...'"
+
+
+def text_problem(text: str, limit: int, *, latin1: bool = False) -> str | None:
+    """What is wrong with ``text`` as a one-line value (None if nothing): too long, a control
+    character (line breaks included), bytes that were not UTF-8; ``latin1`` for what goes into an
+    HTTP header (printable ISO-8859-1 only)."""
+    if len(text) > limit:
+        return f"is longer than {limit} characters"
+    for char in text:
+        code = ord(char)
+        if 0xD800 <= code <= 0xDFFF:
+            return "is not valid UTF-8"
+        if code < 0x20 and char != "\t" or 0x7F <= code <= 0x9F:
+            return f"contains the control character {char!r}"
+        if latin1 and code > 0xFF:
+            return f"contains {char!r}, which an HTTP header cannot carry (ISO-8859-1 only)"
+    return None
 
 
 def parse_size(text: str | int) -> int:
     """'100MB' -> 100000000, '2GiB' -> 2147483648, 512 -> 512."""
     if isinstance(text, int) and not isinstance(text, bool):
         if text < 0:
-            raise UsageError(f"size must not be negative: {text}")
+            raise UsageError(f"size must not be negative: {shown(text)}")
         return text
     m = _SIZE.match(str(text))
     if not m or (m.group(2) or "").lower() not in _UNITS:
-        raise UsageError(f"not a size: {text!r} (examples: 500000, 100MB, 2GiB)")
-    return int(float(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
+        raise UsageError(f"not a size: {shown(text)} (examples: 500000, 100MB, 2GiB)")
+    return int(Decimal(m.group(1)) * _UNITS[(m.group(2) or "").lower()])
+
+
+class OptionError(UsageError):
+    """A capture option of the wrong type or out of its bounds; ``option`` names the field."""
+
+    def __init__(self, option: str, problem: str) -> None:
+        super().__init__(f"{option} {problem}")
+        self.option, self.problem = option, problem
+
+
+def check_bound(name: str, value: object) -> None:
+    """OptionError unless ``value`` is a number of the right kind within ``BOUNDS[name]``."""
+    low, high = BOUNDS[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or isinstance(low, int) and \
+            not isinstance(value, int):
+        kind = "a whole number" if isinstance(low, int) else "a number"
+        raise OptionError(name, f"must be {kind}, not {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value) or not low <= value <= high:
+        raise OptionError(name, f"must be from {bound_text(name, low)} to {bound_text(name, high)}, "
+                                f"not {shown(value)}")
+
+
+def bound_text(name: str, value: int | float) -> str:
+    """A bound as the help and errors show it: '1 TB', '1,000,000', '0.001'."""
+    if name in ("max_bytes", "max_total_bytes") and value >= TB:
+        return f"{value // TB:g} TB"
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
+def bounds_help(name: str) -> str:
+    """'from 0 to 10', for the command line's help."""
+    low, high = BOUNDS[name]
+    return f"{bound_text(name, low)}-{bound_text(name, high)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,25 +147,20 @@ class CaptureOptions:
     insecure: bool = False                # archive over TLS even when the certificate cannot be verified
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.depth >= 0, f"depth must be 0 or more, not {self.depth}"),
-            (self.max_resources >= 1, f"max_resources must be 1 or more, not {self.max_resources}"),
-            (self.max_bytes >= 1, f"max_bytes must be 1 or more, not {self.max_bytes}"),
-            (self.max_total_bytes >= 1, f"max_total_bytes must be 1 or more, not {self.max_total_bytes}"),
-            (self.timeout > 0, f"timeout must be positive, not {self.timeout}"),
-            (self.concurrency >= 1, f"concurrency must be 1 or more, not {self.concurrency}"),
-            (self.per_host >= 1, f"per_host must be 1 or more, not {self.per_host}"),
-            (0 <= self.compress_level <= 9, f"compress_level must be 0-9, not {self.compress_level}"),
-            (not (self.allow_private and self.deny_private), "--allow-private and --deny-private exclude each other"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise UsageError(message)
-        for pattern in self.exclude:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise UsageError(f"--exclude {pattern!r} is not a valid regular expression: {exc}") from None
+        """Every option checked where it enters, whoever built it (flags, archiver.yaml, Python):
+        an OptionError naming the option, its bounds and the value."""
+        for name in BOUNDS.keys() & {f.name for f in fields(self)}:
+            check_bound(name, getattr(self, name))
+        for name in ("ignore_robots", "keep_secrets", "dedup", "allow_private", "deny_private", "insecure"):
+            if not isinstance(getattr(self, name), bool):
+                raise OptionError(name, f"must be true or false, not {type(getattr(self, name)).__name__}")
+        if self.allow_private and self.deny_private:
+            raise UsageError("--allow-private and --deny-private exclude each other")
+        _check_text("user_agent", self.user_agent, MAX_TEXT["user_agent"], latin1=True, empty=False)
+        if self.cookies_file is not None:
+            _check_text("cookies_file", self.cookies_file, MAX_TEXT["path"])
+        object.__setattr__(self, "headers", _checked_headers(self.headers))
+        object.__setattr__(self, "exclude", _checked_patterns(self.exclude))
 
     def public(self) -> dict[str, Any]:
         """The options as recorded in a manifest or warcinfo: secrets reduced to header names."""
@@ -96,6 +173,49 @@ class CaptureOptions:
                 value = list(value)
             out[f.name] = value
         return out
+
+
+def _check_text(name: str, value: object, limit: int, *, latin1: bool = False, empty: bool = True) -> str:
+    if not isinstance(value, str):
+        raise OptionError(name, f"must be text, not {type(value).__name__}")
+    problem = text_problem(value, limit, latin1=latin1) or (None if empty or value.strip() else "is empty")
+    if problem:
+        raise OptionError(name, f"{shown(value)} {problem}")
+    return value
+
+
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def _checked_headers(headers: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(headers, tuple | list) or not all(isinstance(h, tuple | list) and len(h) == 2 for h in headers):
+        raise OptionError("headers", "must be a list of (name, value) pairs")
+    if len(headers) > MAX_HEADERS:
+        raise OptionError("headers", f"are more than {MAX_HEADERS}")
+    for name, value in headers:
+        _check_text("headers", name, MAX_TEXT["header_name"])
+        if not _TOKEN.match(name):
+            raise OptionError("headers", f"{shown(name)} is not a header name (letters, digits and !#$%&'*+-.^_`|~)")
+        if not isinstance(value, str):
+            raise OptionError("headers", f"{name}: the value must be text, not {type(value).__name__}")
+        problem = text_problem(value, MAX_TEXT["header_value"], latin1=True)
+        if problem:
+            raise OptionError("headers", f"{name}: the value {problem}")
+    return tuple((name, value) for name, value in headers)
+
+
+def _checked_patterns(patterns: object) -> tuple[str, ...]:
+    if not isinstance(patterns, tuple | list):
+        raise OptionError("exclude", f"must be a list of regular expressions, not {type(patterns).__name__}")
+    if len(patterns) > MAX_EXCLUDES:
+        raise OptionError("exclude", f"has more than {MAX_EXCLUDES} patterns")
+    for pattern in patterns:
+        _check_text("exclude", pattern, MAX_TEXT["pattern"])
+        try:
+            re.compile(pattern)
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise OptionError("exclude", f"{shown(pattern)} is not a valid regular expression: {exc}") from None
+    return tuple(patterns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +260,7 @@ class Settings:
     replay_url: str = DEFAULT_REPLAY_URL   # the archived copy's URL: {collection} {timestamp} {url} {capture_id}
     collection: str = "archive"            # the pywb collection name that replay_url uses
     schedules: tuple[Schedule, ...] = ()
+    witness_file: Path | None = None       # outside the workspace: a record of each sealed capture's chain head
 
 
 _CAPTURE_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -151,26 +272,63 @@ _CAPTURE_TYPES: dict[str, type | tuple[type, ...]] = {
 
 
 def load_settings(workspace_root: Path) -> Settings:
-    """Read ``archiver.yaml`` in the workspace, if present; defaults otherwise."""
+    """Read ``archiver.yaml`` in the workspace, if present; defaults otherwise. SettingsError,
+    naming the file, line and key, for anything malformed, of the wrong type or out of bounds."""
     path = workspace_root / SETTINGS_FILE
     if not path.exists():
         return Settings()
+    return parse_settings(read_settings_text(path), workspace_root)
+
+
+def read_settings_text(path: Path) -> str:
+    """The settings file's text: at most MAX_SETTINGS_BYTES of UTF-8."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_SETTINGS_BYTES + 1)
+    except OSError as exc:
+        raise SettingsError(f"cannot read it: {exc.strerror or exc}", path=str(path)) from None
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise SettingsError(f"larger than {MAX_SETTINGS_BYTES} bytes", path=str(path))
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise SettingsError("not UTF-8 text", path=str(path), line=line) from None
+
+
+def parse_settings(text: str, workspace_root: Path) -> Settings:
+    """Settings from the text of ``workspace_root``'s settings file (checked as load_settings does)."""
     import yaml
 
-    text = path.read_text(encoding="utf-8")
+    path = str(workspace_root / SETTINGS_FILE)
     try:
+        _refuse_aliases(text, path)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise SettingsError(f"malformed YAML: {getattr(exc, 'problem', exc)}", path=str(path),
+        raise SettingsError(f"malformed YAML: {getattr(exc, 'problem', exc)}", path=path,
                             line=mark.line + 1 if mark else None) from None
+    except RecursionError:
+        raise SettingsError("malformed YAML: nested too deeply", path=path) from None
+    except (ValueError, OverflowError) as exc:    # a timestamp that is no date, an integer of 5000 digits
+        raise SettingsError(f"malformed YAML: a value cannot be read ({shown(str(exc), 120)})", path=path) from None
     if data is None:
         return Settings()
     lines = _key_lines(node)
     if not isinstance(data, dict):
-        raise SettingsError("the settings file must be a mapping of keys to values", path=str(path), line=1)
-    return _build(data, lines, str(path))
+        raise SettingsError("the settings file must be a mapping of keys to values", path=path, line=1)
+    return _build(data, lines, path, workspace_root)
+
+
+def _refuse_aliases(text: str, path: str) -> None:
+    """Anchors and aliases (``&a``, ``*a``) make a small file a huge document: not in a settings file."""
+    import yaml
+
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, yaml.AliasToken | yaml.AnchorToken):
+            raise SettingsError("YAML anchors and aliases (&name, *name) are not allowed", path=path,
+                                line=token.start_mark.line + 1)
 
 
 def _key_lines(node: Any, prefix: str = "") -> dict[str, int]:
@@ -190,37 +348,96 @@ def _key_lines(node: Any, prefix: str = "") -> dict[str, int]:
     return out
 
 
-def _build(data: dict[str, Any], lines: dict[str, int], path: str) -> Settings:
+def _build(data: dict[str, Any], lines: dict[str, int], path: str, workspace_root: Path) -> Settings:
     def fail(key: str, message: str) -> SettingsError:
         return SettingsError(f"{key}: {message}", path=path, line=lines.get(key), key=key)
 
-    known = {"operator", "capture", "replay_url", "collection", "schedules"}
+    known = {"operator", "capture", "replay_url", "collection", "schedules", "witness"}
     for key in data:
         if key not in known:
-            raise fail(str(key), f"unknown key (known: {', '.join(sorted(known))})")
-    operator = Operator()
-    if "operator" in data:
-        op = data["operator"]
-        if not isinstance(op, dict):
-            raise fail("operator", "must be a mapping with name and contact")
-        for key, value in op.items():
-            if key not in ("name", "contact"):
-                raise fail(f"operator.{key}", "unknown key (known: contact, name)")
-            if not isinstance(value, str):
-                raise fail(f"operator.{key}", f"must be text, not {type(value).__name__}")
-        operator = Operator(**op)
+            raise fail(shown(key) if not isinstance(key, str) else key, f"unknown key (known: {', '.join(sorted(known))})")
+    operator = _operator(data["operator"], fail) if "operator" in data else Operator()
     capture = _capture_options(data["capture"], CaptureOptions(), "capture", fail) if "capture" in data \
         else CaptureOptions()
     schedules = _schedules(data["schedules"], capture, fail) if "schedules" in data else ()
-    extra: dict[str, str] = {}
-    for key in ("replay_url", "collection"):
-        if key in data:
-            if not isinstance(data[key], str) or not data[key].strip():
-                raise fail(key, "must be non-empty text")
-            extra[key] = data[key].strip()
-    if "replay_url" in extra and "{url}" not in extra["replay_url"]:
-        raise fail("replay_url", "must contain {url} (and usually {timestamp})")
+    extra: dict[str, Any] = {}
+    if "replay_url" in data:
+        extra["replay_url"] = _replay_url(data["replay_url"], fail)
+    if "collection" in data:
+        extra["collection"] = _collection(data["collection"], fail)
+    if "witness" in data:
+        extra["witness_file"] = _witness(data["witness"], workspace_root, fail)
     return Settings(operator=operator, capture=capture, schedules=schedules, **extra)
+
+
+def _operator(op: Any, fail: Fail) -> Operator:
+    if not isinstance(op, dict):
+        raise fail("operator", "must be a mapping with name and contact")
+    for key, value in op.items():
+        if key not in ("name", "contact"):
+            raise fail(f"operator.{key}", "unknown key (known: contact, name)")
+        if not isinstance(value, str):
+            raise fail(f"operator.{key}", f"must be text, not {type(value).__name__}")
+        problem = text_problem(value, MAX_TEXT["operator"])
+        if problem:
+            raise fail(f"operator.{key}", f"{shown(value)} {problem}")
+    return Operator(**op)
+
+
+def _replay_url(value: Any, fail: Fail) -> str:
+    """A template whose fields are only REPLAY_FIELDS, without conversions or format specs."""
+    import string
+
+    if not isinstance(value, str) or not value.strip():
+        raise fail("replay_url", "must be non-empty text")
+    problem = text_problem(value, MAX_TEXT["replay_url"])
+    if problem:
+        raise fail("replay_url", f"{shown(value)} {problem}")
+    try:
+        parts = list(string.Formatter().parse(value.strip()))
+    except ValueError as exc:
+        raise fail("replay_url", f"{shown(value)} is not a template: {exc} (write a literal brace as {{{{ or }}}})") from None
+    names = {name for _, name, _, _ in parts if name is not None}
+    unknown = sorted(names - set(REPLAY_FIELDS))
+    if unknown:
+        raise fail("replay_url", f"unknown field {{{unknown[0]}}} (known: "
+                                 f"{', '.join('{' + f + '}' for f in REPLAY_FIELDS)})")
+    if any(spec or conversion for _, name, spec, conversion in parts if name is not None):
+        raise fail("replay_url", "fields take no format or conversion: write {url}, not {url!r} or {url:>9}")
+    if "url" not in names:
+        raise fail("replay_url", "must contain {url} (and usually {timestamp})")
+    return value.strip()
+
+
+_COLLECTION = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def _collection(value: Any, fail: Fail) -> str:
+    if not isinstance(value, str) or not _COLLECTION.fullmatch(value.strip()):
+        raise fail("collection", f"must be 1-100 letters, digits, '.', '_' or '-', not {shown(value)}")
+    return value.strip()
+
+
+def _witness(value: Any, workspace_root: Path, fail: Fail) -> Path:
+    """The witness file: a path outside the workspace (relative ones are relative to its root)."""
+    if not isinstance(value, str) or not value.strip():
+        raise fail("witness", f"must be a file name (text), not {shown(value)}")
+    problem = text_problem(value, MAX_TEXT["path"])
+    if problem:
+        raise fail("witness", f"{shown(value)} {problem}")
+    try:
+        given = Path(value.strip()).expanduser()
+        witness = (given if given.is_absolute() else workspace_root / given).resolve()
+        root = workspace_root.resolve()
+        is_dir = witness.is_dir()
+    except (OSError, RuntimeError) as exc:        # ~nobody/..., a symlink loop
+        raise fail("witness", f"{shown(value)} cannot be resolved: {exc}") from None
+    if witness == root or witness.is_relative_to(root):
+        raise fail("witness", f"{shown(value)} is inside the workspace; a witness must be outside it "
+                              "(whoever can change the workspace could change it too)")
+    if is_dir:
+        raise fail("witness", f"{shown(value)} is a folder; name a file")
+    return witness
 
 
 Fail = Callable[[str, str], SettingsError]
@@ -245,48 +462,90 @@ def _capture_options(raw: Any, base: CaptureOptions, prefix: str, fail: Fail) ->
         values[key] = tuple(value) if isinstance(value, list) else value
     try:
         return replace(base, **values)
+    except OptionError as exc:
+        raise fail(f"{prefix}.{exc.option}", exc.problem) from None
     except UsageError as exc:
         raise fail(prefix, str(exc)) from None
 
 
 _SCHEDULE_KEYS = {"name", "urls", "urls_file", "every", "cron", "timezone", "capture"}
+SCHEDULE_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+MAX_SCHEDULE_URLS = 10_000
+
+
+def schedule_name_problem(name: object) -> str | None:
+    """What is wrong with a schedule's name (None if nothing)."""
+    if isinstance(name, str) and SCHEDULE_NAME.fullmatch(name):
+        return None
+    return f"must be 1-64 letters, digits, '.', '_' or '-', not {shown(name)}"
 
 
 def _schedules(raw: Any, base: CaptureOptions, fail: Fail) -> tuple[Schedule, ...]:
-    from .due import When, parse_interval
-
     if not isinstance(raw, list):
         raise fail("schedules", "must be a list of schedules")
     out: list[Schedule] = []
     for i, entry in enumerate(raw):
-        where = f"schedules.{i}"
-        if not isinstance(entry, dict):
-            raise fail(where, "must be a mapping with name, urls and every or cron")
-        for key in entry:
-            if key not in _SCHEDULE_KEYS:
-                raise fail(f"{where}.{key}", f"unknown key (known: {', '.join(sorted(_SCHEDULE_KEYS))})")
-        name = entry.get("name")
-        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", name):
-            raise fail(f"{where}.name", "must be 1-64 letters, digits, '.', '_' or '-'")
-        if name in {s.name for s in out}:
-            raise fail(f"{where}.name", f"another schedule is named {name!r}")
-        urls = entry.get("urls", [])
-        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
-            raise fail(f"{where}.urls", "must be a list of URLs")
-        urls_file = entry.get("urls_file")
-        if urls_file is not None and not isinstance(urls_file, str):
-            raise fail(f"{where}.urls_file", "must be a file name")
-        if not urls and not urls_file:
-            raise fail(where, "needs urls or urls_file")
-        if ("every" in entry) == ("cron" in entry):
-            raise fail(where, "needs exactly one of every or cron")
-        try:
-            when = When(every=parse_interval(str(entry["every"])) if "every" in entry else None,
-                        cron=str(entry["cron"]) if "cron" in entry else None,
-                        timezone=str(entry.get("timezone", "UTC")))
-        except UsageError as exc:
-            key = "every" if "every" in entry else "cron"
-            raise fail(f"{where}.{key}", str(exc)) from None
-        options = _capture_options(entry["capture"], base, f"{where}.capture", fail) if "capture" in entry else base
-        out.append(Schedule(name=name, urls=tuple(urls), urls_file=urls_file, when=when, options=options))
+        schedule = _schedule(entry, f"schedules.{i}", base, fail)
+        if schedule.name in {s.name for s in out}:
+            raise fail(f"schedules.{i}.name", f"another schedule is named {schedule.name!r}")
+        out.append(schedule)
     return tuple(out)
+
+
+def _schedule(entry: Any, where: str, base: CaptureOptions, fail: Fail) -> Schedule:
+    if not isinstance(entry, dict):
+        raise fail(where, "must be a mapping with name, urls and every or cron")
+    for key in entry:
+        if key not in _SCHEDULE_KEYS:
+            raise fail(f"{where}.{key}", f"unknown key (known: {', '.join(sorted(_SCHEDULE_KEYS))})")
+    name = entry.get("name")
+    problem = schedule_name_problem(name)
+    if problem:
+        raise fail(f"{where}.name", problem)
+    urls = _schedule_urls(entry.get("urls", []), f"{where}.urls", fail)
+    urls_file = entry.get("urls_file")
+    if urls_file is not None:
+        problem = "must be a file name" if not isinstance(urls_file, str) or not urls_file.strip() \
+            else text_problem(urls_file, MAX_TEXT["path"])
+        if problem:
+            raise fail(f"{where}.urls_file", problem)
+    if not urls and not urls_file:
+        raise fail(where, "needs urls or urls_file")
+    when = _when(entry, where, fail)
+    options = _capture_options(entry["capture"], base, f"{where}.capture", fail) if "capture" in entry else base
+    return Schedule(name=str(name), urls=urls, urls_file=urls_file, when=when, options=options)
+
+
+def _schedule_urls(urls: Any, where: str, fail: Fail) -> tuple[str, ...]:
+    from .urls import canonical
+
+    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+        raise fail(where, "must be a list of URLs")
+    if len(urls) > MAX_SCHEDULE_URLS:
+        raise fail(where, f"has more than {MAX_SCHEDULE_URLS} URLs (use urls_file)")
+    for i, url in enumerate(urls):
+        try:
+            canonical(url)
+        except UsageError as exc:
+            raise fail(f"{where}.{i}", str(exc)) from None
+    return tuple(urls)
+
+
+def _when(entry: dict[str, Any], where: str, fail: Fail) -> When:
+    from .due import When, check_timezone, parse_interval
+
+    if ("every" in entry) == ("cron" in entry):
+        raise fail(where, "needs exactly one of every or cron")
+    key = "every" if "every" in entry else "cron"
+    for name in (key, "timezone"):
+        if name in entry and not isinstance(entry[name], str):
+            raise fail(f"{where}.{name}", f"must be text, not {type(entry[name]).__name__}")
+    try:
+        check_timezone(entry.get("timezone", "UTC"))
+    except UsageError as exc:
+        raise fail(f"{where}.timezone", str(exc)) from None
+    try:
+        return When(every=parse_interval(entry["every"]) if key == "every" else None,
+                    cron=entry.get("cron"), timezone=entry.get("timezone", "UTC"))
+    except UsageError as exc:
+        raise fail(f"{where}.{key}", str(exc)) from None

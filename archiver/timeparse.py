@@ -11,8 +11,15 @@ from .errors import UsageError
 _DIGITS = re.compile(r"^\d{4,14}$")
 
 
+MAX_LENGTH = 100
+
+
 def parse_moment(text: str) -> datetime:
+    """An aware UTC datetime, or UsageError naming ``text``: a moment the calendar cannot hold
+    (year 0, year 10000, 9999-12-31T23:59-01:00 which is in year 10000 in UTC) is refused."""
     value = text.strip()
+    if len(value) > MAX_LENGTH or not value.isprintable():
+        raise UsageError(f"not a date or time: {_shown(text)} (at most {MAX_LENGTH} printable characters)")
     if _DIGITS.match(value) and len(value) % 2 == 0:
         padded = value + "0101000000"[len(value) - 4:] if len(value) < 14 else value
         try:
@@ -26,12 +33,19 @@ def parse_moment(text: str) -> datetime:
 
         try:
             parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            raise UsageError(f"not a date or time: {text!r} (examples: 2026-11-29, 2026-11-29T15:04:47Z, "
+        except (TypeError, ValueError, IndexError, OverflowError):
+            raise UsageError(f"not a date or time: {_shown(text)} (examples: 2026-11-29, 2026-11-29T15:04:47Z, "
                              f"20261129150447)") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise UsageError(f"not a date or time: {_shown(text)} is outside years 1 to 9999 in UTC") from None
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:60]) + "..."
 
 
 def iso(moment: datetime) -> str:
