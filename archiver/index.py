@@ -6,21 +6,22 @@ page (from its WARC conversion record) is searchable with FTS5.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import sqlite3
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import importbounds as bounds
 from .errors import ArchiverError
 from .surt import surt
 from .timeparse import iso
 from .workspace import Workspace
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE captures (capture_id TEXT PRIMARY KEY, sequence INTEGER, started TEXT, ended TEXT,
@@ -38,6 +39,8 @@ CREATE INDEX mementos_by_payload ON mementos (surt, payload_sha256) WHERE revisi
 CREATE INDEX mementos_by_surt ON mementos (surt, datetime, capture_id, record_id);
 CREATE INDEX mementos_by_capture ON mementos (capture_id);
 CREATE VIRTUAL TABLE texts USING fts5 (title, body, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE left_out (capture_id TEXT NOT NULL, item TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE INDEX left_out_by_capture ON left_out (capture_id);
 """
 COLUMNS = ("url", "datetime", "capture_id", "role", "status", "mime", "payload_sha256", "warc", "offset",
            "length", "record_id", "location", "metadata", "revisit_of")
@@ -111,28 +114,37 @@ class Index:
         return row[0] if row else None
 
     def sync(self) -> None:
-        """Add captures whose manifests are new; drop those whose manifests are gone."""
+        """Add captures whose manifests are new; drop those whose manifests are gone. A manifest that
+        cannot be read or indexed is listed in ``left_out`` (and not tried again until ``reindex``)."""
         on_disk = {p.stem: p for p in self.workspace.manifest_paths()}
-        known = {row[0] for row in self.db.execute("SELECT capture_id FROM captures")}
-        if on_disk.keys() == known:
+        if on_disk.keys() == self._known():
             return
-        from .manifest import read_manifest
-
         with self.workspace.lock("index"), self.db:
-            known = {row[0] for row in self.db.execute("SELECT capture_id FROM captures")}
+            known = self._known()
             for gone in known - on_disk.keys():
                 self._remove(gone)
             for capture_id in sorted(on_disk.keys() - known):
-                try:
-                    manifest = read_manifest(on_disk[capture_id])
-                except ArchiverError:
-                    continue      # verify reports unreadable manifests; the index leaves them out
-                self._add(manifest)
+                self._add_file(capture_id, on_disk[capture_id])
+
+    def _known(self) -> set[str]:
+        return {row[0] for row in self.db.execute(
+            "SELECT capture_id FROM captures UNION SELECT capture_id FROM left_out WHERE item = 'capture'")}
 
     def add(self, manifest: dict[str, Any]) -> None:
+        cid = manifest.get("capture_id")
+        if not isinstance(cid, str):
+            return                # nothing to key it by: sync lists it under its file name
         with self.workspace.lock("index"), self.db:
-            if not self.db.execute("SELECT 1 FROM captures WHERE capture_id = ?", (manifest["capture_id"],)).fetchone():
-                self._add(manifest)
+            if cid not in self._known():
+                self._add_safely(cid, manifest)
+
+    def left_out(self, capture_id: str | None = None) -> list[tuple[str, str, str]]:
+        """(capture id, item, reason) of what the index holds no row for or holds clamped: manifests
+        that cannot be read, and resources or fields whose values are out of range or of the wrong type."""
+        sql = "SELECT capture_id, item, reason FROM left_out"
+        rows = self.db.execute(sql + " WHERE capture_id = ? ORDER BY rowid" if capture_id else sql + " ORDER BY rowid",
+                               (capture_id,) if capture_id else ())
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def _remove(self, capture_id: str) -> None:
         ids = [r[0] for r in self.db.execute("SELECT id FROM mementos WHERE capture_id = ?", (capture_id,))]
@@ -140,47 +152,98 @@ class Index:
         self.db.execute("DELETE FROM mementos WHERE capture_id = ?", (capture_id,))
         self.db.execute("DELETE FROM failures WHERE capture_id = ?", (capture_id,))
         self.db.execute("DELETE FROM captures WHERE capture_id = ?", (capture_id,))
+        self.db.execute("DELETE FROM left_out WHERE capture_id = ?", (capture_id,))
 
-    def _add(self, manifest: dict[str, Any]) -> None:
-        cid = manifest["capture_id"]
+    def _leave_out(self, capture_id: str, item: str, reason: str) -> None:
+        self.db.execute("INSERT INTO left_out VALUES (?, ?, ?)",
+                        (capture_id, bounds.one_line(item)[:300], bounds.one_line(reason)[:1000]))
+
+    def _add_file(self, capture_id: str, path: Path) -> None:
+        from .manifest import read_manifest
+
+        try:
+            manifest = read_manifest(path)
+        except _DATA_ERRORS as exc:   # verify reports unreadable manifests; the index lists and skips them
+            self._leave_out(capture_id, "capture", f"the manifest cannot be read: {exc}")
+            return
+        if manifest["capture_id"] != capture_id:
+            self._leave_out(capture_id, "capture", f"its capture_id {bounds.shown(manifest['capture_id'])} "
+                                                   "is not its file name")
+            return
+        self._add_safely(capture_id, manifest)
+
+    def _add_safely(self, capture_id: str, manifest: dict[str, Any]) -> None:
+        """Add one capture, or nothing of it (listed in ``left_out``) if it holds what cannot be indexed."""
+        self.db.execute("SAVEPOINT capture")
+        try:
+            self._add(capture_id, manifest)
+        except _DATA_ERRORS as exc:
+            self.db.execute("ROLLBACK TO capture")
+            self._leave_out(capture_id, "capture", f"cannot be indexed: {type(exc).__name__}: {exc}")
+        self.db.execute("RELEASE capture")
+
+    def _add(self, cid: str, manifest: dict[str, Any]) -> None:
+        started = _moment(manifest.get("started"))
+        if started is None:
+            self._leave_out(cid, "started", f"{bounds.shown(manifest.get('started'))} is not a date from "
+                                            f"{bounds.MIN_YEAR} to {bounds.MAX_YEAR}: its failures are left out")
+        sequence = manifest.get("sequence")
         self.db.execute("INSERT INTO captures VALUES (?, ?, ?, ?, ?, ?)",
-                        (cid, manifest.get("sequence"), manifest["started"], manifest["ended"],
-                         manifest.get("schedule"), 0 if manifest.get("seed_problems") else 1))
-        for f in manifest.get("failures") or []:
-            if f.get("kind") != "truncated":
-                self.db.execute("INSERT INTO failures VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                (surt(f["url"]), f["url"], cid, manifest["started"], f.get("role", ""),
-                                 f.get("kind", ""), f.get("reason", "")))
-        for res in manifest["resources"]:
-            meta = res.get("metadata")
-            cur = self.db.execute(
-                "INSERT INTO mementos (surt, url, datetime, capture_id, role, status, mime, payload_sha256, warc,"
-                " offset, length, record_id, location, metadata, warc_payload_digest, revisit_of)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (surt(res["url"]), res["url"], res.get("date") or manifest["started"], cid, res["role"],
-                 res["status"], res.get("content_type"), res["payload_sha256"], res["warc"], res["offset"],
-                 res["length"], res["record_id"], res.get("location"),
-                 json.dumps(meta, sort_keys=True, ensure_ascii=False) if meta else None,
-                 res.get("warc_payload_digest"),
-                 json.dumps(res["revisit_of"], sort_keys=True) if res.get("revisit_of") else None))
-            text = self._text_of(res)
-            if text is not None:
-                title = ((meta or {}).get("title") or {}).get("value") or ""
-                self.db.execute("INSERT INTO texts (rowid, title, body) VALUES (?, ?, ?)",
-                                (cur.lastrowid, title, text))
+                        (cid, sequence if bounds.int_problem("", sequence, 1, bounds.MAX_INT) is None else None,
+                         started, _moment(manifest.get("ended")), _short(manifest.get("schedule"), 1000),
+                         0 if manifest.get("seed_problems") else 1))
+        for i, f in enumerate(_listed(manifest.get("failures"))):
+            row = _failure_row(f, cid, started)
+            if isinstance(row, str):
+                self._leave_out(cid, f"failures[{i}]", row)
+            elif row is not None:
+                self._insert(cid, f"failures[{i}]", "INSERT INTO failures VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+        for i, res in enumerate(_listed(manifest.get("resources"))):
+            self._add_resource(cid, f"resources[{i}]", res, started)
 
-    def _text_of(self, res: dict[str, Any]) -> str | None:
+    def _add_resource(self, cid: str, item: str, res: Any, started: str | None) -> None:
+        row, notes, title = _memento_row(res, cid, started)
+        if isinstance(res, dict) and isinstance(res.get("url"), str):
+            item += f" {bounds.shown(res['url'])}"
+        for note in notes:
+            self._leave_out(cid, item, note)
+        if row is None:
+            return
+        rowid = self._insert(cid, item, _INSERT_MEMENTO, row)
+        text, problem = self._text_of(res)
+        if problem:
+            self._leave_out(cid, item, problem)
+        if rowid is not None and text is not None:
+            self._insert(cid, item, "INSERT INTO texts (rowid, title, body) VALUES (?, ?, ?)", (rowid, title, text))
+
+    def _insert(self, cid: str, item: str, sql: str, row: tuple[Any, ...]) -> int | None:
+        """One row; if SQLite cannot take a value (a lone surrogate, a number too large), the row is
+        left out and listed."""
+        try:
+            return self.db.execute(sql, row).lastrowid
+        except _ROW_ERRORS as exc:
+            self._leave_out(cid, item, f"cannot be indexed: {exc}")
+            return None
+
+    def _text_of(self, res: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The main text of a page from its conversion record, at most 16 MiB of it; or a problem."""
         record = res.get("text")
         if not record:
-            return None
+            return None, None
+        warc = (record.get("warc") or res["warc"]) if isinstance(record, dict) else None
+        offset, length = (record.get("offset"), record.get("length")) if isinstance(record, dict) else (None, None)
+        if (_warc_problem(warc) or bounds.int_problem("", offset, 0, bounds.MAX_INT)
+                or bounds.int_problem("", length, 1, _MAX_TEXT_RECORD)):
+            return None, "text is not a conversion record's warc, offset and length: its text is not searchable"
         try:
-            with open(self.workspace.root / (record.get("warc") or res["warc"]), "rb") as fh:
-                fh.seek(record["offset"])
-                raw = gzip.decompress(fh.read(record["length"]))
-        except (OSError, EOFError, gzip.BadGzipFile):
-            return None
-        head, _, block = raw.partition(b"\r\n\r\n")
-        return block[: -4 if block.endswith(b"\r\n\r\n") else None].decode("utf-8", errors="replace")
+            with open(self.workspace.root / warc, "rb") as fh:
+                fh.seek(offset)
+                raw = fh.read(length)
+            data = zlib.decompressobj(31).decompress(raw, _MAX_TEXT)
+        except (OSError, EOFError, zlib.error, ValueError, OverflowError):
+            return None, None
+        head, _, block = data.partition(b"\r\n\r\n")
+        return block[: -4 if block.endswith(b"\r\n\r\n") else None].decode("utf-8", errors="replace"), None
 
     # -- queries ---------------------------------------------------------------------------------
 
@@ -290,6 +353,162 @@ def _parse(value: str) -> datetime:
     from .timeparse import parse_moment
 
     return parse_moment(value)
+
+
+# -- what of a manifest can be indexed ------------------------------------------------------------
+# A sealed manifest is never rewritten, and one written by an older archiver or edited by hand may
+# hold anything YAML can: each value is checked here against the bounds imports are held to, and
+# what is out of range is left out (listed in ``left_out``), never allowed to stop the index.
+
+_DATA_ERRORS = (ArchiverError, KeyError, TypeError, ValueError, AttributeError, OverflowError, RecursionError,
+                sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
+_ROW_ERRORS = (ValueError, OverflowError, TypeError, sqlite3.IntegrityError, sqlite3.InterfaceError,
+               sqlite3.ProgrammingError)
+_INSERT_MEMENTO = ("INSERT INTO mementos (surt, url, datetime, capture_id, role, status, mime, payload_sha256, warc,"
+                   " offset, length, record_id, location, metadata, warc_payload_digest, revisit_of)"
+                   " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+_MAX_TEXT_RECORD = 64 * 2**20      # compressed bytes of one conversion record
+_MAX_TEXT = 16 * 2**20             # decompressed bytes of main text indexed per page
+_MAX_METADATA = 2**20              # characters of a page's metadata as JSON
+_HEX64 = frozenset("0123456789abcdef")
+
+
+def _moment(value: object) -> str | None:
+    """``value`` as it is if it is a date from 1990 to 9999, else None."""
+    if not isinstance(value, str) or len(value) > bounds.MAX_DATE:
+        return None
+    try:
+        moment = _parse(value)
+    except (ArchiverError, ValueError, OverflowError):
+        return None
+    return value if bounds.date_problem("", moment) is None else None
+
+
+def _short(value: object, limit: int) -> str | None:
+    return value if isinstance(value, str) and len(value) <= limit else None
+
+
+def _listed(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _url_problem(value: object) -> str | None:
+    problem = bounds.url_problem("url", value)
+    if problem is None:
+        try:
+            surt(str(value))
+        except (ArchiverError, ValueError):
+            problem = f"url {bounds.shown(value)} is not an http(s) URL with a valid host and port"
+    return problem
+
+
+def _warc_problem(value: object) -> str | None:
+    """A WARC file of the workspace: ``archive/...``, relative, never leaving it."""
+    if bounds.text_problem("warc", value, 1024) or not str(value).startswith("archive/") \
+            or ".." in str(value).split("/"):
+        return f"warc {bounds.shown(value)} is not a file under archive/"
+    return None
+
+
+def _failure_row(f: object, cid: str, started: str | None) -> tuple[str, ...] | str | None:
+    """The failures row, None for what is not listed (truncations), or why it cannot be indexed."""
+    if not isinstance(f, dict):
+        return "not a mapping"
+    if f.get("kind") == "truncated":
+        return None
+    problem = _url_problem(f.get("url"))
+    if problem or started is None:
+        return problem or "the capture's started time is not a date"
+    url = f["url"]
+    return (surt(url), url, cid, started, _short(f.get("role"), 64) or "", _short(f.get("kind"), 64) or "",
+            str(f.get("reason", ""))[:2000])
+
+
+def _memento_problem(res: dict[str, Any]) -> str | None:
+    """What makes a resource impossible to index: a required value missing, of the wrong type or out
+    of range."""
+    return (_url_problem(res.get("url"))
+            or bounds.text_problem("role", res.get("role"), 64)
+            or bounds.text_problem("record_id", res.get("record_id"), bounds.MAX_RECORD_ID)
+            or bounds.int_problem("status", res.get("status"), bounds.MIN_STATUS, bounds.MAX_STATUS)
+            or bounds.int_problem("offset", res.get("offset"), 0, bounds.MAX_INT)
+            or bounds.int_problem("length", res.get("length"), 0, bounds.MAX_INT)
+            or _warc_problem(res.get("warc"))
+            or _sha256_problem(res.get("payload_sha256")))
+
+
+def _sha256_problem(value: object) -> str | None:
+    if isinstance(value, str) and len(value) == 64 and _HEX64.issuperset(value):
+        return None
+    return f"payload_sha256 {bounds.shown(value)} is not 64 hex digits"
+
+
+def _memento_row(res: object, cid: str, started: str | None) -> tuple[tuple[Any, ...] | None, list[str], str]:
+    """(the mementos row or None, what was left out or clamped, the page title for search)."""
+    if not isinstance(res, dict):
+        return None, ["not a mapping"], ""
+    if problem := _memento_problem(res):
+        return None, [problem], ""
+    date = res.get("date")
+    when = started if date is None else _moment(date)
+    if when is None:
+        return None, [f"date {bounds.shown(date if date is not None else started)} is not a date from "
+                      f"{bounds.MIN_YEAR} to {bounds.MAX_YEAR}"], ""
+    revisit = res.get("revisit_of")
+    if revisit and not (isinstance(revisit, dict) and _short(revisit.get("capture_id"), 1000)
+                        and _short(revisit.get("record_id"), bounds.MAX_RECORD_ID)):
+        return None, ["revisit_of does not name its original's capture_id and record_id"], ""
+    notes: list[str] = []
+    mime = _optional(res, "content_type", bounds.MAX_HEADER_VALUE, notes)
+    location = _optional(res, "location", bounds.MAX_URL, notes)
+    digest = _optional(res, "warc_payload_digest", bounds.MAX_DIGEST, notes)
+    if digest is not None and bounds.digest_problem("", digest):
+        notes.append(f"warc_payload_digest {bounds.shown(digest)} is not a labelled digest: left out")
+        digest = None
+    meta, title = _metadata(res.get("metadata"), notes)
+    revisit_json = _json(revisit, notes, "revisit_of") if revisit else None
+    if revisit and revisit_json is None:
+        return None, notes, ""
+    url = res["url"]
+    return (surt(url), url, when, cid, res["role"], res["status"], mime, res["payload_sha256"], res["warc"],
+            res["offset"], res["length"], res["record_id"], location, meta, digest, revisit_json), notes, title
+
+
+def _optional(res: dict[str, Any], key: str, limit: int, notes: list[str]) -> str | None:
+    value = res.get(key)
+    if value is None:
+        return None
+    if problem := bounds.text_problem(key, value, limit):
+        notes.append(f"{problem}: left out")
+        return None
+    return str(value)
+
+
+def _metadata(meta: object, notes: list[str]) -> tuple[str | None, str]:
+    """The page's metadata as JSON (fields that are mappings only), and its title."""
+    if not meta:
+        return None, ""
+    if not isinstance(meta, dict):
+        notes.append("metadata is not a mapping: left out")
+        return None, ""
+    fields = {k: v for k, v in meta.items() if isinstance(k, str) and isinstance(v, dict)}
+    if len(fields) < len(meta):
+        notes.append(f"{len(meta) - len(fields)} metadata field(s) that are not mappings: left out")
+    text = _json(fields, notes, "metadata") if fields else None
+    title = fields.get("title", {}).get("value") if text else None
+    return text, title if isinstance(title, str) else ""
+
+
+def _json(value: Any, notes: list[str], what: str) -> str | None:
+    try:
+        text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        notes.append(f"{what} is not plain data: left out")
+        return None
+    if len(text) > _MAX_METADATA:
+        notes.append(f"{what} is {len(text)} characters as JSON (at most {_MAX_METADATA}): left out")
+        return None
+    return text
 
 
 def _new_database(path: Path, purpose: str) -> tuple[sqlite3.Connection, Path]:
