@@ -29,7 +29,7 @@ from .models import (
     WarcFile,
 )
 from .requests_plan import RequestPlanner
-from .seal import seal
+from .seal import seal, signing_key
 from .settings import CaptureOptions, Settings
 from .urls import canonical, resolve_link
 from .warc import CONFORMS_TO, WarcFileWriter, settings_json, warc_date
@@ -79,6 +79,7 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
     seed_urls = list(dict.fromkeys(canonical(s) for s in seeds))
     planner = RequestPlanner(options)      # reads --cookies: bad input fails before anything is written
     workspace.ensure()
+    signing_key(workspace, settings.witness_file)    # a broken or replaced key stops it before any fetch
     started = clock()
     capture_id = new_capture_id(started)
     scratch = workspace.scratch_dir(capture_id)
@@ -291,7 +292,7 @@ class _Run:
         unlisted = {reason: n - LISTED_SKIPS for reason, n in self.skip_counts.items() if n > LISTED_SKIPS}
         if unlisted:
             manifest["skipped_unlisted"] = unlisted
-        sealed = seal(self.ws, manifest)
+        sealed = seal(self.ws, manifest, witness_file=self.settings.witness_file)
         index_sealed(self.ws, manifest)
         return replace(result, manifest_path=self.ws.relative(sealed.manifest))
 

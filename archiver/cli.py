@@ -7,10 +7,12 @@ import sys
 
 from . import __version__
 from .commands import (
+    MAX_VERIFY_WORKERS,
     cmd_capture,
     cmd_cite,
     cmd_demo,
     cmd_export,
+    cmd_head,
     cmd_import,
     cmd_keygen,
     cmd_lookup,
@@ -36,7 +38,11 @@ EPILOG_DEMO = """example:
 EPILOG_VERIFY = """example:
   archiver verify                          # every capture, full fixity check
   archiver verify --quick --json           # presence, sizes, seals and chain, as JSON
-  archiver verify 20261129T150447Z-bce0ff --trusted-key colleague.pub.pem"""
+  archiver verify 20261129T150447Z-bce0ff --trusted-key colleague.pub.pem
+  archiver verify --expect-head 9f2c...     # the head published earlier is still in the chain"""
+EPILOG_HEAD = """example:
+  archiver head            # capture 20261129T150447Z-bce0ff, sequence 12, sha256 9f2c...
+  archiver verify --expect-head 9f2c...    # later: that head is still in the chain"""
 EPILOG_KEYGEN = """example:
   archiver keygen && archiver capture https://example.org/a    # the capture is signed"""
 
@@ -102,16 +108,33 @@ def build_parser() -> argparse.ArgumentParser:
     ver = sub.add_parser("verify", help="check fixity, the manifest chain, seals and signatures",
                          description="Check that every sealed capture is intact: WARC files present with the "
                                      "sha256 the manifest records, every record's digests right, each manifest "
-                                     "unedited and chained to the one before, signatures valid. Reports debris "
-                                     "of interrupted captures as orphans (warnings). Exit 0 when all is intact, "
-                                     "1 when not, 2 on usage errors.",
+                                     "unedited and chained to the one before, every manifest entry agreeing with "
+                                     "its WARC record, signatures valid (once a workspace signs, every later "
+                                     "capture must be signed), the key the one you pinned, and no capture the "
+                                     "witness saw sealed gone (a rollback). Reports debris of interrupted "
+                                     "captures as orphans (warnings). Exit 0 when all is intact, 1 when not, "
+                                     "2 on usage errors.",
                          epilog=EPILOG_VERIFY, formatter_class=argparse.RawDescriptionHelpFormatter)
     ver.add_argument("capture_ids", nargs="*", metavar="CAPTURE_ID", help="captures to check (default: all)")
     ver.add_argument("--quick", action="store_true", help="presence, sizes, seals and chain only; no hashing")
     ver.add_argument("--trusted-key", metavar="FILE", help="check signatures against this Ed25519 public key (PEM)")
-    ver.add_argument("--workers", type=int, metavar="N", help="processes that hash and check in parallel (default: CPU count)")
+    ver.add_argument("--workers", type=int, metavar="N",
+                     help=f"processes that hash and check in parallel, 1-{MAX_VERIFY_WORKERS} (default: CPU count)")
+    ver.add_argument("--expect-head", metavar="SHA256",
+                     help="the head manifest's sha256 published earlier (archiver head): it must still be in the chain")
+    ver.add_argument("--accept-key", metavar="FINGERPRINT",
+                     help="you replaced the workspace's signing key on purpose: pin this new key (sha256:...) instead")
     ver.add_argument("--json", action="store_true", help="print the report as JSON")
     ver.set_defaults(func=cmd_verify)
+
+    hd = sub.add_parser("head", help="print the chain head, to publish or keep elsewhere",
+                        description="Print the newest sealed capture and its manifest's sha256: the chain head. Keep "
+                                    "it somewhere the workspace is not (a notebook, an email, a repository); later, "
+                                    "'archiver verify --expect-head SHA256' proves no capture sealed until then was "
+                                    "removed.",
+                        epilog=EPILOG_HEAD, formatter_class=argparse.RawDescriptionHelpFormatter)
+    hd.add_argument("--json", action="store_true", help="print as JSON")
+    hd.set_defaults(func=cmd_head)
 
     key = sub.add_parser("keygen", help="make an Ed25519 key pair that signs every later capture",
                          description="Make an Ed25519 key pair for the workspace: keys/archiver-signing-key.pem "

@@ -13,13 +13,15 @@ from typing import Any
 
 from .errors import ArchiverError, UsageError
 
+MAX_VERIFY_WORKERS = 256
+
 
 def capture_options(args: argparse.Namespace, base: Any) -> Any:
     """Flags over the workspace settings' capture options."""
     from dataclasses import replace
 
     from .requests_plan import parse_header
-    from .settings import parse_size
+    from .settings import OptionError, parse_size
 
     changes: dict[str, Any] = {}
     for flag in ("depth", "max_resources", "timeout", "concurrency", "per_host", "user_agent"):
@@ -28,7 +30,10 @@ def capture_options(args: argparse.Namespace, base: Any) -> Any:
             changes[flag] = value
     for flag in ("max_bytes", "max_total_bytes"):
         if getattr(args, flag) is not None:
-            changes[flag] = parse_size(getattr(args, flag))
+            try:
+                changes[flag] = parse_size(getattr(args, flag))
+            except UsageError as exc:
+                raise UsageError(f"{flag_of(flag)}: {exc}") from None
     if args.exclude:
         changes["exclude"] = tuple(base.exclude) + tuple(args.exclude)
     if args.ignore_robots:
@@ -44,17 +49,50 @@ def capture_options(args: argparse.Namespace, base: Any) -> Any:
     for flag in ("allow_private", "deny_private", "insecure"):
         if getattr(args, flag, False):
             changes[flag] = True
-    return replace(base, **changes)
+    try:
+        return replace(base, **changes)       # CaptureOptions checks every bound (settings.BOUNDS)
+    except OptionError as exc:
+        raise UsageError(f"{flag_of(exc.option)} {exc.problem}") from None
+
+
+_FLAGS = {"headers": "--header", "cookies_file": "--cookies"}
+
+
+def flag_of(option: str) -> str:
+    """The command-line flag of a capture option: 'per_host' -> '--per-host'."""
+    return _FLAGS.get(option, "--" + option.replace("_", "-"))
+
+
+def checked_text(what: str, text: str, limit: int = 4096) -> str:
+    """``text`` unless it is too long or has a control character: UsageError naming ``what``."""
+    from .settings import shown, text_problem
+
+    problem = text_problem(text, limit)
+    if problem:
+        raise UsageError(f"{what} {shown(text)} {problem}")
+    return text
 
 
 def workspace_root(args: argparse.Namespace) -> tuple[Path, bool]:
     """(root, chosen explicitly by -w or ARCHIVER_WORKSPACE)."""
     if args.workspace:
-        return Path(args.workspace), True
+        return Path(checked_text("--workspace", args.workspace)), True
     env = os.environ.get("ARCHIVER_WORKSPACE")
     if env:
-        return Path(env), True
+        return Path(checked_text("ARCHIVER_WORKSPACE", env)), True
     return Path.cwd(), False
+
+
+def moment_of(flag: str, text: str | None) -> Any:
+    """The moment given with ``flag`` (an aware UTC datetime), or None; UsageError naming the flag."""
+    from .timeparse import parse_moment
+
+    if text is None:
+        return None
+    try:
+        return parse_moment(text)
+    except UsageError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
 
 
 def run_capture(urls: list[str], root: Path, args: argparse.Namespace) -> Any:
@@ -105,35 +143,72 @@ def print_result(result: Any, as_json: bool) -> None:
     print(json.dumps(summary_json(result), indent=2) if as_json else summary_text(result))
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    from .verifying import verify
-    from .workspace import Workspace
+def _witness_file(root: Path) -> Path | None:
+    from .settings import load_settings
 
-    root, _ = workspace_root(args)
-    if not root.is_dir():
-        raise UsageError(f"workspace {root} does not exist")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("--workers must be 1 or more")
+    return load_settings(root).witness_file
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import re
+
+    from .verifying import verify
+
+    ws = _existing_workspace(args)
+    if args.workers is not None and not 1 <= args.workers <= MAX_VERIFY_WORKERS:
+        raise UsageError(f"--workers must be 1 to {MAX_VERIFY_WORKERS}, not {args.workers}")
     trusted = Path(args.trusted_key) if args.trusted_key else None
     if trusted is not None and not trusted.is_file():
         raise UsageError(f"--trusted-key {trusted}: no such file")
-    report = verify(Workspace(root), args.capture_ids or None, quick=args.quick, trusted_key=trusted,
-                    workers=args.workers)
+    expect = args.expect_head.lower().removeprefix("sha256:") if args.expect_head else None
+    if expect is not None and not re.fullmatch(r"[0-9a-f]{64}", expect):
+        raise UsageError(f"--expect-head must be a manifest's sha256 (64 hex digits), not {args.expect_head!r}")
+    accept = args.accept_key.lower() if args.accept_key else None
+    if accept is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", accept):
+        raise UsageError(f"--accept-key must be a key fingerprint (sha256: and 64 hex digits), not {args.accept_key!r}")
+    if accept is not None:
+        from .signing import fingerprint, load_public_key
+
+        current = fingerprint(load_public_key(ws.public_key_path)) if ws.public_key_path.exists() else None
+        if accept != current:
+            raise UsageError(f"--accept-key {accept} is not the workspace's public key ({current or 'none'})")
+    report = verify(ws, args.capture_ids or None, quick=args.quick, trusted_key=trusted, workers=args.workers,
+                    witness_file=_witness_file(ws.root), expect_head=expect, accept_key=accept)
     from .summary import verify_json, verify_text
 
     print(json.dumps(verify_json(report), indent=2) if args.json else verify_text(report))
     return 0 if report.ok else 1
 
 
+def cmd_head(args: argparse.Namespace) -> int:
+    from .seal import find_head
+
+    ws = _existing_workspace(args)
+    head = find_head(ws)
+    if head is None:
+        raise ArchiverError("no capture has been sealed in this workspace yet")
+    if args.json:
+        print(json.dumps({"capture_id": head.capture_id, "sequence": head.sequence, "sha256": head.sha256}, indent=2))
+    else:
+        print(f"capture {head.capture_id}, sequence {head.sequence}, sha256 {head.sha256}")
+    return 0
+
+
 def cmd_keygen(args: argparse.Namespace) -> int:
-    from .signing import generate_key_pair
+    from .signing import fingerprint, generate_key_pair, load_public_key
+    from .witness import record_key, witness_paths
     from .workspace import Workspace
 
     root, _ = workspace_root(args)
     ws = Workspace(root).ensure()
     generate_key_pair(ws.private_key_path, ws.public_key_path)
+    key = fingerprint(load_public_key(ws.public_key_path))
+    problems = record_key(witness_paths(ws.root, _witness_file(ws.root)), ws.root, key)
     print(f"private key  {ws.relative(ws.private_key_path)} (mode 0600: keep it secret, do not publish it)")
     print(f"public key   {ws.relative(ws.public_key_path)} (give this to whoever checks your captures)")
+    print(f"fingerprint  {key} (pinned for this workspace; publish it with the public key)")
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
     return 0
 
 
@@ -141,6 +216,8 @@ def _existing_workspace(args: argparse.Namespace) -> Any:
     from .workspace import Workspace
 
     root, _ = workspace_root(args)
+    if not root.exists():
+        raise UsageError(f"workspace {root} does not exist")
     if not (root / "manifests").is_dir():
         raise UsageError(f"{root} is not an archiver workspace (no manifests/ folder)")
     return Workspace(root)
@@ -148,12 +225,11 @@ def _existing_workspace(args: argparse.Namespace) -> Any:
 
 def cmd_lookup(args: argparse.Namespace) -> int:
     from .index import Index
-    from .timeparse import parse_moment
     from .urls import canonical
 
     ws = _existing_workspace(args)
     url = canonical(args.url)
-    at = parse_moment(args.at) if args.at else None
+    at = moment_of("--at", args.at)
     with Index.open(ws) as index:
         if at is None:
             found = [(m, None) for m in index.timemap(url)]
@@ -171,10 +247,9 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 def cmd_cite(args: argparse.Namespace) -> int:
     from .citeformats import FORMATS
     from .citing import cite
-    from .timeparse import parse_moment
 
     ws = _existing_workspace(args)
-    at = parse_moment(args.at) if args.at else None
+    at = moment_of("--at", args.at)
     text = FORMATS[args.style](cite(ws, args.targets, at=at))
     if args.output:
         from .workspace import atomic_write
@@ -187,10 +262,14 @@ def cmd_cite(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from .index import Index
+    from .settings import OptionError, check_bound
 
+    try:
+        check_bound("search_limit", args.limit)
+    except OptionError as exc:
+        raise UsageError(f"--limit {exc.problem}") from None
+    checked_text("the search words", args.query, 1000)
     ws = _existing_workspace(args)
-    if args.limit < 1:
-        raise UsageError("--limit must be 1 or more")
     with Index.open(ws) as index:
         hits = index.search(args.query, args.limit)
     if args.cite:
@@ -219,37 +298,68 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 def _settings_file(root: Path) -> tuple[Path, dict[str, Any]]:
     import yaml
 
-    from .settings import SETTINGS_FILE, load_settings
+    from .settings import SETTINGS_FILE, load_settings, read_settings_text
 
     load_settings(root)                      # refuse to edit a file that is not valid now
     path = root / SETTINGS_FILE
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    data = yaml.safe_load(read_settings_text(path)) if path.exists() else None
     return path, data or {}
 
 
 def _write_settings(root: Path, path: Path, data: dict[str, Any]) -> None:
+    """Write the settings file, once its new text is known to be valid: a refusal changes nothing."""
     import yaml
 
-    from .settings import load_settings
-    from .workspace import atomic_write
+    from .settings import parse_settings
+    from .workspace import Workspace, atomic_write
 
     text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    parse_settings(text, root)
+    Workspace(root).ensure()
     atomic_write(path, text.encode("utf-8"))
-    load_settings(root)
+
+
+def _schedule_when(args: argparse.Namespace) -> None:
+    """UsageError naming --every, --cron or --timezone unless they make a schedule."""
+    from .due import When, check_timezone, parse_interval
+
+    for flag, value, check in (("--every", args.every, parse_interval), ("--timezone", args.timezone, check_timezone),
+                               ("--cron", args.cron, lambda c: When(cron=c))):
+        if value is not None:
+            try:
+                check(value)
+            except UsageError as exc:
+                raise UsageError(f"{flag}: {exc}") from None
+
+
+def _schedule_name(args: argparse.Namespace, first_url: str) -> str:
+    import re as _re
+
+    from .settings import schedule_name_problem
+    from .urls import parse_http_url
+
+    if args.name is not None:
+        problem = schedule_name_problem(args.name)
+        if problem:
+            raise UsageError(f"--name {problem}")
+        return str(args.name)
+    parsed = parse_http_url(first_url)
+    return _re.sub(r"[^A-Za-z0-9._-]+", "-", parsed.host + parsed.target).strip("-")[:64] or "schedule"
 
 
 def cmd_schedule_add(args: argparse.Namespace) -> int:
-    import re as _re
-
-    from .due import When, parse_interval
-    from .urls import canonical, parse_http_url
-    from .workspace import Workspace
+    from .settings import CaptureOptions, OptionError
+    from .urls import canonical
 
     root, _ = workspace_root(args)
-    Workspace(root).ensure()
     urls = [canonical(u) for u in args.urls]
-    When(every=parse_interval(args.every) if args.every else None, cron=args.cron, timezone=args.timezone)
-    name = args.name or _re.sub(r"[^A-Za-z0-9._-]+", "-", parse_http_url(urls[0]).host + parse_http_url(urls[0]).target).strip("-")[:64]
+    _schedule_when(args)
+    if args.depth is not None:
+        try:
+            CaptureOptions(depth=args.depth)
+        except OptionError as exc:
+            raise UsageError(f"--depth {exc.problem}") from None
+    name = _schedule_name(args, urls[0])
     path, data = _settings_file(root)
     schedules = data.setdefault("schedules", [])
     if any(s.get("name") == name for s in schedules):
@@ -351,9 +461,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     ws = _existing_workspace(args)
     since = None
     if args.since:
-        from .timeparse import iso, parse_moment
+        from .timeparse import iso
 
-        since = iso(parse_moment(args.since))
+        since = iso(moment_of("--since", args.since))
     lines = drift_report(ws, load_settings(ws.root), since=since, style=args.style)
     print(json.dumps(report_json(lines), indent=2, ensure_ascii=False) if args.json else report_text(lines))
     return 0

@@ -4,7 +4,9 @@ and write the manifest last, all under the workspace lock.
 Order on disk (each file written to a temporary name, fsynced and renamed):
 ``<id>.sha256`` -> ``<id>.sha256.sig`` (when the workspace has a key) -> ``<id>.yaml``.
 The manifest is the seal: until it exists the capture is debris that ``verify`` reports as an
-orphan, and once it exists everything it vouches for is already on disk.
+orphan, and once it exists everything it vouches for is already on disk. A signed manifest names
+its key's fingerprint (``signing_key``). After the manifest, the seal is told to the witness
+(``archiver.witness``), outside the workspace, so that a later rollback can be seen.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from .chain import ChainLink, check_chain, link_of
-from .errors import ManifestError
+from .errors import ManifestError, WorkspaceError
 from .manifest import dump_manifest, read_manifest
-from .signing import sign
+from .signing import fingerprint, load_private_key
+from .witness import read as read_witness
+from .witness import record_key, record_seal, witness_paths
 from .workspace import Workspace, atomic_write
 
 
@@ -28,6 +32,7 @@ class Sealed:
     checksums: Path
     signature: Path | None
     sequence: int
+    witness_problems: tuple[str, ...] = ()     # witness files that could not be written (the seal stands)
 
 
 def checksum_list(entries: list[tuple[str, str]]) -> bytes:
@@ -35,7 +40,23 @@ def checksum_list(entries: list[tuple[str, str]]) -> bytes:
     return "".join(f"{digest}  {path}\n" for digest, path in entries).encode("utf-8")
 
 
-def seal(workspace: Workspace, manifest: dict[str, Any]) -> Sealed:
+def signing_key(workspace: Workspace, witness_file: Path | None = None) -> Any | None:
+    """The workspace's private key, checked: readable, Ed25519, matching its public key and the key
+    this user pinned for the workspace. None when the workspace has no key. Call it before a capture
+    starts, so that a broken or replaced key stops it before anything is fetched."""
+    if not workspace.private_key_path.exists():
+        return None
+    key = load_private_key(workspace.private_key_path, workspace.public_key_path)
+    pinned = read_witness(witness_paths(workspace.root, witness_file)[:1]).key
+    if pinned is not None and pinned != fingerprint(key.public_key()):
+        raise WorkspaceError(f"the signing key {workspace.relative(workspace.private_key_path)} has fingerprint "
+                             f"{fingerprint(key.public_key())}, but this user pinned {pinned} for this workspace: "
+                             "refusing to sign with a replaced key (archiver verify --accept-key, if you replaced it)",
+                             path=str(workspace.private_key_path))
+    return key
+
+
+def seal(workspace: Workspace, manifest: dict[str, Any], *, witness_file: Path | None = None) -> Sealed:
     """Chain, checksum, sign and write ``manifest``; returns the files written."""
     capture_id = manifest["capture_id"]
     path = workspace.manifest_path(capture_id)
@@ -43,22 +64,38 @@ def seal(workspace: Workspace, manifest: dict[str, Any]) -> Sealed:
         if path.exists():
             raise ManifestError("a manifest for this capture id exists already; manifests are never rewritten",
                                 path=str(path))
+        key = signing_key(workspace, witness_file)
+        key_id = fingerprint(key.public_key()) if key is not None else None
         head = find_head(workspace)
         manifest["sequence"] = (head.sequence or 0) + 1 if head else 1
         manifest["previous"] = {"capture_id": head.capture_id, "sha256": head.sha256} if head else None
+        if key_id is not None:
+            manifest["signing_key"] = key_id
         body = dump_manifest(manifest)
         digest = hashlib.sha256(body).hexdigest()
         entries = [(w["sha256"], w["path"]) for w in manifest["warc_files"]]
         entries.append((digest, workspace.relative(path)))
         checksums = checksum_list(entries)
-        signature = sign(workspace.private_key_path, checksums) if workspace.private_key_path.exists() else None
+        signature = key.sign(checksums) if key is not None else None
         atomic_write(workspace.checksum_path(capture_id), checksums)
         if signature is not None:
             atomic_write(workspace.signature_path(capture_id), signature)
         atomic_write(path, body)
         _remember_head(workspace, ChainLink(capture_id, digest, manifest["sequence"], None, None))
+        problems = _witness(workspace, witness_file, capture_id, manifest["sequence"], digest, key_id)
     return Sealed(path, workspace.checksum_path(capture_id),
-                  workspace.signature_path(capture_id) if signature else None, manifest["sequence"])
+                  workspace.signature_path(capture_id) if signature else None, manifest["sequence"], problems)
+
+
+def _witness(workspace: Workspace, witness_file: Path | None, capture_id: str, sequence: int, digest: str,
+             key_id: str | None) -> tuple[str, ...]:
+    paths = witness_paths(workspace.root, witness_file)
+    problems: list[str] = []
+    if key_id is not None and read_witness(paths[:1]).key is None:
+        problems += record_key(paths, workspace.root, key_id)        # pinned on first use
+    problems += record_seal(paths, workspace.root, capture_id=capture_id, sequence=sequence, sha256=digest,
+                            key=key_id)
+    return tuple(problems)
 
 
 def find_head(workspace: Workspace) -> ChainLink | None:

@@ -44,7 +44,8 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
     return {"ok": report.ok, "mode": "quick" if report.quick else "full", "captures": report.captures,
             "warc_files": report.warc_files, "bytes_hashed": report.bytes_hashed,
             "records_checked": report.records_checked, "signed": report.signed, "unsigned": report.unsigned,
-            "public_key": report.key,
+            "public_key": report.key, "key_fingerprint": report.key_fingerprint, "key_pinned": report.key_pinned,
+            "witness_files": report.witness_files, "witnessed_captures": report.witnessed_captures,
             "chain_head": {"capture_id": head.capture_id, "sha256": head.sha256, "sequence": head.sequence}
             if head else None,
             "problems": [{**asdict(p), "severity": str(p.severity), "line": p.line()} for p in report.problems]}
@@ -64,6 +65,13 @@ def verify_text(report: VerifyReport) -> str:
                      f"manifest sha256 {report.head.sha256}")
     if report.signed:
         lines.append(f"signed: {len(report.signed)} capture(s), checked against {report.key}")
+    if report.key_fingerprint:
+        pin = ("pinned by this user" if report.key_pinned == report.key_fingerprint else
+               "NOT the key this user pinned" if report.key_pinned else
+               "not pinned on this machine: compare it with the fingerprint its owner published")
+        lines.append(f"key fingerprint: {report.key_fingerprint} ({pin})")
+    if report.witness_files:
+        lines.append(f"witness: {report.witnessed_captures} sealed capture(s) seen, in {', '.join(report.witness_files)}")
     if report.unsigned:
         lines.append(f"unsigned: {', '.join(report.unsigned)}" if report.signed or report.key else
                      "unsigned workspace: no capture is signed (archiver keygen signs the captures that follow)")

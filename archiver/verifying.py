@@ -30,6 +30,7 @@ from .workspace import OPEN_SUFFIX, Workspace
 
 if TYPE_CHECKING:
     from .chain import ChainLink
+    from .trustcheck import Finding, SigState
 
 
 class Severity(StrEnum):
@@ -64,7 +65,13 @@ class VerifyReport:
     bytes_hashed: int = 0
     records_checked: int = 0
     head: ChainLink | None = None
-    key: str | None = None
+    key: str | None = None                  # the public key file signatures were checked with
+    key_fingerprint: str | None = None
+    key_pinned: str | None = None           # the key this user pinned for the workspace, if any
+    witness_files: list[str] = field(default_factory=list)
+    witnessed_captures: int = 0
+    loaded: dict[str, _Loaded] = field(default_factory=dict, repr=False)
+    seals: list[SigState] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -85,14 +92,20 @@ class _Loaded:
 
 
 def verify(workspace: Workspace, capture_ids: list[str] | None = None, *, quick: bool = False,
-           trusted_key: Path | None = None, workers: int | None = None) -> VerifyReport:
-    """Check the workspace (or the captures named); the report lists every problem found."""
+           trusted_key: Path | None = None, workers: int | None = None, witness_file: Path | None = None,
+           expect_head: str | None = None, accept_key: str | None = None) -> VerifyReport:
+    """Check the workspace (or the captures named); the report lists every problem found.
+
+    ``witness_file``: a second witness file (the settings' ``witness``) besides the user's own;
+    ``expect_head``: the hex sha256 of a head manifest published earlier (it must still be in the
+    chain); ``accept_key``: the fingerprint of a new workspace key to pin instead of the old one."""
     report = VerifyReport(quick=quick)
     scans = _Scans(1 if quick else workers or os.cpu_count() or 1)
     try:
         if not quick:
             scans.start_many(_likely_warcs(workspace, capture_ids))
         _verify(workspace, capture_ids, report, trusted_key, scans)
+        _check_trust(workspace, report, trusted_key, witness_file, expect_head, accept_key)
     finally:
         scans.close()
     return report
@@ -102,9 +115,10 @@ def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyR
             scans: _Scans) -> None:
     # imported here, while the workers already hash: the pool starts without waiting for YAML and crypto
     from .chain import check_chain, link_of
-    from .signing import load_public_key
+    from .signing import fingerprint, load_public_key
 
     loaded = _load_manifests(workspace, report)
+    report.loaded = loaded
     chain = check_chain([link_of(cid, m.sha256, m.data) for cid, m in loaded.items()])
     report.head = chain.head
     for capture_id, message in chain.problems:
@@ -118,11 +132,53 @@ def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyR
     key_path = trusted_key or (workspace.public_key_path if workspace.public_key_path.exists() else None)
     key = load_public_key(key_path) if key_path else None
     report.key = str(key_path) if key_path else None
-    for capture_id, m in chosen.items():
-        _check_seal(workspace, capture_id, m, key, report)
+    report.key_fingerprint = fingerprint(key) if key is not None else None
+    # every capture's seal counts for the signature rules; problems are reported for the chosen ones
+    report.seals = [_check_seal(workspace, capture_id, m, key, report if capture_id in chosen else VerifyReport(True))
+                    for capture_id, m in loaded.items() if isinstance(m.data.get("sequence"), int)]
     _check_revisits(loaded, chosen, report)
     _check_warcs(workspace, chosen, report, scans if not report.quick else None)
     _find_debris(workspace, loaded, report)
+
+
+def _check_trust(workspace: Workspace, report: VerifyReport, trusted_key: Path | None, witness_file: Path | None,
+                 expect_head: str | None, accept_key: str | None) -> None:
+    """Signatures as a whole, the witness and the pinned key (archiver.trustcheck's rules)."""
+    from .signing import fingerprint, load_public_key
+    from .trustcheck import judge_expected_head, judge_key_pin, judge_signatures, judge_witness
+    from .witness import read, record_key, witness_paths
+
+    paths = witness_paths(workspace.root, witness_file)
+    witnessed = read(paths)
+    report.witness_files = [str(p) for p in witnessed.files]
+    report.witnessed_captures = len(witnessed.seals)
+    report.key_pinned = witnessed.key
+    digests = {cid: m.sha256 for cid, m in report.loaded.items()}
+    findings = judge_witness(witnessed, digests)
+    workspace_key = (fingerprint(load_public_key(workspace.public_key_path))
+                     if workspace.public_key_path.exists() else None)
+    if trusted_key is None:
+        findings += judge_key_pin(witnessed, workspace_key, accept_key)
+    if accept_key is not None and accept_key == workspace_key and witnessed.key != accept_key:
+        record_key(paths[:1], workspace.root, accept_key)
+        report.key_pinned = accept_key
+    findings += judge_signatures(report.seals, key_id=report.key_fingerprint, key_source=report.key,
+                                 trusted=trusted_key is not None, witnessed=witnessed)
+    if expect_head is not None:
+        findings += judge_expected_head(expect_head, digests)
+    report.signed = sorted(s.capture_id for s in report.seals if s.valid and s.capture_id in report.captures)
+    report.unsigned = sorted(s.capture_id for s in report.seals if not s.has_signature and s.capture_id in report.captures)
+    chosen = set(report.captures)
+    for f in findings:
+        if f.capture_id is None or f.capture_id in chosen or f.capture_id not in report.loaded:
+            _add(report, f)
+
+
+def _add(report: VerifyReport, finding: Finding) -> None:
+    if finding.level == "error":
+        report.error(finding.message, capture_id=finding.capture_id)
+    else:
+        report.warn(finding.message, capture_id=finding.capture_id)
 
 
 RANGE_BYTES = 16 * 2**20    # compressed bytes of records per task: small enough that the workers end together
@@ -204,9 +260,10 @@ def _load_manifests(workspace: Workspace, report: VerifyReport) -> dict[str, _Lo
     return loaded
 
 
-def _check_seal(workspace: Workspace, capture_id: str, m: _Loaded, key: object | None,
-                report: VerifyReport) -> None:
+def _check_seal(workspace: Workspace, capture_id: str, m: _Loaded, key: Any | None,
+                report: VerifyReport) -> SigState:
     from .signing import signature_valid
+    from .trustcheck import SigState
 
     checksum_path = workspace.checksum_path(capture_id)
     rel = workspace.relative(checksum_path)
@@ -231,21 +288,16 @@ def _check_seal(workspace: Workspace, capture_id: str, m: _Loaded, key: object |
                 report.error(f"the checksum list and the manifest disagree about {w['path']}",
                              capture_id=capture_id, path=rel)
     sig_path = workspace.signature_path(capture_id)
-    if not sig_path.exists():
-        report.unsigned.append(capture_id)
-        if key is not None:
-            report.warn("unsigned capture in a workspace with a signing key", capture_id=capture_id)
-        return
-    if key is None:
-        report.unsigned.append(capture_id)
-        report.warn("signed, but no public key to check it (archiver keygen, or --trusted-key)",
-                    capture_id=capture_id)
-        return
-    if checksum_bytes is not None and signature_valid(key, checksum_bytes, sig_path.read_bytes()):
-        report.signed.append(capture_id)
-    else:
-        report.error(f"invalid signature: {workspace.relative(sig_path)} does not match "
-                     f"{rel} under key {report.key}", capture_id=capture_id, path=workspace.relative(sig_path))
+    has_signature = sig_path.exists()
+    valid = None
+    if has_signature and key is not None:
+        try:
+            signature = sig_path.read_bytes()
+        except OSError:
+            signature = b""
+        valid = checksum_bytes is not None and signature_valid(key, checksum_bytes, signature)
+    declared = m.data.get("signing_key")
+    return SigState(capture_id, m.data["sequence"], has_signature, valid, declared if isinstance(declared, str) else None)
 
 
 def _check_revisits(loaded: dict[str, _Loaded], chosen: dict[str, _Loaded], report: VerifyReport) -> None:
@@ -295,11 +347,16 @@ def _check_warcs(workspace: Workspace, chosen: dict[str, _Loaded], report: Verif
     if scans is None or not todo:
         return
     scans.start_many([workspace.root / w["path"] for _, w in todo])
+    found: dict[str, dict[str, ScanResult]] = {}
     for capture_id, w in todo:
-        _judge_scan(capture_id, w, scans.result(workspace.root / w["path"]), chosen[capture_id].data, report)
+        scan = scans.result(workspace.root / w["path"])
+        _judge_file(capture_id, w, scan, chosen[capture_id].data, report)
+        found.setdefault(capture_id, {})[w["path"]] = scan
+    for capture_id, m in chosen.items():
+        _judge_entries(capture_id, m.data, found.get(capture_id, {}), report)
 
 
-def _judge_scan(capture_id: str, w: dict[str, Any], scan: ScanResult, manifest: dict[str, Any],
+def _judge_file(capture_id: str, w: dict[str, Any], scan: ScanResult, manifest: dict[str, Any],
                 report: VerifyReport) -> None:
     report.bytes_hashed += scan.size
     report.records_checked += len(scan.records)
@@ -312,23 +369,41 @@ def _judge_scan(capture_id: str, w: dict[str, Any], scan: ScanResult, manifest: 
     for rec in scan.records:
         for problem in rec.problems:
             report.error(problem, capture_id=capture_id, path=w["path"], record_id=rec.record_id, url=rec.target_uri)
-    at = {r.offset: r for r in scan.records}
+
+
+def _judge_entries(capture_id: str, manifest: dict[str, Any], scans: dict[str, ScanResult],
+                   report: VerifyReport) -> None:
+    """Every resource entry against its record (archiver.entrycheck), in the files of this capture only."""
+    from .entrycheck import resource_problems, text_problems
+
+    own = {w["path"] for w in manifest["warc_files"]}
+    at = {path: {r.offset: r for r in scan.records} for path, scan in scans.items()}
+    ids = {r.record_id for scan in scans.values() for r in scan.records}
     for res in manifest["resources"]:
-        if res["warc"] != w["path"]:
+        where = {"capture_id": capture_id, "path": res["warc"], "record_id": res["record_id"], "url": res["url"]}
+        if res["warc"] not in own:
+            report.error("the entry points into a WARC file that is not this capture's", **where)
             continue
-        rec = at.get(res["offset"])
+        if res["warc"] not in scans:
+            continue                                  # missing or unreadable: said already
+        rec = at[res["warc"]].get(res["offset"])
         if rec is None:
-            if not scan.error:
-                report.error(f"no record at offset {res['offset']}", capture_id=capture_id, path=w["path"],
-                             record_id=res["record_id"], url=res["url"])
-        elif rec.record_id != res["record_id"] or rec.length != res["length"]:
-            report.error(f"the record at offset {res['offset']} is {rec.record_id} of {rec.length} bytes, "
-                         f"the manifest says {res['record_id']} of {res['length']}", capture_id=capture_id,
-                         path=w["path"], url=res["url"])
-        elif rec.entity_sha256 is not None and rec.entity_sha256 != res["payload_sha256"]:
-            report.error(f"manifest edited or record altered: the manifest's payload_sha256 is "
-                         f"{res['payload_sha256']}, the archived payload hashes to {rec.entity_sha256}",
-                         capture_id=capture_id, path=w["path"], record_id=rec.record_id, url=res["url"])
+            if not scans[res["warc"]].error:
+                report.error(f"no record at offset {res['offset']}", **where)
+            continue
+        for problem in resource_problems(res, rec):
+            report.error(problem, **where)
+        text = res.get("text")
+        if isinstance(text, dict):
+            text_file = text.get("warc", res["warc"])
+            if text_file not in own:
+                report.error("the main-text entry points into a WARC file that is not this capture's", **where)
+            elif text_file in scans:
+                for problem in text_problems(res, at[text_file].get(text.get("offset"))):
+                    report.error(problem, **where)
+        request = res.get("request_record_id")
+        if request and request not in ids and not any(s.error for s in scans.values()):
+            report.error(f"its request record {request} is not in the capture's WARC files", **where)
 
 
 def _member_named(manifest: dict[str, Any], path: str, offset: int | None) -> tuple[str | None, str | None]:

@@ -44,8 +44,12 @@ class ScannedRecord:
     record_id: str | None = None
     type: str | None = None
     target_uri: str | None = None
+    date: str | None = None            # the WARC-Date header, as written
+    refers_to: str | None = None       # the WARC-Refers-To header
     payload_digest: str | None = None  # the WARC-Payload-Digest header
     entity_sha256: str | None = None   # HTTP entity, chunked framing removed
+    block_sha256: str | None = None    # the whole block
+    status: int | None = None          # HTTP status of a response or revisit record
     problems: list[str] = field(default_factory=list)
 
 
@@ -72,7 +76,7 @@ class _RecordParser:
     """Receives the decoded bytes of one gzip member (one record) and checks its digests."""
 
     __slots__ = ("rec", "head", "state", "block_left", "block_hash", "payload_hash", "entity_hash", "chunked",
-                 "http_head", "block_digest", "is_http")
+                 "http_head", "block_digest", "is_http", "status_line")
 
     def __init__(self, record: ScannedRecord) -> None:
         self.rec = record
@@ -86,6 +90,7 @@ class _RecordParser:
         self.http_head = b""
         self.block_digest: str | None = None
         self.is_http = False
+        self.status_line: bytes | None = None     # collected for the HTTP status of a response or revisit
 
     def feed(self, data: bytes) -> None:
         pos = 0
@@ -110,6 +115,8 @@ class _RecordParser:
             take = memoryview(data)[pos:stop] if pos or stop < len(data) else data
             self.block_left -= stop - pos
             self.block_hash.update(take)
+            if self.status_line is not None and len(self.status_line) < 256 and b"\n" not in self.status_line:
+                self.status_line += bytes(take[:256])
             if self.is_http and self.payload_hash is None:
                 self._http_head(data, pos, stop)
             elif self.payload_hash is not None:
@@ -137,6 +144,7 @@ class _RecordParser:
         rec = self.rec
         rec.record_id, rec.type = fields.get("warc-record-id"), fields.get("warc-type")
         rec.target_uri, rec.payload_digest = fields.get("warc-target-uri"), fields.get("warc-payload-digest")
+        rec.date, rec.refers_to = fields.get("warc-date"), fields.get("warc-refers-to")
         self.block_digest = fields.get("warc-block-digest")
         try:
             self.block_left = int(fields.get("content-length", ""))
@@ -145,6 +153,8 @@ class _RecordParser:
             return
         self.is_http = (fields.get("content-type") or "").startswith("application/http") and rec.type in (
             "response", "request", "revisit")
+        if self.is_http and rec.type != "request":
+            self.status_line = b""
         if rec.type == "revisit":
             self.is_http = False
         elif not self.is_http and rec.payload_digest:
@@ -206,6 +216,17 @@ class _RecordParser:
                                     f"its payload hashes to sha256:{self.payload_hash.hexdigest()}")
         if self.entity_hash is not None:
             rec.entity_sha256 = self.entity_hash.hexdigest()
+        rec.block_sha256 = self.block_hash.hexdigest()
+        if self.status_line is not None:
+            rec.status = _status_of(self.status_line)
+
+
+def _status_of(line: bytes) -> int | None:
+    """The status code of an HTTP/1.x status line, or None."""
+    parts = line.split(b"\r\n", 1)[0].split(b" ", 2)
+    if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and len(parts[1]) == 3 and parts[1].isdigit():
+        return int(parts[1])
+    return None
 
 
 class _Members:

@@ -9,9 +9,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 LAYERS = [
     {"errors", "models", "codec", "yamlemit", "importbounds"},
     {"workspace", "urls", "httpwire", "content", "robots", "chain", "signing", "timeparse",
-     "citeformats.data", "due", "drift", "netsafety", "waczunpack"},
-    {"settings", "fetch", "links", "crawl", "warcscan", "metadata", "maintext", "surt", "citeformats.csl"},
-    {"warc", "requests_plan", "manifest", "fidelity", "citeformats.bibtex", "citeformats.ris", "citeformats.robust", "citeformats.markdown",
+     "citeformats.data", "due", "drift", "netsafety", "waczunpack", "witness"},
+    {"settings", "fetch", "links", "crawl", "warcscan", "metadata", "maintext", "surt", "citeformats.csl", "trustcheck"},
+    {"warc", "requests_plan", "manifest", "fidelity", "entrycheck", "citeformats.bibtex", "citeformats.ris", "citeformats.robust", "citeformats.markdown",
      "citeformats.styles"},
     {"exchange_work", "seal", "index"},
     {"capturing", "verifying", "citing", "cdxj"},
