@@ -29,17 +29,19 @@ def replay_url(settings: Settings, memento: Memento) -> str:
 
 
 def citation_data(memento: Memento, settings: Settings) -> CitationData:
-    meta = memento.metadata or {}
+    # the index keeps only mappings as fields; an odd value inside one is ignored, never an error
+    meta = {k: v for k, v in (memento.metadata or {}).items() if isinstance(v, dict)}
 
     def value(name: str) -> object:
-        return (meta.get(name) or {}).get("value")
+        return meta.get(name, {}).get("value")
 
     sources = {name: str(f.get("source")) for name, f in meta.items()}
     kind = "webpage"
     for source in sources.values():
         vocab_type = source.split(":", 1)[1].split(".", 1)[0].lower() if source.startswith("json-ld:") else ""
         kind = _KINDS.get(vocab_type, kind)
-    authors = value("authors") or []
+    authors = value("authors")
+    authors = authors if isinstance(authors, list) else []
     issued = date_parts(str(value("published"))) if value("published") else None
     return CitationData(
         url=memento.url, title=_text(value("title")), archived_url=replay_url(settings, memento),

@@ -99,9 +99,20 @@ def report_json(lines: list[ReportLine]) -> list[dict[str, Any]]:
              "diff": list(l.change.diff), "last_good_citation": l.citation} for l in lines]
 
 
-def report_text(lines: list[ReportLine]) -> str:
+def left_out(workspace: Workspace) -> list[tuple[str, str, str]]:
+    """(capture id, item, reason) of what the index left out of sealed manifests: values out of range
+    or of the wrong type (a hand edit, an older archiver). The report cannot follow those."""
+    with Index.open(workspace) as index:
+        return index.left_out()
+
+
+def left_out_text(items: list[tuple[str, str, str]]) -> list[str]:
+    return [f"left out of the index: capture {cid} {item}: {reason}" for cid, item, reason in items]
+
+
+def report_text(lines: list[ReportLine], left: list[tuple[str, str, str]] | None = None) -> str:
     if not lines:
-        return "nothing watched yet: no capture in this workspace"
+        return "\n".join(["nothing watched yet: no capture in this workspace", *left_out_text(left or [])])
     out = []
     for l in lines:
         out.append(f"{str(l.change.verdict).upper():<10} {l.change.url}  ({l.change.detail})")
@@ -112,4 +123,4 @@ def report_text(lines: list[ReportLine]) -> str:
     for l in lines:
         counts[str(l.change.verdict)] = counts.get(str(l.change.verdict), 0) + 1
     out.append("summary: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
-    return "\n".join(out)
+    return "\n".join(out + left_out_text(left or []))
