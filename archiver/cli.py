@@ -26,6 +26,7 @@ from .commands import (
     cmd_verify,
 )
 from .errors import ArchiverError, UsageError
+from .settings import bounds_help, shown
 
 EPILOG_CAPTURE = """example:
   archiver capture https://stopfundamentalism.com/news/irans-persistent-campaign-against-the-mek
@@ -169,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "all words must appear; \"a quoted phrase\" matches as a phrase. Ranked.",
                           epilog=EPILOG_SEARCH, formatter_class=argparse.RawDescriptionHelpFormatter)
     find.add_argument("query", metavar="WORDS")
-    find.add_argument("--limit", type=int, default=20, metavar="N", help="most results (default 20)")
+    find.add_argument("--limit", type=int, default=20, metavar="N",
+                      help=f"most results, {bounds_help('search_limit')} (default 20)")
     find.add_argument("--cite", choices=STYLES, metavar="STYLE", help="print the results as citations in STYLE")
     find.add_argument("--json", action="store_true", help="print as JSON")
     find.set_defaults(func=cmd_search)
@@ -188,11 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     add = ssub.add_parser("add", help="add a schedule")
     add.add_argument("urls", nargs="+", metavar="URL")
     when = add.add_mutually_exclusive_group(required=True)
-    when.add_argument("--every", metavar="INTERVAL", help="30m, 6h, 1d, 1w, 1h30m")
+    when.add_argument("--every", metavar="INTERVAL", help="30m, 6h, 1d, 1w, 1h30m: from 1m to 366d")
     when.add_argument("--cron", metavar="EXPR", help="a 5-field cron expression, e.g. '0 6 * * *'")
     add.add_argument("--timezone", default="UTC", metavar="ZONE", help="for --cron (default UTC), e.g. Europe/London")
-    add.add_argument("--name", help="a name (default: derived from the first URL)")
-    add.add_argument("--depth", type=int, help="capture depth for this schedule")
+    add.add_argument("--name", help="1-64 letters, digits, '.', '_' or '-' (default: derived from the first URL)")
+    add.add_argument("--depth", type=int, help=f"capture depth for this schedule, {bounds_help('depth')}")
     add.set_defaults(func=cmd_schedule_add)
     lst = ssub.add_parser("list", help="schedules with last run, next due, last outcome")
     lst.add_argument("--json", action="store_true", help="print as JSON")
@@ -249,15 +251,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_capture_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--depth", type=int, help="0: the pages and their requisites; 1 (default): also linked sources")
+    p.add_argument("--depth", type=int,
+                   help=f"0: the pages and their requisites; 1 (default): also linked sources; {bounds_help('depth')}")
     p.add_argument("--exclude", action="append", metavar="REGEX", help="skip found URLs matching REGEX (repeatable)")
-    p.add_argument("--max-resources", type=int, metavar="N", help="most URLs in one capture (default 5000)")
-    p.add_argument("--max-bytes", metavar="SIZE", help="largest body kept per resource, e.g. 200MB (default)")
-    p.add_argument("--max-total-bytes", metavar="SIZE", help="stop queueing once a capture holds SIZE (default 4GB)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="wall-clock limit per exchange (default 30)")
-    p.add_argument("--concurrency", type=int, metavar="N", help="exchanges in flight at once (default 16)")
-    p.add_argument("--per-host", type=int, metavar="N", help="exchanges in flight per host (default 2)")
-    p.add_argument("--user-agent", metavar="TEXT", help="User-Agent header (default names archiver and its version)")
+    p.add_argument("--max-resources", type=int, metavar="N",
+                   help=f"most URLs in one capture, {bounds_help('max_resources')} (default 5000)")
+    p.add_argument("--max-bytes", metavar="SIZE",
+                   help=f"largest body kept per resource, e.g. 200MB (default), {bounds_help('max_bytes')}")
+    p.add_argument("--max-total-bytes", metavar="SIZE",
+                   help=f"stop queueing once a capture holds SIZE, {bounds_help('max_total_bytes')} (default 4GB)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help=f"wall-clock limit per exchange, {bounds_help('timeout')} (default 30)")
+    p.add_argument("--concurrency", type=int, metavar="N",
+                   help=f"exchanges in flight at once, {bounds_help('concurrency')} (default 16)")
+    p.add_argument("--per-host", type=int, metavar="N",
+                   help=f"exchanges in flight per host, {bounds_help('per_host')} (default 2)")
+    p.add_argument("--user-agent", metavar="TEXT",
+                   help="User-Agent header, printable ISO-8859-1 (default names archiver and its version)")
     p.add_argument("--ignore-robots", action="store_true", help="fetch what robots.txt disallows")
     p.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="send this header (repeatable)")
     p.add_argument("--cookies", metavar="FILE", help="send cookies from a Netscape cookies.txt file")
@@ -274,26 +284,60 @@ def add_capture_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
+EXIT_CODES = {0: "done", 1: "done, but not all is well (a seed not captured, a check failed)",
+              2: "refused: bad input (arguments, archiver.yaml, workspace)", 75: "another archiver run is busy",
+              130: "interrupted (Ctrl-C, SIGTERM)"}
+
+
+def check_arguments(argv: list[str]) -> None:
+    """Every argument is UTF-8 text without NUL (the bytes of a non-UTF-8 argument reach Python as
+    lone surrogates, which no URL, header, file name or output can carry faithfully)."""
+    for i, arg in enumerate(argv):
+        after = f" after {argv[i - 1]}" if i and argv[i - 1].startswith("-") else ""
+        if "\0" in arg:
+            raise UsageError(f"argument {i + 1}{after} contains a NUL character: {shown(arg)}")
+        if not arg.isascii():
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                raise UsageError(f"argument {i + 1}{after} is not valid UTF-8: {shown(arg)}") from None
+
+
+def _say(message: str) -> None:
+    """One line on stderr, whatever ``message`` holds (line breaks, control characters)."""
+    line = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+    print(f"archiver: {line}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit code (EXIT_CODES). Never a traceback: bad input is one
+    line on stderr and exit 2, with nothing written."""
     from .interrupts import handle_termination
 
     handle_termination()            # SIGTERM unwinds like Ctrl-C: cleanups run, one line, exit 130
     try:
+        arguments = sys.argv[1:] if argv is None else list(argv)
+        check_arguments(arguments)
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
         return int(args.func(args))
+    except SystemExit as exc:       # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
     except ArchiverError as exc:
-        print(f"archiver: {exc}", file=sys.stderr)
+        _say(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         print("archiver: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:          # the workspace's or an output file's disk: one line, not a traceback
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"archiver: {exc.strerror or exc}{where}", file=sys.stderr)
+        _say(f"{exc.strerror or exc}{where}")
+        return 1
+    except Exception as exc:        # noqa: BLE001 - a bug: still one line, never a traceback
+        _say(f"internal error, please report it (archiver {__version__}): {type(exc).__name__}: {exc}")
         return 1
 
 

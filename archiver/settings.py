@@ -111,15 +111,15 @@ def check_bound(name: str, value: object) -> None:
 
 def bound_text(name: str, value: int | float) -> str:
     """A bound as the help and errors show it: '1 TB', '1,000,000', '0.001'."""
-    if name in ("max_bytes", "max_total_bytes") and value >= TB:
-        return f"{value // TB:g} TB"
+    if name in ("max_bytes", "max_total_bytes"):
+        return f"{value // TB:g} TB" if value >= TB else f"{value:,} byte{'s' if value != 1 else ''}"
     return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
 def bounds_help(name: str) -> str:
-    """'from 0 to 10', for the command line's help."""
+    """'0 to 10', for the command line's help."""
     low, high = BOUNDS[name]
-    return f"{bound_text(name, low)}-{bound_text(name, high)}"
+    return f"{bound_text(name, low)} to {bound_text(name, high)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,7 @@ def test_workspace_from_flag_and_environment(serve, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args,message", [
     (["capture", "ftp://example.org/x"], "only http and https"),
-    (["capture", "--depth", "-1", "http://127.0.0.1:9/"], "depth must be 0 or more"),
+    (["capture", "--depth", "-1", "http://127.0.0.1:9/"], "--depth must be from 0 to 10, not -1"),
     (["capture", "--max-bytes", "huge", "http://127.0.0.1:9/"], "not a size"),
     (["capture", "--header", "no colon", "http://127.0.0.1:9/"], "Name: value"),
     (["capture", "--cookies", "/nonexistent/cookies.txt", "http://127.0.0.1:9/"], "no such file"),
