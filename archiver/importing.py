@@ -267,7 +267,10 @@ def _read_records(data: Path, label: str, members: dict[int, int] | None) -> tup
                     raise ImportRefused("the record is not followed by its blank lines: is its Content-Length "
                                         "wrong?", path=label, offset=at, record_id=entry.record_id)
                 entries.append(entry)
-        except (ArchiveLoadFailed, StatusAndHeadersParserException, ValueError, EOFError) as exc:
+        # warcio meets malformed input with its own errors, and some of Python's (a response record with
+        # no WARC-Target-URI: AttributeError): any of them means the file cannot be read as WARC
+        except (ArchiveLoadFailed, StatusAndHeadersParserException, ValueError, EOFError, AttributeError,
+                TypeError, LookupError, OverflowError) as exc:
             last = entries[-1] if entries else None
             where = f"after record {last.record_id}" if last else "at its start"
             raise ImportRefused(f"not readable as WARC {where}: {' '.join(str(exc).split())}", path=label) from None
