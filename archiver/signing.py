@@ -85,6 +85,18 @@ def load_public_key(path: Path) -> Any:
     return key
 
 
+def is_canonical_pem(path: Path, public_key: Any) -> bool:
+    """Whether the file holds exactly the PEM that ``keygen`` writes for this key: a file that loads
+    as the same key but differs in a byte was altered by someone."""
+    from cryptography.hazmat.primitives import serialization
+
+    pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        return path.read_bytes() == pem
+    except OSError:
+        return False
+
+
 def signature_valid(public_key: Any, data: bytes, signature: bytes) -> bool:
     from cryptography.exceptions import InvalidSignature
 

@@ -115,6 +115,7 @@ def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyR
             scans: _Scans) -> None:
     # imported here, while the workers already hash: the pool starts without waiting for YAML and crypto
     from .chain import check_chain, link_of
+    from .errors import ArchiverError
     from .signing import fingerprint, load_public_key
 
     loaded = _load_manifests(workspace, report)
@@ -130,7 +131,14 @@ def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyR
     chosen = {cid: loaded[cid] for cid in selected if cid in loaded}
     report.captures = sorted(chosen)
     key_path = trusted_key or (workspace.public_key_path if workspace.public_key_path.exists() else None)
-    key = load_public_key(key_path) if key_path else None
+    key = None
+    if key_path is not None:
+        try:
+            key = load_public_key(key_path)
+        except ArchiverError as exc:
+            if trusted_key is not None:
+                raise                       # the user's own file: a usage error
+            report.error(str(exc), path=workspace.relative(key_path))
     report.key = str(key_path) if key_path else None
     report.key_fingerprint = fingerprint(key) if key is not None else None
     # every capture's seal counts for the signature rules; problems are reported for the chosen ones
@@ -144,7 +152,8 @@ def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyR
 def _check_trust(workspace: Workspace, report: VerifyReport, trusted_key: Path | None, witness_file: Path | None,
                  expect_head: str | None, accept_key: str | None) -> None:
     """Signatures as a whole, the witness and the pinned key (archiver.trustcheck's rules)."""
-    from .signing import fingerprint, load_public_key
+    from .errors import ArchiverError
+    from .signing import fingerprint, is_canonical_pem, load_public_key
     from .trustcheck import judge_expected_head, judge_key_pin, judge_signatures, judge_witness
     from .witness import read, record_key, witness_paths
 
@@ -155,10 +164,21 @@ def _check_trust(workspace: Workspace, report: VerifyReport, trusted_key: Path |
     report.key_pinned = witnessed.key
     digests = {cid: m.sha256 for cid, m in report.loaded.items()}
     findings = judge_witness(witnessed, digests)
-    workspace_key = (fingerprint(load_public_key(workspace.public_key_path))
-                     if workspace.public_key_path.exists() else None)
+    workspace_key = None
+    if workspace.public_key_path.exists():
+        try:
+            public_key = load_public_key(workspace.public_key_path)
+            workspace_key = fingerprint(public_key)
+            if not is_canonical_pem(workspace.public_key_path, public_key):
+                report.error("the public key file is not byte for byte the PEM archiver keygen writes: altered",
+                             path=workspace.relative(workspace.public_key_path))
+        except ArchiverError as exc:
+            report.error(str(exc), path=workspace.relative(workspace.public_key_path))
     if trusted_key is None:
         findings += judge_key_pin(witnessed, workspace_key, accept_key)
+    elif workspace_key is not None and workspace_key != report.key_fingerprint:
+        report.error(f"the workspace's public key is {workspace_key}, not the trusted key {report.key_fingerprint}",
+                     path=workspace.relative(workspace.public_key_path))
     if accept_key is not None and accept_key == workspace_key and witnessed.key != accept_key:
         record_key(paths[:1], workspace.root, accept_key)
         report.key_pinned = accept_key
@@ -287,6 +307,9 @@ def _check_seal(workspace: Workspace, capture_id: str, m: _Loaded, key: Any | No
             if listed.get(w["path"]) != w["sha256"]:
                 report.error(f"the checksum list and the manifest disagree about {w['path']}",
                              capture_id=capture_id, path=rel)
+        if checksum_bytes != _sealed_checksums(m, manifest_rel):
+            report.error("the checksum list is not byte for byte the one sealed with the manifest",
+                         capture_id=capture_id, path=rel)
     sig_path = workspace.signature_path(capture_id)
     has_signature = sig_path.exists()
     valid = None
@@ -317,6 +340,13 @@ def _check_revisits(loaded: dict[str, _Loaded], chosen: dict[str, _Loaded], repo
             elif original["payload_sha256"] != res["payload_sha256"]:
                 report.error(f"revisit target {target.get('record_id')} has another payload",
                              capture_id=capture_id, path=res["warc"], record_id=res["record_id"], url=res["url"])
+
+
+def _sealed_checksums(m: _Loaded, manifest_rel: str) -> bytes:
+    """The checksum list exactly as the seal writes it for this manifest."""
+    from .seal import checksum_list
+
+    return checksum_list([(w["sha256"], w["path"]) for w in m.data["warc_files"]] + [(m.sha256, manifest_rel)])
 
 
 def _parse_checksums(text: str) -> dict[str, str]:
