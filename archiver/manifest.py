@@ -26,6 +26,7 @@ REQUIRED = {"format": str, "format_version": int, "capture_id": str, "seeds": li
 RESOURCE_KEYS = {"url": str, "role": str, "status": int, "payload_sha256": str, "warc": str, "offset": int,
                  "length": int, "record_id": str}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_WARC_PATH = re.compile(r"^archive/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.warc\.gz\Z")
 
 
 def iso(when: datetime) -> str:
@@ -136,13 +137,47 @@ def read_manifest(path: Path, raw: bytes | None = None) -> dict[str, Any]:
                 raise ManifestError(f"resources[{i}].{key} is missing or not a {kind.__name__}", path=str(path))
         if not hex64(res["payload_sha256"]):
             raise ManifestError(f"resources[{i}].payload_sha256 is not 64 hex digits", path=str(path))
+        problem = _resource_problem(res)
+        if problem:
+            raise ManifestError(f"resources[{i}].{problem}", path=str(path))
     for i, w in enumerate(data["warc_files"]):
         if not (isinstance(w, dict) and isinstance(w.get("path"), str) and isinstance(w.get("bytes"), int)
                 and isinstance(w.get("sha256"), str) and _HEX64.match(w["sha256"])):
             raise ManifestError(f"warc_files[{i}] needs path, bytes and a sha256 of 64 hex digits", path=str(path))
         if w["path"].startswith("/") or ".." in w["path"].split("/"):
             raise ManifestError(f"warc_files[{i}].path {w['path']!r} leaves the workspace", path=str(path))
+        if not _WARC_PATH.match(w["path"]) or not 0 <= w["bytes"] <= _MAX_INT:
+            raise ManifestError(f"warc_files[{i}] is not a WARC file of archive/ with a size", path=str(path))
     return data
+
+
+_MAX_INT = 2**63 - 1                 # what SQLite and every other reader can hold
+_OPTIONAL_TEXT = ("date", "request_record_id", "warc_payload_digest", "content_type", "location",
+                  "remote_address", "truncated", "via")
+_TEXT_KEYS = {"record_id": str, "offset": int, "length": int, "sha256": str}
+_ORIGINAL_KEYS = {"capture_id": str, "record_id": str}
+
+
+def _resource_problem(res: dict[str, Any]) -> str | None:
+    """What is out of range or of the wrong type in a resource beyond its required keys, or None."""
+    if not 0 <= res["offset"] <= _MAX_INT or not 0 < res["length"] <= _MAX_INT:
+        return "offset or length is out of range"
+    if not 0 <= res["status"] <= 999:
+        return f"status {res['status']} is not an HTTP status"
+    for key in _OPTIONAL_TEXT:
+        value = res.get(key)
+        if value is not None and type(value) is not str:
+            return f"{key} is not text"
+    for key, keys in (("text", _TEXT_KEYS), ("revisit_of", _ORIGINAL_KEYS)):
+        value = res.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or any(type(value.get(k)) is not kind for k, kind in keys.items()):
+            return f"{key} is not a mapping with {', '.join(keys)}"
+        if key == "text" and (not 0 <= value["offset"] <= _MAX_INT or not 0 < value["length"] <= _MAX_INT
+                              or not isinstance(value.get("warc", ""), str)):
+            return "text's offset, length or file is out of range"
+    return None
 
 
 # --------------------------------------------------------------------------- reading YAML (read_manifest)

@@ -442,3 +442,43 @@ def test_rewriting_a_warc_record_and_its_manifest_consistently_still_fails_under
         for line in lines) + "\n")
     found = errors(check(ws, trusted))
     assert any(cid in line and "invalid signature" in line for line in found), found
+
+
+ODD_VALUES = [None, -1, 0, 2**64, 99999999999999999999, "", "x" * 5000, [], {}, [1, 2], {"a": 1}, True, 1.5,
+              "2026-13-45T99:99:99Z", "\x00\r\n"]
+ODD_FIELDS = ["sequence", "previous", "signing_key", "started", "warc_files", "resources", "seeds",
+              "resources.0.offset", "resources.0.length", "resources.0.status", "resources.0.date",
+              "resources.0.text", "resources.0.revisit_of", "resources.0.warc", "resources.0.url",
+              "resources.0.request_record_id", "resources.0.warc_payload_digest", "warc_files.0.bytes",
+              "warc_files.0.path", "previous.sha256"]
+
+
+def _set(data: dict, dotted: str, value: object) -> None:
+    *parents, last = dotted.split(".")
+    node: object = data
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]  # type: ignore[index]
+    if isinstance(node, list):
+        node[int(last)] = value
+    elif isinstance(node, dict):
+        node[last] = value
+
+
+@pytest.mark.parametrize("field", ODD_FIELDS)
+def test_verify_never_crashes_on_a_manifest_with_odd_values(ws: Workspace, built: Built, tmp_path: Path,
+                                                            field: str) -> None:
+    """A manifest is outside input too (an older archiver, a hand edit, an attacker): whatever a field
+    holds, verify reports an error for it and never raises."""
+    target = built.ids[2]
+    pristine = ws.manifest_path(target).read_bytes(), ws.checksum_path(target).read_bytes()
+    for value in ODD_VALUES:
+        try:
+            forge(ws, target, lambda d: _set(d, field, value), drop_signature=False)
+        except (KeyError, IndexError, TypeError):
+            continue                        # the path does not exist once a parent holds an odd value
+        for quick in (True, False):
+            report = verify(ws, quick=quick, workers=1)
+            assert not report.ok, (field, value)
+            assert any(target in p.line() or "manifests/" in p.line() for p in report.problems if p.severity == "error")
+        ws.manifest_path(target).write_bytes(pristine[0])
+        ws.checksum_path(target).write_bytes(pristine[1])
