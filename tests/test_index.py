@@ -142,3 +142,35 @@ def test_an_exact_tie_goes_to_the_earlier_capture(workspace: Workspace) -> None:
         assert best.datetime.startswith("2026-01-01") and distance == 86400
         best, _ = index.nearest("http://tie.example/a", parse_moment("2026-01-02T00:00:01Z"))
         assert best.datetime.startswith("2026-01-03")
+
+
+def test_odd_values_in_a_manifest_are_left_out_and_listed_never_an_error(workspace: Workspace) -> None:
+    """Index.add takes manifests as they are (read_manifest is not in the way): every value out of
+    range or of the wrong type is left out and listed; the rest of the capture is indexed."""
+    workspace.ensure()
+    date = "2026-01-01T00:00:00.000000Z"
+    good = {"url": "http://odd.example/ok", "role": "seed", "status": 200, "payload_sha256": "a" * 64,
+            "warc": "archive/x.warc.gz", "offset": 0, "length": 1, "record_id": "<urn:uuid:1>", "date": date}
+    odd = [{"status": 2**70}, {"status": "200"}, {"offset": -1}, {"length": 2**64}, {"url": "ftp://x/"},
+           {"url": 5}, {"date": "0001-01-01T00:00:00Z"}, {"warc": "/etc/passwd"}, {"payload_sha256": "xyz"},
+           {"revisit_of": "garbage"}, {"record_id": None}, {"role": "r" * 65}]
+    clamped = [{"content_type": 5}, {"location": "\n"}, {"warc_payload_digest": {"a": 1}}, {"metadata": "text"},
+               {"metadata": {"title": {"value": parse_moment(date)}, "bad": 3}}, {"text": "a string"},
+               {"text": {"warc": "../../etc/passwd", "offset": 0, "length": 9}}]
+    manifest = {"capture_id": "20260101T000000Z-0dd000", "sequence": 2**70, "started": date, "ended": 5,
+                "resources": [good, *({**good, **o} for o in odd), *({**good, **c} for c in clamped), "not a mapping"],
+                "failures": [{"url": None}, {"url": "http://odd.example/gone", "kind": "dns", "reason": [1]}]}
+    with Index.open(workspace) as index:
+        index.add(manifest)
+        index.add({"capture_id": "20260101T000001Z-0dd001", "started": date, "ended": date, "resources": 7})
+        mementos = index.capture_mementos("20260101T000000Z-0dd000")
+        left = index.left_out()
+        failures = index.failures_of("20260101T000000Z-0dd000")
+        captures = {c["capture_id"]: c for c in index.captures()}
+    assert len(mementos) == 1 + len(clamped)
+    assert all(m.url == "http://odd.example/ok" and m.status == 200 for m in mementos)
+    items = {item.split(" ")[0] for _, item, _ in left}
+    assert {f"resources[{i}]" for i in range(1, len(odd) + 2 + len(clamped))} <= items
+    assert "failures[0]" in items and [f["url"] for f in failures] == ["http://odd.example/gone"]
+    assert captures["20260101T000000Z-0dd000"]["sequence"] is None and "20260101T000001Z-0dd001" in captures
+    assert [m.metadata for m in mementos if m.metadata] == [{"title": {"value": "2026-01-01 00:00:00+00:00"}}]
