@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from datetime import UTC
 from pathlib import Path
@@ -40,7 +41,7 @@ def capture_options(args: argparse.Namespace, base: Any) -> Any:
         changes["ignore_robots"] = True
     if args.header:
         changes["headers"] = tuple(base.headers) + tuple(parse_header(h) for h in args.header)
-    if args.cookies:
+    if args.cookies is not None:
         changes["cookies_file"] = args.cookies
     if args.keep_secrets:
         changes["keep_secrets"] = True
@@ -250,11 +251,12 @@ def cmd_cite(args: argparse.Namespace) -> int:
 
     ws = _existing_workspace(args)
     at = moment_of("--at", args.at)
+    out = output_path(args.output) if args.output is not None else None
     text = FORMATS[args.style](cite(ws, args.targets, at=at))
-    if args.output:
+    if out is not None:
         from .workspace import atomic_write
 
-        atomic_write(Path(args.output).resolve(), text.encode("utf-8"))
+        atomic_write(out.resolve(), text.encode("utf-8"))
     else:
         sys.stdout.write(text)
     return 0
@@ -460,7 +462,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     ws = _existing_workspace(args)
     since = None
-    if args.since:
+    if args.since is not None:
         from .timeparse import iso
 
         since = iso(moment_of("--since", args.since))
@@ -469,11 +471,24 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+_CAPTURE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def output_path(text: str) -> Path:
+    """The file named by -o/--output: UsageError if it is empty or has control characters."""
+    if not checked_text("--output", text).strip():
+        raise UsageError("--output names no file")
+    return Path(text)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .settings import load_settings
 
     ws = _existing_workspace(args)
-    out = Path(args.output)
+    out = output_path(args.output)
+    for capture_id in getattr(args, "capture_ids", []):
+        if not _CAPTURE_ID.fullmatch(capture_id):
+            raise UsageError(f"not a capture id: {capture_id[:100]!r} (e.g. 20261129T150447Z-bce0ff)")
     if args.format == "cdxj":
         from .cdxj import write_cdxj
 

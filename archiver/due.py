@@ -67,10 +67,10 @@ def validate_cron(expr: str) -> None:
     if not isinstance(expr, str):
         raise UsageError(f"not a cron expression: {type(expr).__name__} ({_CRON_EXAMPLES})")
     fields = expr.split()
-    if len(expr) > MAX_CRON_LENGTH or not expr.isprintable() or \
+    if len(expr) > MAX_CRON_LENGTH or not expr.isprintable() or re.search(r"\d{3}", expr) or \
             not (len(fields) == 5 or (len(fields) == 1 and fields[0].lower() in _CRON_ALIASES)):
-        raise UsageError(f"not a cron expression: {_shown(expr)} (5 fields: minute hour day month weekday; "
-                         f"{_CRON_EXAMPLES})")
+        raise UsageError(f"not a cron expression: {_shown(expr)} (5 fields: minute hour day month weekday, "
+                         f"numbers of at most 2 digits; {_CRON_EXAMPLES})")
     try:
         croniter(expr, datetime(2000, 1, 1)).get_next(datetime)   # also rejects dates that never come (31 Feb)
     except (CroniterError, ValueError, KeyError, TypeError, IndexError, OverflowError) as error:

@@ -158,7 +158,7 @@ class CaptureOptions:
             raise UsageError("--allow-private and --deny-private exclude each other")
         _check_text("user_agent", self.user_agent, MAX_TEXT["user_agent"], latin1=True, empty=False)
         if self.cookies_file is not None:
-            _check_text("cookies_file", self.cookies_file, MAX_TEXT["path"])
+            _check_text("cookies_file", self.cookies_file, MAX_TEXT["path"], empty=False)
         object.__setattr__(self, "headers", _checked_headers(self.headers))
         object.__setattr__(self, "exclude", _checked_patterns(self.exclude))
 
