@@ -48,7 +48,7 @@ from .models import (
     TextRecord,
     WarcFile,
 )
-from .seal import seal
+from .seal import seal, signing_key
 from .settings import Settings
 from .surt import surt
 from .timeparse import iso, parse_moment
@@ -120,6 +120,7 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
     """
     settings = settings or Settings()
     kind = _kind_of(source)
+    signing_key(workspace, settings.witness_file)    # a broken or replaced key stops it before any work
     level = settings.capture.compress_level
     with tempfile.TemporaryDirectory(prefix="archiver-import-") as tmp_name:
         tmp = Path(tmp_name)
@@ -135,7 +136,7 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
         try:
             manifest, result = _manifest(settings, source, kind, capture_id, started, clock(), seeds, checked,
                                          files, texts, unpacked)
-            sealed = seal(workspace, manifest)
+            sealed = seal(workspace, manifest, witness_file=settings.witness_file)
         except BaseException:
             # only what was never sealed is removed: once the manifest exists, the files are the capture's
             if not workspace.manifest_path(capture_id).exists():
