@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from . import __version__
 from .commands import (
@@ -81,7 +82,7 @@ EPILOG_REPORT = """example:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line on stderr, exit 2
+    def error(self, message: str) -> NoReturn:  # one line on stderr, exit 2
         raise UsageError(f"{self.prog}: {message}")
 
 

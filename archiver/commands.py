@@ -76,8 +76,10 @@ def checked_text(what: str, text: str, limit: int = 4096) -> str:
 
 def workspace_root(args: argparse.Namespace) -> tuple[Path, bool]:
     """(root, chosen explicitly by -w or ARCHIVER_WORKSPACE)."""
-    if args.workspace:
-        return Path(checked_text("--workspace", args.workspace)), True
+    if args.workspace is not None:
+        if not checked_text("--workspace", args.workspace).strip():
+            raise UsageError("--workspace names no folder")
+        return Path(args.workspace), True
     env = os.environ.get("ARCHIVER_WORKSPACE")
     if env:
         return Path(checked_text("ARCHIVER_WORKSPACE", env)), True

@@ -69,9 +69,9 @@ def _cookie_lines(path: str) -> list[str]:
 
 def _cookie(line: str, where: str) -> Cookie | None:
     """One line of a cookies.txt: domain, subdomains, path, secure, expiry, name, value (tab-separated)."""
-    rest: dict[str, str | None] = {}
+    rest: dict[str, str] = {}
     if line.startswith(_HTTPONLY):
-        rest["HttpOnly"] = None
+        rest["HttpOnly"] = ""
         line = line[len(_HTTPONLY):]
     if not line.strip() or line.lstrip().startswith(("#", "$")):
         return None

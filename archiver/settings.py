@@ -454,7 +454,7 @@ def _capture_options(raw: Any, base: CaptureOptions, prefix: str, fail: Fail) ->
             raise fail(full, f"unknown key (known: {', '.join(sorted(_CAPTURE_TYPES))})")
         if isinstance(value, bool) and expected is not bool or not isinstance(value, expected):
             raise fail(full, f"has the wrong type {type(value).__name__}")
-        if key in ("max_bytes", "max_total_bytes"):
+        if key in ("max_bytes", "max_total_bytes") and isinstance(value, str | int):
             try:
                 value = parse_size(value)
             except UsageError as exc:

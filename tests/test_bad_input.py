@@ -180,6 +180,10 @@ HOSTILE_ARGUMENTS = [
     (["schedule", "add", URL, "--every", "1h", "--depth", "99"], "--depth must be from 0 to 10, not 99"),
     (["schedule", "remove", "nope"], "no schedule named 'nope'"),
     (["frobnicate"], "invalid choice"),
+    (["-w", "ws\nX", "schedule", "list"], "--workspace 'ws\\nX' contains the control character"),
+    (["-w", "", "schedule", "list"], "--workspace names no folder"),
+    (["run", "--watch", "now"], "unrecognized arguments: now"),
+    (["demo", "--jsonx"], "unrecognized arguments: --jsonx"),
 ]
 
 
@@ -201,6 +205,15 @@ def test_arguments_that_are_not_utf8_are_refused_by_the_real_command(template: P
         assert proc.stderr.startswith("archiver: argument ") and "is not valid UTF-8" in proc.stderr
         assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
     assert snapshot(root) == before
+
+
+def test_a_workspace_named_with_control_characters_in_the_environment_is_refused(tmp_path: Path) -> None:
+    env = {**os.environ, "ARCHIVER_WORKSPACE": str(tmp_path / "ws\x1b[2J")}
+    proc = subprocess.run([*ARCHIVER, "schedule", "add", URL, "--every", "1h"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith("archiver: ARCHIVER_WORKSPACE ")
+    assert "control character" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_refused_schedule_creates_no_workspace(tmp_path: Path) -> None:
@@ -441,6 +454,8 @@ COMMANDS: dict[str, tuple[list[str], list[str], list[str]]] = {
     "head": (["head"], [], ["--json"]),
     "reindex": (["reindex"], [], []),
     "import": (["import"], [], ["--json"]),
+    "run": (["run"], [], ["--json"]),             # never --watch: it would not return
+    "demo": (["demo"], [], []),                   # only ever with an argument too many: refused
 }
 # commands whose positional argument is the hostile value (after the fixed words)
 POSITIONAL = {"lookup", "cite", "search", "schedule add every", "schedule add cron", "schedule remove",
@@ -466,7 +481,7 @@ def hostile_argv(draw: st.DrawFn) -> list[str]:
         else:
             argv += [option, draw(STYLE) if option in ("--style", "--cite") and draw(st.booleans()) else draw(HOSTILE)]
     argv += draw(st.lists(st.sampled_from(flags), max_size=2, unique=True)) if flags else []
-    if command in ("schedule list", "reindex", "head") and draw(st.booleans()):
+    if command == "demo" or command in ("schedule list", "reindex", "head", "run") and draw(st.booleans()):
         argv.append(draw(HOSTILE.filter(lambda v: not v.startswith("-"))))     # an argument too many
     return argv
 
