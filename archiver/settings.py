@@ -244,9 +244,15 @@ class Schedule:
         if self.urls_file:
             path = workspace_root / self.urls_file
             try:
-                lines = path.read_text(encoding="utf-8").splitlines()
+                with open(path, "rb") as fh:
+                    raw = fh.read(MAX_SETTINGS_BYTES * 10 + 1)
+                if len(raw) > MAX_SETTINGS_BYTES * 10:
+                    raise UsageError(f"schedule {self.name}: {path} is larger than {MAX_SETTINGS_BYTES * 10} bytes")
+                lines = raw.decode("utf-8").splitlines()
             except OSError as exc:
                 raise UsageError(f"schedule {self.name}: cannot read {path}: {exc.strerror}") from None
+            except UnicodeDecodeError:
+                raise UsageError(f"schedule {self.name}: {path} is not UTF-8 text") from None
             urls += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
         return urls
 

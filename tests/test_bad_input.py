@@ -263,6 +263,17 @@ def test_a_schedule_last_run_at_the_end_of_the_calendar_never_breaks_run_or_list
     assert ran.returncode == 0 and "nothing due" in ran.stdout, ran.stderr
 
 
+def test_a_schedule_urls_file_that_is_not_utf8_fails_only_that_run(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    (root / "manifests").mkdir(parents=True)
+    (root / "urls.txt").write_bytes(b"http://127.0.0.1:9/\xff\n")
+    (root / "archiver.yaml").write_text("schedules:\n  - name: listed\n    urls_file: urls.txt\n    every: 1h\n")
+    proc = subprocess_run("-w", str(root), "run", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stdout.strip() == f"listed: FAILED, capture - (schedule listed: {root / 'urls.txt'} is not UTF-8 text)"
+    assert not list((root / "manifests").iterdir())
+
+
 # -- concurrent index rebuilds -----------------------------------------------------------------
 
 def test_twenty_parallel_reindexes_all_succeed_and_agree(template: Path, tmp_path: Path) -> None:
