@@ -20,6 +20,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from archiver.capturing import capture
 from archiver.cli import EXIT_CODES, main
@@ -31,6 +32,8 @@ from archiver.requests_plan import load_cookies
 from archiver.settings import CaptureOptions, load_settings
 from archiver.workspace import Workspace
 
+# Hypothesis keeps no example database (database=None below) and its caches outside the checkout
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="archiver-hypothesis-"))
 ARCHIVER = [sys.executable, "-m", "archiver.cli"]
 DOCUMENTED_EXIT_CODES = {0, 1, 2, 75, 130}
 SEALED = ("archive", "manifests", "archiver.yaml")
