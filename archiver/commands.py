@@ -296,7 +296,16 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     ws = _existing_workspace(args)
     count = rebuild(ws)
     print(f"index rebuilt from {count} manifest(s): {ws.relative(ws.state_dir / 'index.sqlite')}")
+    _warn_left_out(ws)
     return 0
+
+
+def _warn_left_out(ws: Any) -> None:
+    """What the index could not hold of sealed manifests (odd values): one warning line each, on stderr."""
+    from .reporting import left_out, left_out_text
+
+    for line in left_out_text(left_out(ws)):
+        print(f"warning: {line}", file=sys.stderr)
 
 
 def _settings_file(root: Path) -> tuple[Path, dict[str, Any]]:
@@ -470,6 +479,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         since = iso(moment_of("--since", args.since))
     lines = drift_report(ws, load_settings(ws.root), since=since, style=args.style)
     print(json.dumps(report_json(lines), indent=2, ensure_ascii=False) if args.json else report_text(lines))
+    _warn_left_out(ws)
     return 0
 
 
