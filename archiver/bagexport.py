@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -35,6 +34,7 @@ from .citeformats import FORMATS
 from .citing import cite
 from .errors import ManifestError, NotArchivedError, UsageError
 from .index import Index
+from .interrupts import temporary_name
 from .manifest import read_manifest
 from .settings import Settings
 from .workspace import Workspace, fsync_dir
@@ -154,9 +154,10 @@ def export_bag(workspace: Workspace, capture_ids: list[str], out_dir: Path, sett
     """Write the captures as a BagIt 1.0 bag at ``out_dir`` (which must not exist); return it."""
     check_target(out_dir)
     contents = gather(workspace, capture_ids, settings)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    tmp = temporary_name(out_dir)
     try:
-        tmp.chmod(0o755)                     # mkdtemp makes it private; the bag is for sharing
+        tmp.mkdir()
+        tmp.chmod(0o755)                     # whatever the umask: the bag is for sharing
         payload = _write_payload(workspace, contents, tmp)
         _write_tags(tmp, payload, contents, settings, now or datetime.now(UTC))
         if out_dir.exists():

@@ -10,6 +10,7 @@ Lines sort by byte value, as ``LC_ALL=C sort`` would.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +18,9 @@ from typing import Any
 
 from .errors import NotArchivedError
 from .index import Index
+from .interrupts import temporary_name
 from .surt import surt, timestamp14
-from .workspace import ARCHIVE_DIR, Workspace, atomic_write
+from .workspace import ARCHIVE_DIR, Workspace, fsync_dir
 
 _COLUMNS = ("url", "datetime", "capture_id", "record_id", "status", "mime", "payload_sha256",
             "warc_payload_digest", "warc", "offset", "length", "revisit_of")
@@ -119,5 +121,16 @@ def cdxj_lines(workspace: Workspace, capture_ids: list[str] | None = None, *,
 def write_cdxj(workspace: Workspace, out: Path, capture_ids: list[str] | None = None) -> int:
     """Write the CDXJ of those captures (all when None) to ``out`` atomically; return the line count."""
     lines = cdxj_lines(workspace, capture_ids)
-    atomic_write(out, "".join(line + "\n" for line in lines).encode("utf-8"))
+    tmp = temporary_name(out)
+    try:
+        with open(tmp, "xb") as fh:
+            os.fchmod(fh.fileno(), 0o644)
+            fh.write("".join(line + "\n" for line in lines).encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)         # an interrupt, too: nothing half-written stays beside ``out``
+        raise
+    fsync_dir(out.parent)
     return len(lines)

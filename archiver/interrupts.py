@@ -14,8 +14,10 @@ never a damaged sealed capture: the manifest, the seal, is written last, by rena
 
 from __future__ import annotations
 
+import secrets
 import signal
 import threading
+from pathlib import Path
 from types import FrameType
 
 
@@ -36,3 +38,11 @@ def handle_termination() -> None:
 def _terminate(signum: int, frame: FrameType | None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)      # the cleanup the first one starts must finish
     raise Terminated(f"signal {signal.Signals(signum).name}")
+
+
+def temporary_name(target: Path) -> Path:
+    """A new hidden name beside ``target``, for writing it whole and renaming it into place (same
+    folder, so the rename is atomic). It is chosen before anything is created, so the cleanup that
+    removes it can run even when an interrupt lands between the file's creation and the code that
+    would have learnt its name, as it can with ``tempfile.mkstemp``."""
+    return target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")

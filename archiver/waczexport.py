@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,6 +41,7 @@ from .bagexport import (
 )
 from .cdxj import cdxj_line, sort_lines
 from .index import Index, Memento
+from .interrupts import temporary_name
 from .settings import Settings
 from .workspace import Workspace, fsync_dir
 
@@ -76,11 +76,10 @@ def export_wacz(workspace: Workspace, capture_ids: list[str], out_file: Path, se
     now = (now or datetime.now(UTC)).astimezone(UTC)
     contents = gather(workspace, capture_ids, settings)
     pages = page_lines(workspace, contents)
-    fd, name = tempfile.mkstemp(prefix=f".{out_file.name}.", suffix=".tmp", dir=out_file.parent)
-    tmp = Path(name)
+    tmp = temporary_name(out_file)
     try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as fh:
+        with open(tmp, "xb") as fh:
+            os.fchmod(fh.fileno(), 0o644)
             with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
                 _write_package(zf, workspace, contents, pages, now)
             fh.flush()

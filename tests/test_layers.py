@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 LAYERS = [
-    {"errors", "models", "codec", "yamlemit", "importbounds"},
+    {"errors", "models", "codec", "yamlemit", "importbounds", "interrupts"},
     {"workspace", "urls", "httpwire", "content", "robots", "chain", "signing", "timeparse",
      "citeformats.data", "due", "drift", "netsafety", "waczunpack", "witness"},
     {"settings", "fetch", "links", "crawl", "warcscan", "metadata", "maintext", "surt", "citeformats.csl", "trustcheck"},
