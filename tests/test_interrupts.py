@@ -48,7 +48,7 @@ ARCHIVER = ([str(BIN / "archiver")] if (BIN / "archiver").exists()
             else [sys.executable, "-c", "import sys; from archiver.cli import main; sys.exit(main())"])
 BAGIT, WACZ = BIN / "bagit.py", BIN / "wacz"
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
-MOMENTS = 6                 # per signal and command, spread over its duration; and one at its seal or output
+MOMENTS = 6                 # per signal and command, spread over its duration; then the moments of events
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 
 
@@ -163,6 +163,7 @@ class Shot:
     stdout: str                                  # what the command printed when its work was done
     stderr: str
     new: frozenset[str]                          # captures the command sealed
+    wrote: bool                                  # an export's output exists
     duration: float = 0.0                        # from main() taking over SIGTERM to the end
     sealed_at: float | None = None               # ... to its seal or its output appearing
 
@@ -179,7 +180,7 @@ class Shot:
         if command.seals:
             return "after seal" if self.new else "before seal"
         if command.output is not None:
-            return "after output" if self.new else "before output"
+            return "after output" if self.wrote else "before output"
         return "interrupted"
 
 
@@ -247,11 +248,10 @@ def shoot(command: Command, base: Base, case: Case, sig: signal.Signals | None, 
     duration = time.monotonic() - ready
     stdout = (case.dir / "stdout").read_text(errors="replace")
     stderr = (case.dir / "stderr").read_text(errors="replace")
-    new = case.manifests() - before
-    if command.output is not None:
-        new = frozenset({"output"} if command.output(case).exists() else set())
+    new = frozenset(case.manifests() - before)
+    wrote = command.output is not None and command.output(case).exists()
     moment = delay if isinstance(delay, str) else f"{delay:.3f}s"
-    return Shot(sig, moment, code, stdout, stderr, frozenset(new), duration, sealed_at)
+    return Shot(sig, moment, code, stdout, stderr, new, wrote, duration, sealed_at)
 
 
 # -- what must hold after it ---------------------------------------------------------------------
@@ -287,7 +287,7 @@ def check(command: Command, base: Base, case: Case, shot: Shot) -> list[str]:
     report = json.loads(text)
     assert code == 0 and report["ok"], where + text
     assert all(p["severity"] == "warning" and "orphan" in p["message"] for p in report["problems"]), where + text
-    assert set(base.sealed) | shot.new - {"output"} <= set(report["captures"]), where + text
+    assert set(base.sealed) | shot.new <= set(report["captures"]), where + text
     debris = sorted(p for p in new_files(base, case) if p.split("/")[0] in ("archive", "manifests")
                     and not any(p.split("/")[1].startswith(c) for c in report["captures"]))
     unreported = set(debris) - {p["path"] for p in report["problems"]}
@@ -316,12 +316,14 @@ def check(command: Command, base: Base, case: Case, shot: Shot) -> list[str]:
     code, text = cli("-w", case.ws, "lookup", base.url, "--json")
     assert code == 0, where + text
     found = {m["capture_id"] for m in json.loads(text)["mementos"]}
-    assert set(base.sealed) | shot.new - {"output"} <= found, where + text
+    assert set(base.sealed) | shot.new <= found, where + text
 
     if command.output is not None:
         output = command.output(case)
         leftovers = [p.name for p in case.out.iterdir() if p != output]
-        if shot.signal is not signal.SIGKILL:
+        if shot.signal is signal.SIGKILL:     # only its hidden temporary file or folder, which it could not remove
+            assert all(n.startswith(f".{output.name}.") and n.endswith(".tmp") for n in leftovers), where + str(leftovers)
+        else:
             assert leftovers == [], where + f"left in the output folder: {leftovers}"
         if output.exists():              # nothing, or the whole package
             assert command.validate is not None
@@ -366,7 +368,7 @@ def interrupt_many(command: Command, base: Base, tmp_path: Path, monkeypatch: py
     measured = shoot(command, base, case, None, 0.0)
     assert check(command, base, case, measured) == []
     if command.seals or command.output is not None:
-        assert measured.new and measured.sealed_at is not None, measured
+        assert (measured.new if command.seals else measured.wrote) and measured.sealed_at is not None, measured
     shutil.rmtree(case.dir)
 
     tally = Tally(command.name)
