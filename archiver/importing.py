@@ -132,16 +132,17 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
         seeds = unpacked.seeds or _first_page(checked)
         texts, derived = _describe(checked, tmp, capture_id, started, level)
         workspace.ensure()
-        files = _install_all(workspace, capture_id, checked, derived)
+        placed: list[Path] = []              # every name given in archive/, listed before it is given
         try:
+            files = _install_all(workspace, capture_id, checked, derived, placed)
             manifest, result = _manifest(settings, source, kind, capture_id, started, clock(), seeds, checked,
                                          files, texts, unpacked)
             sealed = seal(workspace, manifest, witness_file=settings.witness_file)
         except BaseException:
             # only what was never sealed is removed: once the manifest exists, the files are the capture's
             if not workspace.manifest_path(capture_id).exists():
-                for f in files:
-                    (workspace.root / f.path).unlink(missing_ok=True)
+                for path in placed:
+                    path.unlink(missing_ok=True)
             raise
     index_sealed(workspace, manifest)
     return replace(result, manifest_path=workspace.relative(sealed.manifest))
@@ -466,38 +467,30 @@ def _derived_info(capture_id: str) -> dict[str, str]:
 
 # -- into the workspace --------------------------------------------------------------------------
 
-def _install_all(workspace: Workspace, capture_id: str, checked: list[_Checked],
-                 derived: Path | None) -> list[WarcFile]:
-    files: list[WarcFile] = []
-    try:
-        for n, c in enumerate(checked):
-            files.append(_install(workspace, c.path, workspace.warc_path(capture_id, n), c.sha256))
-        if derived is not None:
-            files.append(_install(workspace, derived, workspace.archive_dir / derived.name, None))
-    except BaseException:
-        for f in files:
-            (workspace.root / f.path).unlink(missing_ok=True)
-        raise
+def _install_all(workspace: Workspace, capture_id: str, checked: list[_Checked], derived: Path | None,
+                 placed: list[Path]) -> list[WarcFile]:
+    files = [_install(workspace, c.path, workspace.warc_path(capture_id, n), c.sha256, placed)
+             for n, c in enumerate(checked)]
+    if derived is not None:
+        files.append(_install(workspace, derived, workspace.archive_dir / derived.name, None, placed))
     return files
 
 
-def _install(workspace: Workspace, src: Path, dest: Path, expected: str | None) -> WarcFile:
-    """Copy under a ``.open`` name, fsync, check the hash, rename."""
+def _install(workspace: Workspace, src: Path, dest: Path, expected: str | None, placed: list[Path]) -> WarcFile:
+    """Copy under a ``.open`` name, fsync, check the hash, rename. Both names go into ``placed``
+    before they exist, so that whoever cleans up after an interruption knows every one."""
     tmp = dest.with_name(dest.name + OPEN_SUFFIX)
+    placed += [tmp, dest]
     h, size = hashlib.sha256(), 0
-    try:
-        with open(src, "rb") as fin, open(tmp, "xb") as fout:
-            for chunk in _chunks(fin):
-                h.update(chunk)
-                size += fout.write(chunk)
-            fout.flush()
-            os.fsync(fout.fileno())
-        if expected is not None and h.hexdigest() != expected:
-            raise ImportRefused("the file changed while it was being imported", path=str(src))
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with open(src, "rb") as fin, open(tmp, "xb") as fout:
+        for chunk in _chunks(fin):
+            h.update(chunk)
+            size += fout.write(chunk)
+        fout.flush()
+        os.fsync(fout.fileno())
+    if expected is not None and h.hexdigest() != expected:
+        raise ImportRefused("the file changed while it was being imported", path=str(src))
+    os.replace(tmp, dest)
     fsync_dir(dest.parent)
     return WarcFile(workspace.relative(dest), size, h.hexdigest())
 

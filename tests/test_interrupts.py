@@ -410,12 +410,8 @@ def cdxj_validate(path: Path) -> None:
 # -- the commands --------------------------------------------------------------------------------
 
 
-# A known bug in archiver/importing.py: _install() renames a copied WARC file to its final name and
-# then fsyncs the folder; an interrupt there (or before _install_all appends the file to its list)
-# leaves the file in archive/, though the import never sealed it. verify reports it as an orphan
-# (a warning), so no sealed capture is harmed, but import promises to leave nothing. SIGTERM at the
-# moment the WARC file gets its final name shows it every time. Until fixed, the import tests xfail
-# when, and only when, that is all that went wrong.
+# importing._install lists each name it gives in archive/ before giving it, so an interrupt at
+# any moment before the seal leaves no WARC file behind.
 IMPORT_LEAVES_A_WARC = "an interrupted import left a WARC file it had not sealed in archive/ (importing._install)"
 
 
@@ -430,8 +426,7 @@ def test_import_of_a_warc_interrupted_at_any_moment_harms_no_sealed_capture(base
     command = Command("import warc.gz", lambda b, c: ["import", b.root / "input.warc.gz"], seals=True)
     tally = interrupt_many(command, base, tmp_path, monkeypatch)
     assert tally.of("before seal") >= 6 and tally.of("after seal") >= 1, tally
-    if tally.known:
-        pytest.xfail(f"{IMPORT_LEAVES_A_WARC}: {tally.known}")
+    assert not tally.known, f"{IMPORT_LEAVES_A_WARC}: {tally.known}"
 
 
 def test_import_of_a_wacz_interrupted_at_any_moment_harms_no_sealed_capture(base: Base, tmp_path: Path,
@@ -439,8 +434,7 @@ def test_import_of_a_wacz_interrupted_at_any_moment_harms_no_sealed_capture(base
     command = Command("import wacz", lambda b, c: ["import", b.root / "input.wacz"], seals=True)
     tally = interrupt_many(command, base, tmp_path, monkeypatch)
     assert tally.of("before seal") >= 6 and tally.of("after seal") >= 1, tally
-    if tally.known:
-        pytest.xfail(f"{IMPORT_LEAVES_A_WARC}: {tally.known}")
+    assert not tally.known, f"{IMPORT_LEAVES_A_WARC}: {tally.known}"
 
 
 def test_run_of_a_due_schedule_interrupted_at_any_moment_harms_no_sealed_capture(
