@@ -21,7 +21,7 @@ LAYERS = [
     {"summary"},
     {"demo.run", "demo.sample", "demo.server"},
     {"commands"},
-    {"cli"},
+    {"cli", "__main__"},
 ]
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 
