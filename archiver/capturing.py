@@ -232,7 +232,7 @@ class _Run:
             text=TextRecord(fetched.text[0], offset + rec.request_length + rec.response_length, fetched.text[1],
                             fetched.text[2], fetched.text[3]) if fetched.text else None,
             warc_payload_digest=fetched.revisit.payload_digest if fetched.revisit else f"sha256:{ex.payload_digest}",
-            revisit_of=fetched.revisit)
+            revisit_of=fetched.revisit, limits=list(fetched.limits) or None)
         if fetched.repeated:
             self.repeats[ex.url] = fetched.repeated
         self.tally.resources.append(resource)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from .content import decode_for_parsing
+from .content import Markup, decode_bounded, decode_for_parsing, markup, size
 from .errors import FetchError
 from .fetch import Exchange, Fetcher
-from .links import PageLinks, css_links, decode, html_links
+from .links import PageLinks, decode, html_links, stylesheet_links
 from .maintext import main_text
 from .metadata import PageMetadata, extract_metadata
 from .models import Failure, Original, Role, Skipped, Target
@@ -44,6 +44,7 @@ class Fetched:
     text: tuple[str, int, str, int] | None = None   # conversion record id, length, sha256, chars
     repeated: tuple[tuple[str, int], ...] = ()
     revisit: Original | None = None                 # the payload was stored before: a revisit record
+    limits: tuple[str, ...] = ()                    # notes of the parsing bounds that cut (content.py)
 
 
 @dataclass(slots=True)
@@ -91,6 +92,9 @@ class ExchangeWorker:
         self.obey_robots = obey_robots
         self.agent = agent_token(user_agent)
         self.robots = RobotsCache()
+        # one page parsed at a time: the parsing bounds then hold for the capture, not per worker
+        # (parsing holds the GIL anyway)
+        self._parsing = threading.Lock()
 
     def run(self, target: Target) -> WorkResult:
         result = WorkResult(target)
@@ -104,7 +108,8 @@ class ExchangeWorker:
             result.failure = Failure(target.url, target.role, target.via, exc.kind, exc.reason)
             return result
         result.fetched.append(fetched)
-        self._parse(fetched, target, result)
+        with self._parsing:
+            self._parse(fetched, target, result)
         return result
 
     def _fetch(self, target: Target) -> Fetched:
@@ -162,26 +167,36 @@ class ExchangeWorker:
         is_html = ctype in _HTML_TYPES or (not ctype and ex.prefix.lstrip()[:15].lower().startswith(b"<!doctype html"))
         if not is_html and ctype != "text/css":
             return
-        body = decode_for_parsing(ex.prefix, ex.head.get("Content-Encoding"))
+        body, note = decode_bounded(ex.prefix, ex.head.get("Content-Encoding"))
         if body is None:
             return
+        notes = [note] if note else []
+        if ex.entity_bytes > len(ex.prefix):
+            notes.append(f"bytes: parsed the first {size(len(ex.prefix))} of the {size(ex.entity_bytes)} body as sent")
         text = decode(body, ex.head.content_type)
+        del body
         if ctype == "text/css":
-            result.css = css_links(text, target.url)
+            result.css, css_notes = stylesheet_links(text, target.url)
+            notes += css_notes
         else:
-            result.page = html_links(text, target.url)
+            page = markup(text)
+            del text
+            result.page = html_links(page, target.url)
+            notes += result.page.limits
             if target.role in (Role.SEED, Role.SOURCE):
-                self._describe(fetched, text)
+                notes += self._describe(fetched, page)
+        fetched.limits = tuple(dict.fromkeys(notes))
 
-    def _describe(self, fetched: Fetched, html: str) -> None:
-        """Citation metadata and main text of a page; the text goes in a conversion record."""
+    def _describe(self, fetched: Fetched, html: Markup) -> list[str]:
+        """Citation metadata and main text of a page; the text goes in a conversion record. Returns
+        the notes of the bounds that cut."""
         ex = fetched.exchange
         fetched.metadata = extract_metadata(html, fallback_language=ex.head.get("Content-Language"))
         if fetched.revisit is not None:
-            return                      # the same payload's text is stored with the original
+            return list(fetched.metadata.limits)   # the same payload's text is stored with the original
         extracted = main_text(html, ex.url)
         if extracted is None:
-            return
+            return list(fetched.metadata.limits)
         fetched.repeated = extracted.repeated
         data = extracted.text.encode("utf-8")
         fetched.fragment.seek(0, 2)
@@ -189,3 +204,4 @@ class ExchangeWorker:
                                              refers_to=fetched.records.response_id,
                                              warcinfo_id=self.warcinfo_id, text=data, level=self.level)
         fetched.text = (record_id, length, hashlib.sha256(data).hexdigest(), len(extracted.text))
+        return [*fetched.metadata.limits, *extracted.limits]

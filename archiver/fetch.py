@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from .content import PARSE_BYTES
 from .errors import FetchError
 from .httpwire import (
     MAX_HEAD_BYTES,
@@ -34,7 +35,7 @@ from .httpwire import (
 )
 from .urls import HttpUrl
 
-PARSE_PREFIX_BYTES = 16 * 2**20   # entity bytes kept in memory for link extraction
+PARSE_PREFIX_BYTES = PARSE_BYTES   # entity bytes kept in memory for link extraction (8 MiB)
 SPOOL_IN_MEMORY = 1 * 2**20       # bodies larger than this spill to disk
 _RECV = 256 * 1024
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"   # for pages (seeds, sources)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .content import Markup, markup
 from .models import Link, Role
 from .urls import resolve_link
 
@@ -23,10 +24,12 @@ _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|((?:\\[0-9a-fA-F]{1,6}\
 _CSS_IMPORT = re.compile(r"""@import\s+(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _JS_NOTICE = re.compile(r"(enable|turn on|activate)\s+javascript|javascript\s+(is\s+)?(required|disabled)",
                         re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
 _REFRESH = re.compile(r"^\s*\d*\s*[;,]?\s*(?:url\s*=\s*)?[\"']?([^\"']+)", re.IGNORECASE)
 
 _REQUISITE_RELS = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed",
                              "preload", "modulepreload", "manifest", "mask-icon"})
+LINKS_KEPT = 100_000      # links kept per page or stylesheet; more are counted, not kept
 _SELECTOR = ("a[href],area[href],img,source,video,audio,track[src],script[src],link[href],iframe[src],"
              "frame[src],embed[src],object[data],input[src],base[href],meta[http-equiv],style,[style],[background]")
 
@@ -42,6 +45,25 @@ class PageLinks:
     js_notice: bool = False
     title: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    limits: tuple[str, ...] = ()        # notes of the parsing bounds that cut (content.bound_markup, LINKS_KEPT)
+
+
+class _Kept:
+    """Links as found, the first ``limit`` kept, all counted."""
+
+    def __init__(self, limit: int = LINKS_KEPT) -> None:
+        self.links: list[Link] = []
+        self.found = 0
+        self.limit = limit
+
+    def add(self, url: str | None, role: Role) -> None:
+        if url:
+            self.found += 1
+            if self.found <= self.limit:
+                self.links.append(Link(url, role))
+
+    def note(self) -> str | None:
+        return f"links: kept {self.limit} of {self.found} found" if self.found > self.limit else None
 
 
 def charset_of(prefix: bytes, content_type: str | None) -> str:
@@ -92,16 +114,27 @@ def srcset_urls(value: str) -> list[str]:
 
 
 def css_links(css: str, base: str) -> list[Link]:
-    """Every url() and @import target of a stylesheet, resolved against ``base``."""
+    """Every url() and @import target of a stylesheet, resolved against ``base`` (the first LINKS_KEPT)."""
+    return stylesheet_links(css, base)[0]
+
+
+def stylesheet_links(css: str, base: str) -> tuple[list[Link], tuple[str, ...]]:
+    """css_links, and a note when there were more than LINKS_KEPT."""
+    kept = _Kept()
+    _css_into(css, base, kept)
+    note = kept.note()
+    return kept.links, (note,) if note else ()
+
+
+def _css_into(css: str, base: str, kept: _Kept) -> None:
     css = _CSS_COMMENT.sub(" ", css)
-    found: list[Link] = []
     for regex in (_CSS_IMPORT, _CSS_URL):
         for m in regex.finditer(css):
+            if kept.found >= kept.limit:
+                kept.found += 1               # counted, not resolved: resolving is the costly part
+                continue
             raw = next((g for g in m.groups() if g is not None), "")
-            url = resolve_link(base, _unescape_css(raw))
-            if url:
-                found.append(Link(url, Role.REQUISITE))
-    return found
+            kept.add(resolve_link(base, _unescape_css(raw)), Role.REQUISITE)
 
 
 def _unescape_css(value: str) -> str:
@@ -118,26 +151,29 @@ def _css_escape(seq: str) -> str:
     return seq
 
 
-def html_links(html: str, url: str) -> PageLinks:
-    """Links and requisites of an HTML page at ``url``."""
+def html_links(html: str | Markup, url: str) -> PageLinks:
+    """Links and requisites of an HTML page at ``url``: the first LINKS_KEPT, of a page within the
+    parsing bounds (``content.bound_markup``)."""
     from selectolax.lexbor import LexborHTMLParser
 
-    tree = LexborHTMLParser(html)
+    page = markup(html)
+    tree = LexborHTMLParser(page.html)
     base = url
     nodes = tree.css(_SELECTOR)
     for node in nodes:
         if node.tag == "base":
             base = resolve_link(url, node.attributes.get("href") or "") or url
             break
-    out: list[Link] = []
+    kept = _Kept()
     refresh: str | None = None
     scripts = 0
 
     def add(value: str | None, role: Role) -> None:
         if value:
-            target = resolve_link(base, value)
-            if target:
-                out.append(Link(target, role))
+            if kept.found >= kept.limit:
+                kept.found += 1               # counted, not resolved
+            else:
+                kept.add(resolve_link(base, value), role)
 
     for node in nodes:
         tag, attrs = node.tag, node.attributes
@@ -166,25 +202,27 @@ def html_links(html: str, url: str) -> PageLinks:
             if m and refresh is None:
                 refresh = resolve_link(base, m.group(1))
         elif tag == "style":
-            out.extend(css_links(node.text(deep=True), base))
+            _css_into(node.text(deep=True), base, kept)
         if "background" in attrs and tag not in ("a", "area", "link"):
             add(attrs.get("background"), Role.REQUISITE)
         if attrs.get("style"):
-            out.extend(css_links(attrs["style"] or "", base))
+            _css_into(attrs["style"] or "", base, kept)
     scripts += sum(1 for _ in tree.css("script:not([src])"))
     title_node = tree.css_first("title")
     title = " ".join(title_node.text().split()) if title_node else None
-    body_text, notice = _visible_text(tree)
-    return PageLinks(links=tuple(out), refresh=refresh, text_chars=len(body_text), scripts=scripts,
-                     js_notice=notice, title=title or None)
+    text_chars, notice = _visible_text(tree)
+    note = kept.note()
+    return PageLinks(links=tuple(kept.links), refresh=refresh, text_chars=text_chars, scripts=scripts,
+                     js_notice=notice, title=title or None, limits=page.notes + ((note,) if note else ()))
 
 
-def _visible_text(tree: Any) -> tuple[str, bool]:
+def _visible_text(tree: Any) -> tuple[int, bool]:
+    """(characters of visible text, whitespace runs counted as one; whether it asks for JavaScript)."""
     body = getattr(tree, "body", None)
     if body is None:
-        return "", False
+        return 0, False
     notice = any(_JS_NOTICE.search(n.text()) for n in tree.css("noscript"))
     for node in tree.css("script,style,noscript,template"):
         node.decompose()
-    text = " ".join(body.text(separator=" ").split())
-    return text, notice or bool(_JS_NOTICE.search(text[:2000]))
+    text = _SPACES.sub(" ", body.text(separator=" ")).strip()   # one copy, not a list of every word
+    return len(text), notice or bool(_JS_NOTICE.search(text[:2000]))

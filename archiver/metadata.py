@@ -13,12 +13,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .content import Markup, markup, size
+
 FIELDS = ("title", "authors", "published", "modified", "site_name", "publisher", "language",
           "description", "doi")
 ARTICLE_TYPES = {"article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
                  "blogposting", "scholarlyarticle", "report", "techarticle", "socialmediaposting", "posting"}
 PAGE_TYPES = {"webpage", "itempage", "aboutpage", "collectionpage", "medicalwebpage"}
 _DOI = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.IGNORECASE)
+JSON_LD_CHARS = 2**20       # JSON-LD parsed per page at most, in characters (a news article has ~5,000)
 _DATE = re.compile(r"^\s*(\d{4})(?:[-/.](\d{1,2})(?:[-/.](\d{1,2}))?)?")
 
 
@@ -31,6 +34,7 @@ class Field:
 @dataclass(frozen=True, slots=True)
 class PageMetadata:
     fields: dict[str, Field] = field(default_factory=dict)
+    limits: tuple[str, ...] = ()     # notes of the parsing bounds that cut (content.bound_markup, JSON_LD_CHARS)
 
     def get(self, name: str) -> Any:
         f = self.fields.get(name)
@@ -53,18 +57,27 @@ def date_parts(value: str | None) -> list[int] | None:
     return parts
 
 
-def extract_metadata(html: str, fallback_language: str | None = None) -> PageMetadata:
+def extract_metadata(html: str | Markup, fallback_language: str | None = None) -> PageMetadata:
+    """The page's citation metadata, read within the parsing bounds (``content.bound_markup``);
+    JSON-LD blocks past JSON_LD_CHARS in all are not parsed."""
     from selectolax.lexbor import LexborHTMLParser
 
-    tree = LexborHTMLParser(html)
+    page = markup(html)
+    tree = LexborHTMLParser(page.html)
+    skipped: list[int] = []
     candidates: dict[str, list[Field]] = {name: [] for name in FIELDS}
-    for reader in (_highwire, _json_ld, _dublin_core, _open_graph, _plain_html):
+    readers = (_highwire, lambda t: _json_ld(t, skipped), _dublin_core, _open_graph, _plain_html)
+    for reader in readers:
         for name, value, source in reader(tree):
             if value:
                 candidates[name].append(Field(_scalar_values(value), source))
     if fallback_language:
         candidates["language"].append(Field(fallback_language, "http:Content-Language"))
-    return PageMetadata({name: found[0] for name, found in candidates.items() if found})
+    notes = page.notes
+    if skipped:
+        notes += (f"json-ld: {len(skipped)} blocks past {size(JSON_LD_CHARS)} of JSON-LD not parsed "
+                  f"(the longest {max(skipped)} characters)",)
+    return PageMetadata({name: found[0] for name, found in candidates.items() if found}, notes)
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -126,7 +139,9 @@ def _unflip(name: str) -> str:
     return name
 
 
-def _json_ld_nodes(tree: Any) -> list[dict[str, Any]]:
+def _json_ld_nodes(tree: Any, skipped: list[int]) -> list[dict[str, Any]]:
+    """The typed nodes of the page's JSON-LD blocks, the first JSON_LD_CHARS of them; the length
+    of each block past that goes in ``skipped``."""
     nodes: list[dict[str, Any]] = []
 
     def walk(item: Any) -> None:
@@ -139,9 +154,15 @@ def _json_ld_nodes(tree: Any) -> list[dict[str, Any]]:
             if "@type" in item:
                 nodes.append(item)
 
+    parsed = 0
     for script in tree.css('script[type="application/ld+json"]'):
+        text = script.text(deep=True)
+        if parsed + len(text) > JSON_LD_CHARS:
+            skipped.append(len(text))
+            continue
+        parsed += len(text)
         try:
-            walk(json.loads(script.text(deep=True), strict=False))
+            walk(json.loads(text, strict=False))
         except (ValueError, RecursionError):
             continue
     return nodes
@@ -162,8 +183,8 @@ def _name(value: Any) -> str | None:
     return None
 
 
-def _json_ld(tree: Any):
-    nodes = _json_ld_nodes(tree)
+def _json_ld(tree: Any, skipped: list[int]):
+    nodes = _json_ld_nodes(tree, skipped)
     ranked = [n for n in nodes if _types(n) & ARTICLE_TYPES] + [n for n in nodes if _types(n) & PAGE_TYPES]
     if not ranked:
         return
