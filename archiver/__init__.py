@@ -29,27 +29,27 @@ __all__ = [
 ]
 
 _LAZY = {
-    "ArchiverError": "errors",
-    "CaptureOptions": "settings",
-    "Settings": "settings",
-    "load_settings": "settings",
-    "CaptureResult": "models",
-    "Workspace": "workspace",
-    "capture": "capturing",
-    "verify": "verifying",
-    "cite": "citing",
-    "import_archive": "importing",
+    "ArchiverError": "core.errors",
+    "CaptureOptions": "core.settings",
+    "Settings": "core.settings",
+    "load_settings": "core.settings",
+    "CaptureResult": "core.models",
+    "Workspace": "core.workspace",
+    "capture": "capturing.run",
+    "verify": "fixity.verify",
+    "cite": "citing.citations",
+    "import_archive": "transfer.importer",
 }
 
 if TYPE_CHECKING:
-    from .capturing import capture
-    from .citing import cite
-    from .errors import ArchiverError
-    from .importing import import_archive
-    from .models import CaptureResult
-    from .settings import CaptureOptions, Settings, load_settings
-    from .verifying import verify
-    from .workspace import Workspace
+    from .capturing.run import capture
+    from .citing.citations import cite
+    from .core.errors import ArchiverError
+    from .core.models import CaptureResult
+    from .core.settings import CaptureOptions, Settings, load_settings
+    from .core.workspace import Workspace
+    from .fixity.verify import verify
+    from .transfer.importer import import_archive
 
 
 def __getattr__(name: str) -> Any:

@@ -68,10 +68,10 @@ from pywb.warcserver.index.cdxops import cdx_sort_closest
 from pywb.warcserver.index.indexsource import FileIndexSource
 from pywb.warcserver.index.query import CDXQuery
 
-from archiver.index import SCHEMA, SCHEMA_VERSION, Index
-from archiver.surt import surt
-from archiver.urls import parse_http_url
-from archiver.workspace import Workspace, new_capture_id
+from archiver.core.urls import parse_http_url
+from archiver.core.workspace import Workspace, new_capture_id
+from archiver.index.store import SCHEMA, SCHEMA_VERSION, Index
+from archiver.net.surt import surt
 
 SEED = 20261129
 PER_CAPTURE = 100                       # mementos per synthetic capture (one crawl run)

@@ -23,7 +23,7 @@ against ``scan_warc(path, check_records=False)`` (the file hash only), a plain h
 4 MiB blocks, a gunzip of every member with zlib-ng, archiver's deflate (64 KiB of input per
 call, as ``scan_warc`` feeds it, and 4 MiB per call), sha256 over the decompressed bytes, and
 verify's own split of the file into tasks (``file_digest`` plus ``scan_range`` over ranges of
-``verifying.RANGE_BYTES``), one task after the other. It scans the two smallest files
+``fixity.verify.RANGE_BYTES``), one task after the other. It scans the two smallest files
 one after the other, in two threads and in two processes (threads gaining less than processes
 points at the GIL), with ``scan_warc`` and with ``lean_scan``, the same work done with zlib-ng and
 hashlib only. And it times two ``sha256sum`` processes at once against one, to show what a second
@@ -56,17 +56,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from archiver import codec
-from archiver.fetch import ACCEPT, Exchange
-from archiver.httpwire import build_request, parse_head
-from archiver.manifest import build_manifest
-from archiver.models import ArchivedResource, CaptureResult, Role, WarcFile
-from archiver.seal import seal
-from archiver.settings import DEFAULT_USER_AGENT, CaptureOptions, Operator
-from archiver.verifying import RANGE_BYTES
-from archiver.warc import CONFORMS_TO, WarcFileWriter, settings_json, warc_date, write_exchange
-from archiver.warcscan import file_digest, plan_ranges, scan_range, scan_warc
-from archiver.workspace import Workspace, new_capture_id
+from archiver.core import deflate as codec
+from archiver.core.models import ArchivedResource, CaptureResult, Role, WarcFile
+from archiver.core.settings import DEFAULT_USER_AGENT, CaptureOptions, Operator
+from archiver.core.workspace import Workspace, new_capture_id
+from archiver.fixity.manifest import build_manifest
+from archiver.fixity.seal import seal
+from archiver.fixity.verify import RANGE_BYTES
+from archiver.net.fetch import ACCEPT, Exchange
+from archiver.net.wire import build_request, parse_head
+from archiver.warc.reader import file_digest, plan_ranges, scan_range, scan_warc
+from archiver.warc.writer import CONFORMS_TO, WarcFileWriter, settings_json, warc_date, write_exchange
 
 MB = 10**6
 GB = 10**9

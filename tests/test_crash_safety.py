@@ -12,10 +12,10 @@ import time
 
 import yaml
 
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Response, Site
-from archiver.workspace import Workspace
 
-ARCHIVER = [sys.executable, "-m", "archiver.cli"]
+ARCHIVER = [sys.executable, "-m", "archiver"]
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 
 
@@ -117,7 +117,7 @@ def test_a_lock_left_by_a_killed_process_is_recovered(serve, workspace: Workspac
     not block the next one."""
     workspace.ensure()
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from archiver.workspace import Workspace\n"
+        "import sys, time; from pathlib import Path; from archiver.core.workspace import Workspace\n"
         f"ws = Workspace(Path({str(workspace.root)!r}))\n"
         "with ws.lock():\n    print('locked', flush=True)\n    time.sleep(60)\n")],
         stdout=subprocess.PIPE, text=True)

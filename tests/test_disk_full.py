@@ -30,10 +30,10 @@ from pathlib import Path
 import pytest
 
 from archiver import capture
+from archiver.core.errors import ArchiverError
+from archiver.core.settings import CaptureOptions
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Response, Site
-from archiver.errors import ArchiverError
-from archiver.settings import CaptureOptions
-from archiver.workspace import Workspace
 
 FS_SIZE = "3m"
 HTML = [("Content-Type", "text/html; charset=utf-8")]
@@ -43,7 +43,7 @@ MEDIUM = {"size": 600_000}   # /medium.bin: under 1 MiB, so archiver keeps it in
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "archiver.cli", *args], check=False, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "archiver", *args], check=False, capture_output=True,
                           text=True, timeout=120)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import archiver.drift as drift_module
-from archiver.drift import MAX_DIFF_LINES, Change, Observation, Verdict, changes_over_time, judge, report
+import archiver.watch.drift as drift_module
+from archiver.watch.drift import MAX_DIFF_LINES, Change, Observation, Verdict, changes_over_time, judge, report
 
 URL = "https://news.example.org/2026/11/river-flood"
 ARTICLE = """River flood closes the old bridge

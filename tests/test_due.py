@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from archiver.due import (
+from archiver.core.errors import UsageError
+from archiver.core.schedule_times import (
     When,
     is_due,
     next_due,
@@ -14,7 +15,6 @@ from archiver.due import (
     retry_delay,
     validate_cron,
 )
-from archiver.errors import UsageError
 
 LONDON = "Europe/London"
 

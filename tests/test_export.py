@@ -23,17 +23,17 @@ import pytest
 from pywbkit import fetch, wayback
 
 from archiver import capture
-from archiver.bagexport import encode_path, export_bag
-from archiver.cdxj import cdxj_lines, write_cdxj
+from archiver.core.errors import ManifestError, NotArchivedError, UsageError
+from archiver.core.models import CaptureResult
+from archiver.core.moments import parse_moment
+from archiver.core.settings import CaptureOptions, Operator, Settings
+from archiver.core.workspace import Workspace
 from archiver.demo.sample import ARTICLE_PATH, sample_site
 from archiver.demo.server import Site
-from archiver.errors import ManifestError, NotArchivedError, UsageError
-from archiver.models import CaptureResult
-from archiver.settings import CaptureOptions, Operator, Settings
-from archiver.signing import generate_key_pair
-from archiver.timeparse import parse_moment
-from archiver.waczexport import export_wacz
-from archiver.workspace import Workspace
+from archiver.fixity.signing import generate_key_pair
+from archiver.transfer.bag_export import encode_path, export_bag
+from archiver.transfer.cdxj import cdxj_lines, write_cdxj
+from archiver.transfer.wacz_export import export_wacz
 
 BIN = Path(sys.executable).parent
 BAGIT, WACZ, CDXJ_INDEXER = BIN / "bagit.py", BIN / "wacz", BIN / "cdxj-indexer"

@@ -13,13 +13,13 @@ import pytest
 from warc_reading import read_records
 
 from archiver import capture
+from archiver.core.settings import CaptureOptions
+from archiver.core.urls import parse_http_url
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Response
-from archiver.fetch import Fetcher
-from archiver.requests_plan import RequestPlanner
-from archiver.settings import CaptureOptions
-from archiver.urls import parse_http_url
-from archiver.verifying import verify
-from archiver.workspace import Workspace
+from archiver.fixity.verify import verify
+from archiver.net.fetch import Fetcher
+from archiver.net.request_plan import RequestPlanner
 
 
 def test_a_capture_reuses_connections_and_archives_every_body_exactly(serve, workspace: Workspace) -> None:

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from archiver.core.errors import FetchError
+from archiver.core.settings import CaptureOptions
+from archiver.core.urls import parse_http_url
 from archiver.demo.server import Host, Response
-from archiver.errors import FetchError
-from archiver.fetch import Fetcher
-from archiver.requests_plan import RequestPlanner
-from archiver.settings import CaptureOptions
-from archiver.urls import parse_http_url
+from archiver.net.fetch import Fetcher
+from archiver.net.request_plan import RequestPlanner
 
 
 def test_a_host_name_is_looked_up_once_and_every_request_still_succeeds(serve, tmp_path: Path) -> None:

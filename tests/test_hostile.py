@@ -16,9 +16,9 @@ import pytest
 from faultserver import FaultServer, drip, endless, gzip_bomb, ok, raw, reset_mid_body, stall
 
 from archiver import capture
-from archiver.settings import CaptureOptions
-from archiver.verifying import verify
-from archiver.workspace import Workspace
+from archiver.core.settings import CaptureOptions
+from archiver.core.workspace import Workspace
+from archiver.fixity.verify import verify
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
 DOC = Path(__file__).resolve().parent.parent / "docs" / "reliability.md"

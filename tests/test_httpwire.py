@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.httpwire import ChunkedDecoder, ProtocolError, build_request, find_head_end, parse_head
+from archiver.net.wire import ChunkedDecoder, ProtocolError, build_request, find_head_end, parse_head
 
 
 def test_parse_head_keeps_raw_bytes_and_order() -> None:

@@ -17,12 +17,12 @@ import pytest
 import yaml
 
 from archiver import capture
+from archiver.core.errors import UsageError
+from archiver.core.models import Role
+from archiver.core.settings import CaptureOptions
+from archiver.core.workspace import Workspace
 from archiver.demo.sample import ARTICLE_PATH, sample_site
-from archiver.errors import UsageError
-from archiver.importing import import_archive
-from archiver.models import Role
-from archiver.settings import CaptureOptions
-from archiver.workspace import Workspace
+from archiver.transfer.importer import import_archive
 
 WGET = "/usr/bin/wget"
 BIN = Path(sys.executable).parent
@@ -30,7 +30,7 @@ PHRASE = "eleven votes to four"
 
 
 def cli(ws: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "archiver.cli", "-w", str(ws), *args],
+    return subprocess.run([sys.executable, "-m", "archiver", "-w", str(ws), *args],
                           check=False, capture_output=True, text=True, timeout=120)
 
 
@@ -148,11 +148,11 @@ def test_stored_text_is_a_conversion_record_of_the_article(tmp_path: Path, wget_
 def make_wacz(ws: Workspace, capture_id: str, seed: str, out: Path) -> Path:
     """A WACZ of one capture: archiver's own exporter when there is one, else py-wacz's ``wacz create``."""
     try:
-        from archiver.waczexport import export_wacz  # type: ignore[import-not-found]
+        from archiver.transfer.wacz_export import export_wacz  # type: ignore[import-not-found]
     except ImportError:
         export_wacz = None
     if export_wacz is not None:
-        from archiver.settings import Settings
+        from archiver.core.settings import Settings
 
         export_wacz(ws, [capture_id], out, Settings())
         return out

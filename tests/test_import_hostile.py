@@ -30,11 +30,11 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from archiver.cli import main
+from archiver.cli.app import main
+from archiver.core.workspace import Workspace
 from archiver.demo.sample import ARTICLE_PATH, sample_site
-from archiver.index import Index
-from archiver.seal import seal
-from archiver.workspace import Workspace
+from archiver.fixity.seal import seal
+from archiver.index.store import Index
 
 PAGE = "http://hostile.example/page"
 IMAGE = "http://hostile.example/i.png"
@@ -119,7 +119,7 @@ def run(*argv: str) -> tuple[int, str, str]:
 
 
 def cli(ws: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "archiver.cli", "-w", str(ws), *args],
+    return subprocess.run([sys.executable, "-m", "archiver", "-w", str(ws), *args],
                           check=False, capture_output=True, text=True, timeout=120)
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from archiver import capture
+from archiver.core.moments import parse_moment
+from archiver.core.settings import CaptureOptions
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Response, Site
-from archiver.index import Index
-from archiver.settings import CaptureOptions
-from archiver.timeparse import parse_moment
-from archiver.workspace import Workspace
+from archiver.index.store import Index
 
-ARCHIVER = [sys.executable, "-m", "archiver.cli"]
+ARCHIVER = [sys.executable, "-m", "archiver"]
 ARTICLE = """<html lang="en"><head><title>{title}</title>
 <meta name="citation_title" content="{title}"><meta name="citation_author" content="Okafor, Ngozi">
 <meta name="citation_publication_date" content="2026-10-01"><meta property="og:site_name" content="Delta Post">

@@ -35,17 +35,17 @@ from pathlib import Path
 
 import pytest
 
-from archiver.cdxj import cdxj_lines
-from archiver.cli import main
+from archiver.cli.app import main
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Response, Site
-from archiver.runner import run_lock
-from archiver.workspace import Workspace
+from archiver.transfer.cdxj import cdxj_lines
+from archiver.watch.runs import run_lock
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/<pid>/status")
 
 BIN = Path(sys.executable).parent
 ARCHIVER = ([str(BIN / "archiver")] if (BIN / "archiver").exists()
-            else [sys.executable, "-c", "import sys; from archiver.cli import main; sys.exit(main())"])
+            else [sys.executable, "-c", "import sys; from archiver.cli.app import main; sys.exit(main())"])
 BAGIT, WACZ = BIN / "bagit.py", BIN / "wacz"
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
 MOMENTS = 6                 # per signal and command, spread over its duration; then the moments of events

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from archiver.links import charset_of, css_links, decode, html_links, srcset_urls
-from archiver.models import Role
+from archiver.core.models import Role
+from archiver.page.links import charset_of, css_links, decode, html_links, srcset_urls
 
 
 def urls(links, role=None) -> list[str]:

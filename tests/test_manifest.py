@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from archiver.errors import ManifestError
-from archiver.manifest import build_manifest, read_manifest
-from archiver.models import CaptureResult, Failure, Role, WarcFile
-from archiver.seal import seal
-from archiver.settings import CaptureOptions, Operator
-from archiver.workspace import Workspace
+from archiver.core.errors import ManifestError
+from archiver.core.models import CaptureResult, Failure, Role, WarcFile
+from archiver.core.settings import CaptureOptions, Operator
+from archiver.core.workspace import Workspace
+from archiver.fixity.manifest import build_manifest, read_manifest
+from archiver.fixity.seal import seal
 
 TRICKY = ["no", "0755", "2024-01-01", "190:20:30", "yes", "null", "1e3", "~"]
 

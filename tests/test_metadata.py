@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from archiver.metadata import date_parts, extract_metadata
+from archiver.page.metadata import date_parts, extract_metadata
 
 JSON_LD = """<script type="application/ld+json">{"@context": "https://schema.org", "@graph": [
  {"@type": "WebSite", "name": "Site"},
@@ -78,7 +78,7 @@ def test_date_parts() -> None:
 def test_half_an_emoji_in_json_ld_becomes_a_replacement_character() -> None:
     import yaml
 
-    from archiver.manifest import dump_manifest
+    from archiver.fixity.manifest import dump_manifest
 
     html = ('<script type="application/ld+json">{"@type": "NewsArticle", "headline": "Caf\\ud83d review",'
             ' "author": {"@type": "Person", "name": "Ana \\udc00 Ruiz"}}</script>')

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from archiver import capture
+from archiver.core.errors import FetchError
+from archiver.core.settings import CaptureOptions
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Response
-from archiver.errors import FetchError
-from archiver.netsafety import AddressPolicy, classify, policy_for
-from archiver.settings import CaptureOptions
-from archiver.workspace import Workspace
+from archiver.net.address_policy import AddressPolicy, classify, policy_for
 
 HTML = [("Content-Type", "text/html")]
 

@@ -19,9 +19,9 @@ import pytest
 from pywbkit import fetch, wayback
 
 from archiver import CaptureOptions, Workspace, capture
+from archiver.core.models import ArchivedResource, CaptureResult
 from archiver.demo.sample import ARTICLE_PATH, sample_site
 from archiver.demo.server import Host, Response, Site
-from archiver.models import ArchivedResource, CaptureResult
 
 WARCIO = Path(sys.executable).parent / "warcio"
 

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from pywbkit import fetch, wayback
 
+from archiver.core.settings import load_settings
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Response, Site
-from archiver.drift import Verdict
-from archiver.reporting import drift_report
-from archiver.runner import RunBusy, run_due, run_lock
-from archiver.settings import load_settings
-from archiver.workspace import Workspace
+from archiver.watch.drift import Verdict
+from archiver.watch.report import drift_report
+from archiver.watch.runs import RunBusy, run_due, run_lock
 
-ARCHIVER = [sys.executable, "-m", "archiver.cli"]
+ARCHIVER = [sys.executable, "-m", "archiver"]
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 PARAGRAPHS = {
     "s1": "The water board said the reservoir stood at sixty per cent of capacity in October.",
@@ -163,7 +163,7 @@ def test_watch_stops_cleanly_on_sigterm(watched) -> None:
 
 
 def test_malformed_schedules_name_file_line_and_key(tmp_path: Path) -> None:
-    from archiver.errors import SettingsError
+    from archiver.core.errors import SettingsError
 
     cases = [("schedules:\n  - name: x\n    urls: [http://a/]\n    every: 5 minutes\n", 4, "schedules.0.every"),
              ("schedules:\n  - name: x\n    urls: [http://a/]\n    every: 1h\n    colour: red\n", 5,

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.errors import SettingsError, UsageError
-from archiver.settings import CaptureOptions, load_settings, parse_size
+from archiver.core.errors import SettingsError, UsageError
+from archiver.core.settings import CaptureOptions, load_settings, parse_size
 
 
 def test_sizes() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import surt as reference
 
-from archiver.surt import surt, timestamp14
+from archiver.net.surt import surt, timestamp14
 
 URLS = [
     "http://www.Example.org:80/a/?b=2&a=1#x", "http://example.org/a?a=1&b=2", "https://example.org/",

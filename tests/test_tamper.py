@@ -18,17 +18,17 @@ import pytest
 import yaml
 
 from archiver import capture
-from archiver.cli import main
+from archiver.cli.app import main
+from archiver.core.settings import CaptureOptions
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Response, Site
-from archiver.manifest import dump_manifest
-from archiver.seal import find_head
-from archiver.settings import CaptureOptions
-from archiver.signing import generate_key_pair
-from archiver.verifying import VerifyReport, verify
-from archiver.witness import user_witness_path
-from archiver.workspace import Workspace
+from archiver.fixity.manifest import dump_manifest
+from archiver.fixity.seal import find_head
+from archiver.fixity.signing import generate_key_pair
+from archiver.fixity.verify import VerifyReport, verify
+from archiver.fixity.witness import user_witness_path
 
-ARCHIVER = [sys.executable, "-m", "archiver.cli"]
+ARCHIVER = [sys.executable, "-m", "archiver"]
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 
 
@@ -336,7 +336,7 @@ def test_a_forged_record_appended_to_a_warc_is_an_error(ws: Workspace, built: Bu
 
 def test_replacing_the_key_and_resigning_everything_fails(ws: Workspace, built: Built, trusted: Path,
                                                           tmp_path: Path) -> None:
-    from archiver.signing import sign
+    from archiver.fixity.signing import sign
 
     for path in (ws.private_key_path, ws.public_key_path):
         path.unlink()

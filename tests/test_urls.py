@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from archiver.errors import UsageError
-from archiver.urls import canonical, host_key, parse_http_url, resolve_link
+from archiver.core.errors import UsageError
+from archiver.core.urls import canonical, host_key, parse_http_url, resolve_link
 
 
 def test_canonical_form() -> None:

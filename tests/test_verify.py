@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from archiver import capture
+from archiver.core.settings import CaptureOptions
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Response
-from archiver.settings import CaptureOptions
-from archiver.workspace import Workspace
 
-ARCHIVER = [sys.executable, "-m", "archiver.cli"]
+ARCHIVER = [sys.executable, "-m", "archiver"]
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 
 

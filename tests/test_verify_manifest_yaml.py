@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from archiver.errors import ManifestError
-from archiver.manifest import _safe_load, build_manifest, read_manifest
-from archiver.models import ArchivedResource, CaptureResult, Failure, Role, WarcFile
-from archiver.seal import seal
-from archiver.settings import CaptureOptions, Operator
-from archiver.workspace import Workspace
+from archiver.core.errors import ManifestError
+from archiver.core.models import ArchivedResource, CaptureResult, Failure, Role, WarcFile
+from archiver.core.settings import CaptureOptions, Operator
+from archiver.core.workspace import Workspace
+from archiver.fixity.manifest import _safe_load, build_manifest, read_manifest
+from archiver.fixity.seal import seal
 
 DOCUMENTS = [
     "a: 1", "a: 0755", "a: 0x1f", "a: 0b101", "a: 1_000", "a: -3", "a: +3", "a: 1:30", "a: 190:20:30", "a: 0",

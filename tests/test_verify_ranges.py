@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from archiver import capture, verifying
+from archiver import capture
+from archiver.core.settings import CaptureOptions
+from archiver.core.workspace import Workspace
 from archiver.demo.server import Host, Response
-from archiver.settings import CaptureOptions
-from archiver.verifying import verify
-from archiver.warc import write_record
-from archiver.warcscan import RangeScan, ScanResult, file_digest, join_ranges, plan_ranges, scan_range, scan_warc
-from archiver.workspace import Workspace
+from archiver.fixity import verify as verifying
+from archiver.fixity.verify import verify
+from archiver.warc.reader import RangeScan, ScanResult, file_digest, join_ranges, plan_ranges, scan_range, scan_warc
+from archiver.warc.writer import write_record
 
 # a gzip member holding the start of a WARC record: stored inside a payload, its bytes look like a
 # member start in the middle of the file

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.codec import already_compressed
-from archiver.warc import write_record
+from archiver.core.deflate import already_compressed
+from archiver.warc.writer import write_record
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 70000\r\n\r\n"
 
@@ -106,7 +106,7 @@ def _words(rng: random.Random, size: int) -> bytes:
 
 
 def test_a_large_block_of_unknown_incompressible_bytes_is_stored_after_the_probe() -> None:
-    from archiver.warc import PROBE_BYTES
+    from archiver.warc.writer import PROBE_BYTES
 
     block = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\r\n" + os.urandom(3 * PROBE_BYTES)
     data = _member(block, [1000, PROBE_BYTES, 17], store_after=None)
@@ -116,7 +116,7 @@ def test_a_large_block_of_unknown_incompressible_bytes_is_stored_after_the_probe
 
 def test_a_large_compressible_block_stays_deflated_and_a_late_change_does_not_matter() -> None:
     rng = random.Random(5)
-    from archiver.warc import PROBE_BYTES
+    from archiver.warc.writer import PROBE_BYTES
 
     text = b"HTTP/1.1 200 OK\r\n\r\n" + _words(rng, 3 * PROBE_BYTES)
     data = _member(text, [PROBE_BYTES - 3, 6], store_after=None)
@@ -130,7 +130,7 @@ def test_a_large_compressible_block_stays_deflated_and_a_late_change_does_not_ma
 
 
 def test_large_blocks_decode_exactly_for_any_cut_points() -> None:
-    from archiver.warc import PROBE_BYTES
+    from archiver.warc.writer import PROBE_BYTES
 
     rng = random.Random(11)
     for kind in ("random", "text", "random", "text"):

@@ -6,8 +6,8 @@ import hashlib
 import io
 from pathlib import Path
 
-from archiver.warc import write_record
-from archiver.warcscan import scan_warc
+from archiver.warc.reader import scan_warc
+from archiver.warc.writer import write_record
 
 
 def response(path: Path, head: bytes, body: bytes, payload_digest: bytes | None = None) -> None:
@@ -48,3 +48,15 @@ def test_member_offsets_and_lengths(tmp_path: Path) -> None:
     assert scan.records[0].offset == 0
     assert sum(r.length for r in scan.records) == len(data) == scan.size
     assert scan.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_member_that_decodes_to_many_blocks_and_ends_beside_the_next_one(tmp_path: Path) -> None:
+    """A body of 20 MB of one byte compresses into a few KB: the member's output runs over several
+    limited reads, and it ends inside the same compressed piece as the next member starts. The scan
+    once looped there for ever (a finished decoder keeps its unconsumed tail)."""
+    body = b"a" * 20_000_000
+    response(tmp_path / "a.warc.gz", b"HTTP/1.1 200 OK\r\nContent-Length: 20000000\r\n\r\n", body)
+    scan = scan_warc(tmp_path / "a.warc.gz")
+    assert scan.error is None and len(scan.records) == 3
+    assert all(not r.problems and r.entity_sha256 == hashlib.sha256(body).hexdigest() for r in scan.records)
+    assert sum(r.length for r in scan.records) == (tmp_path / "a.warc.gz").stat().st_size

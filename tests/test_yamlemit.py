@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from archiver.yamlemit import dump, scalar
+from archiver.core.yamlemit import dump, scalar
 
 TRICKY = ["", " ", "yes", "No", "ON", "off", "y", "N", "true", "False", "null", "Null", "~", "-", "--", "---",
           "...", "1", "-1", "+1", "0x1f", "0o17", "017", "1_000", "1:30", "1e3", "1.5", ".5", ".inf", "-.inf",

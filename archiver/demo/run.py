@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..capturing import capture
-from ..citeformats import FORMATS
-from ..citing import cite
-from ..models import CaptureResult, Role
-from ..settings import CaptureOptions
-from ..verifying import verify
-from ..workspace import Workspace
+from ..capturing.run import capture
+from ..citing.citations import cite
+from ..citing.formats import FORMATS
+from ..core.models import CaptureResult, Role
+from ..core.settings import CaptureOptions
+from ..core.workspace import Workspace
+from ..fixity.verify import verify
 from .sample import ARTICLE_PATH, sample_site
 
 
@@ -30,7 +30,7 @@ class DemoReport:
         return not self.problems and self.result.ok
 
     def text(self) -> str:
-        from ..summary import summary_text
+        from ..capturing.summary import summary_text
 
         lines = [f"served the sample site; article: {self.article}", f"workspace: {self.workspace}", "",
                  summary_text(self.result), "", "checks:"]
@@ -41,7 +41,7 @@ class DemoReport:
         return "\n".join(lines)
 
     def as_json(self) -> dict[str, Any]:
-        from ..summary import summary_json
+        from ..capturing.summary import summary_json
 
         return {"workspace": str(self.workspace), "article": self.article, "ok": self.ok,
                 "capture": summary_json(self.result), "checks": self.checks, "problems": self.problems,

@@ -1,0 +1,208 @@
+"""The work done for one URL in a worker thread: robots check, fetch, WARC records, link extraction.
+
+Returns data only; the capture's main thread appends the records to the WARC file and decides
+what to fetch next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from ..core.errors import FetchError
+from ..core.models import Failure, Original, Role, Skipped, Target
+from ..core.urls import host_key, parse_http_url
+from ..net.content_coding import Markup, decode_bounded, decode_for_parsing, markup, size
+from ..net.exchange import Exchange
+from ..net.fetch import Fetcher
+from ..net.request_plan import RequestPlanner
+from ..net.robots import RobotsRules, agent_token, rules_from_response
+from ..page.links import PageLinks, decode, html_links, stylesheet_links
+from ..page.main_text import main_text
+from ..page.metadata import PageMetadata, extract_metadata
+from ..warc.writer import ExchangeRecords, write_conversion, write_exchange
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_PAGE_ROLES = (Role.SEED, Role.SOURCE)   # fetched as documents; requisites and robots.txt accept any type
+_HOST_DOWN = frozenset({"dns", "refused", "connect", "tls"})
+
+
+@dataclass(slots=True)
+class Fetched:
+    """One exchange written as records into ``fragment`` (compressed, ready to append): request,
+    response, and for an HTML page with text, a conversion record of its main text."""
+
+    target: Target
+    exchange: Exchange
+    records: ExchangeRecords
+    fragment: IO[bytes]
+    metadata: PageMetadata | None = None
+    text: tuple[str, int, str, int] | None = None   # conversion record id, length, sha256, chars
+    repeated: tuple[tuple[str, int], ...] = ()
+    revisit: Original | None = None                 # the payload was stored before: a revisit record
+    limits: tuple[str, ...] = ()                    # notes of the parsing bounds that cut (content.py)
+
+
+@dataclass(slots=True)
+class WorkResult:
+    target: Target
+    fetched: list[Fetched] = field(default_factory=list)   # robots.txt first, then the target
+    failure: Failure | None = None
+    skipped: Skipped | None = None
+    page: PageLinks | None = None
+    css: list = field(default_factory=list)
+
+
+class RobotsCache:
+    """robots.txt rules per host, fetched once; concurrent askers for one host wait for the first."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, RobotsRules] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def get(self, key: str, load: Callable[[], RobotsRules]) -> tuple[RobotsRules, bool]:
+        """(rules, True if this call loaded them)."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key in self._rules:
+                return self._rules[key], False
+            rules = load()
+            self._rules[key] = rules
+            return rules, True
+
+
+class FindOriginal(Protocol):
+    def original(self, url: str, payload_sha256: str) -> dict[str, Any] | None: ...
+
+
+class ExchangeWorker:
+    """Everything a worker thread needs; one instance shared by all workers of a capture."""
+
+    def __init__(self, *, fetcher: Fetcher, planner: RequestPlanner, warcinfo_id: str, level: int,
+                 scratch: Path, obey_robots: bool, user_agent: str, dedup: FindOriginal | None = None) -> None:
+        self.dedup = dedup
+        self.fetcher, self.planner = fetcher, planner
+        self.warcinfo_id, self.level, self.scratch = warcinfo_id, level, scratch
+        self.obey_robots = obey_robots
+        self.agent = agent_token(user_agent)
+        self.robots = RobotsCache()
+        # one page parsed at a time: the parsing bounds then hold for the capture, not per worker
+        # (parsing holds the GIL anyway)
+        self._parsing = threading.Lock()
+
+    def run(self, target: Target) -> WorkResult:
+        result = WorkResult(target)
+        try:
+            # robots.txt governs what the capture finds by itself: linked sources and their requisites.
+            # The pages the user named (depth 0) and what they need to render are always captured.
+            if self.obey_robots and target.depth > 0 and not self._robots_allow(target, result):
+                return result
+            fetched = self._fetch(target)
+        except FetchError as exc:
+            result.failure = Failure(target.url, target.role, target.via, exc.kind, exc.reason)
+            return result
+        result.fetched.append(fetched)
+        with self._parsing:
+            self._parse(fetched, target, result)
+        return result
+
+    def _fetch(self, target: Target) -> Fetched:
+        url = parse_http_url(target.url)
+        exchange = self.fetcher.fetch(url, self.planner.plan(url.url, page=target.role in _PAGE_ROLES), trusted=target.role is Role.SEED
+                                      and target.hops == 0)
+        revisit = self._earlier(exchange, target)
+        fragment = tempfile.SpooledTemporaryFile(max_size=2**20, dir=self.scratch)
+        try:
+            records = write_exchange(fragment, exchange, self.warcinfo_id, self.level, revisit=revisit)
+        except BaseException:
+            fragment.close()
+            exchange.close()
+            raise
+        exchange.close()
+        return Fetched(target, exchange, records, fragment, revisit=revisit)
+
+    def _earlier(self, ex: Exchange, target: Target) -> Original | None:
+        """An earlier response of this URL with the identical payload, if the workspace has one."""
+        if self.dedup is None or ex.truncated or not ex.entity_bytes or not 200 <= ex.head.status < 300:
+            return None
+        found = self.dedup.original(ex.url, ex.entity_digest)
+        return Original(**found) if found else None
+
+    def _robots_allow(self, target: Target, result: WorkResult) -> bool:
+        url = parse_http_url(target.url)
+        robots_target = Target(f"{url.origin}/robots.txt", Role.ROBOTS, target.depth, via=target.url)
+
+        def load() -> RobotsRules:
+            try:
+                fetched = self._fetch(robots_target)
+            except FetchError as exc:
+                if exc.kind in _HOST_DOWN:
+                    return RobotsRules(None)   # the host is down: the target's own fetch says why
+                return RobotsRules(None, unreachable=exc.reason)
+            result.fetched.append(fetched)
+            ex = fetched.exchange
+            if ex.truncated == "time":
+                return RobotsRules(None, unreachable="timed out")
+            body = decode_for_parsing(ex.prefix, ex.head.get("Content-Encoding")) or b""
+            return rules_from_response(ex.head.status, body)
+
+        rules, _ = self.robots.get(host_key(target.url), load)
+        if rules.allows(target.url, self.agent):
+            return True
+        result.skipped = Skipped(target.url, target.role, target.via, rules.why_not())
+        return False
+
+    def _parse(self, fetched: Fetched, target: Target, result: WorkResult) -> None:
+        ex = fetched.exchange
+        status = ex.head.status
+        if not 200 <= status < 300 or not ex.prefix:
+            return
+        ctype = (ex.head.content_type or "").split(";")[0].strip().lower()
+        is_html = ctype in _HTML_TYPES or (not ctype and ex.prefix.lstrip()[:15].lower().startswith(b"<!doctype html"))
+        if not is_html and ctype != "text/css":
+            return
+        body, note = decode_bounded(ex.prefix, ex.head.get("Content-Encoding"))
+        if body is None:
+            return
+        notes = [note] if note else []
+        if ex.entity_bytes > len(ex.prefix):
+            notes.append(f"bytes: parsed the first {size(len(ex.prefix))} of the {size(ex.entity_bytes)} body as sent")
+        text = decode(body, ex.head.content_type)
+        del body
+        if ctype == "text/css":
+            result.css, css_notes = stylesheet_links(text, target.url)
+            notes += css_notes
+        else:
+            page = markup(text)
+            del text
+            result.page = html_links(page, target.url)
+            notes += result.page.limits
+            if target.role in (Role.SEED, Role.SOURCE):
+                notes += self._describe(fetched, page)
+        fetched.limits = tuple(dict.fromkeys(notes))
+
+    def _describe(self, fetched: Fetched, html: Markup) -> list[str]:
+        """Citation metadata and main text of a page; the text goes in a conversion record. Returns
+        the notes of the bounds that cut."""
+        ex = fetched.exchange
+        fetched.metadata = extract_metadata(html, fallback_language=ex.head.get("Content-Language"))
+        if fetched.revisit is not None:
+            return list(fetched.metadata.limits)   # the same payload's text is stored with the original
+        extracted = main_text(html, ex.url)
+        if extracted is None:
+            return list(fetched.metadata.limits)
+        fetched.repeated = extracted.repeated
+        data = extracted.text.encode("utf-8")
+        fetched.fragment.seek(0, 2)
+        record_id, length = write_conversion(fetched.fragment, url=ex.url, date=ex.date,
+                                             refers_to=fetched.records.response_id,
+                                             warcinfo_id=self.warcinfo_id, text=data, level=self.level)
+        fetched.text = (record_id, length, hashlib.sha256(data).hexdigest(), len(extracted.text))
+        return [*fetched.metadata.limits, *extracted.limits]

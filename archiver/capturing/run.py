@@ -1,0 +1,316 @@
+"""Capturing: an article, its linked sources and every page's requisites, into a WARC file and a
+manifest. The public entry point is :func:`capture`."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from .. import __version__
+from ..core.errors import CaptureError, UsageError
+from ..core.models import (
+    ArchivedResource,
+    CaptureResult,
+    Failure,
+    Link,
+    PageFlag,
+    Role,
+    Skipped,
+    Target,
+    TextRecord,
+    WarcFile,
+)
+from ..core.settings import CaptureOptions, Settings
+from ..core.urls import canonical, resolve_link
+from ..core.workspace import Workspace, new_capture_id
+from ..fixity.manifest import build_manifest
+from ..fixity.seal import seal, signing_key
+from ..index.store import index_sealed
+from ..net.fetch import Fetcher
+from ..net.request_plan import RequestPlanner
+from ..page.fidelity import page_flags
+from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json, warc_date
+from .exchange import ExchangeWorker, Fetched, WorkResult
+
+
+@dataclass(slots=True)
+class Progress:
+    """A snapshot for a progress display."""
+
+    done: int = 0
+    queued: int = 0
+    failures: int = 0
+    bytes: int = 0
+
+
+ProgressCallback = Callable[[Progress], None]
+LISTED_SKIPS = 1000
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Tally:
+    resources: list[ArchivedResource] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    pages: dict[str, object] = field(default_factory=dict)
+
+
+def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | None = None, *,
+            settings: Settings | None = None, progress: ProgressCallback | None = None,
+            clock: Clock = _utcnow, schedule: str | None = None) -> CaptureResult:
+    """Capture ``seeds`` (and, to ``options.depth``, what they link to) into ``workspace``.
+
+    Failures of single resources are recorded, never raised; the result says whether every seed
+    was captured (``result.ok``). Raises UsageError for malformed seeds and WorkspaceError when
+    the workspace cannot be written.
+    """
+    settings = settings or Settings()
+    options = options or settings.capture
+    if not seeds:
+        raise UsageError("no URL to capture")
+    seed_urls = list(dict.fromkeys(canonical(s) for s in seeds))
+    planner = RequestPlanner(options)      # reads --cookies: bad input fails before anything is written
+    workspace.ensure()
+    signing_key(workspace, settings.witness_file)    # a broken or replaced key stops it before any fetch
+    started = clock()
+    capture_id = new_capture_id(started)
+    scratch = workspace.scratch_dir(capture_id)
+    try:
+        run = _Run(workspace, options, settings, capture_id, seed_urls, planner, progress, clock)
+        run.schedule = schedule
+        return run.run(started)
+    except OSError as exc:      # network errors are FetchErrors already: this is the workspace's disk
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise CaptureError(f"capture {capture_id} stopped: {exc.strerror or exc}{where} writing to workspace "
+                           f"{workspace.root}; what it wrote is left as debris that 'archiver verify' reports",
+                           capture_id=capture_id) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _dedup(workspace: Workspace) -> object | None:
+    """Earlier payloads of this workspace, from the index (brought up to date first)."""
+    import sqlite3
+
+    from ..index.store import DedupLookup, Index
+
+    try:
+        index = Index.open(workspace)
+        try:
+            earlier = index.db.execute("SELECT EXISTS (SELECT 1 FROM mementos WHERE revisit_of IS NULL)").fetchone()[0]
+        finally:
+            index.close()
+    except sqlite3.Error:
+        return None
+    # a workspace's first capture has nothing to compare with: no lookup per exchange
+    return DedupLookup(workspace) if earlier else None
+
+
+class _Run:
+    def __init__(self, workspace: Workspace, options: CaptureOptions, settings: Settings, capture_id: str,
+                 seeds: list[str], planner: RequestPlanner, progress: ProgressCallback | None,
+                 clock: Clock) -> None:
+        from .frontier import Frontier
+
+        self.ws, self.options, self.settings = workspace, options, settings
+        self.capture_id, self.seeds, self.clock = capture_id, seeds, clock
+        self.progress = progress
+        self.frontier = Frontier(depth=options.depth, exclude=options.exclude,
+                                 max_resources=options.max_resources, per_host=options.per_host)
+        self.tally = _Tally()
+        self.state = Progress()
+        self.planner = planner
+        self.repeats: dict[str, tuple[tuple[str, int], ...]] = {}
+        self.schedule: str | None = None
+        self.skip_counts: dict[str, int] = {}
+
+    def _warcinfo(self) -> dict[str, str]:
+        op = self.settings.operator
+        return {"software": f"archiver/{__version__}", "format": "WARC File Format 1.1",
+                "conformsTo": CONFORMS_TO, "isPartOf": self.capture_id,
+                "robots": "ignore" if self.options.ignore_robots else "obey (linked sources and requisites)",
+                "http-header-user-agent": self.options.user_agent,
+                "operator": f"{op.name} <{op.contact}>" if op.name or op.contact else "",
+                "payload-digest-rule": "sha256 of the HTTP body as stored (chunked framing included when sent)",
+                "archiver-settings": settings_json(self.options.public())}
+
+    def run(self, started: datetime) -> CaptureResult:
+        scratch = self.ws.scratch_dir(self.capture_id)
+        writer = WarcFileWriter(self.ws.warc_path(self.capture_id), self._warcinfo(), started,
+                                self.options.compress_level)
+        from ..core.urls import parse_http_url
+        from ..net.address_policy import policy_for
+
+        policy = policy_for([parse_http_url(u).host for u in self.seeds], allow_private=self.options.allow_private,
+                            deny_private=self.options.deny_private)
+        fetcher = Fetcher(timeout=self.options.timeout, max_bytes=self.options.max_bytes, scratch=scratch,
+                          clock=self.clock, address_check=policy.check, insecure=self.options.insecure)
+        worker = ExchangeWorker(fetcher=fetcher, planner=self.planner, warcinfo_id=writer.warcinfo_id,
+                                level=self.options.compress_level, scratch=scratch,
+                                obey_robots=not self.options.ignore_robots, user_agent=self.options.user_agent,
+                                dedup=_dedup(self.ws) if self.options.dedup else None)
+        try:
+            for url in self.seeds:
+                self.frontier.add(Target(url, Role.SEED, 0))
+            self._loop(worker, writer)
+            warc = writer.finish(self.ws.relative(writer.path))
+        except BaseException:
+            writer.abandon()
+            raise
+        finally:
+            fetcher.close()
+        return self._seal(started, warc)
+
+    def _loop(self, worker: ExchangeWorker, writer: WarcFileWriter) -> None:
+        in_flight: dict[Future[WorkResult], Target] = {}
+        with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="archiver") as pool:
+            try:
+                while True:
+                    while len(in_flight) < self.options.concurrency:
+                        target = self.frontier.next_ready()
+                        if target is None:
+                            break
+                        in_flight[pool.submit(worker.run, target)] = target
+                    if not in_flight:
+                        break
+                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        target = in_flight.pop(future)
+                        self.frontier.finished(target)
+                        self._absorb(future.result(), writer)
+                    self._report()
+            except BaseException:
+                for future in in_flight:
+                    future.cancel()
+                raise
+
+    def _report(self) -> None:
+        if self.progress:
+            self.state.queued = self.frontier.queued
+            self.state.done = len(self.tally.resources)
+            self.state.failures = len(self.tally.failures)
+            self.progress(self.state)
+
+    def _absorb(self, result: WorkResult, writer: WarcFileWriter) -> None:
+        for fetched in result.fetched:
+            self._archive(fetched, writer)
+        if result.failure:
+            self.tally.failures.append(result.failure)
+        if result.skipped:
+            self.tally.skipped.append(result.skipped)
+        target = result.target
+        if result.page is not None:
+            self.tally.pages[target.url] = result.page
+            self._follow(target, result.page.links, result.page.refresh)
+        if result.css:
+            self._follow(target, result.css, None)
+        if writer.size > self.options.max_total_bytes and not self.frontier.closed_reason:
+            for skipped in self.frontier.close(
+                    f"the capture reached its size limit of {self.options.max_total_bytes} bytes"):
+                self._skip(skipped)
+
+    def _archive(self, fetched: Fetched, writer: WarcFileWriter) -> None:
+        ex, rec, target = fetched.exchange, fetched.records, fetched.target
+        offset = writer.append(fetched.fragment)
+        fetched.fragment.close()
+        location = ex.head.get("Location") if 300 <= ex.head.status < 400 else None
+        resource = ArchivedResource(
+            url=ex.url, role=target.role, via=target.via, depth=target.depth, status=ex.head.status,
+            content_type=ex.head.content_type, payload_sha256=ex.entity_digest, payload_bytes=ex.entity_bytes,
+            warc=self.ws.relative(writer.path), offset=offset + rec.request_length,
+            length=rec.response_length, record_id=rec.response_id, request_record_id=rec.request_id,
+            date=warc_date(ex.date), remote_address=ex.remote_address, location=location,
+            truncated=ex.truncated, metadata=fetched.metadata.as_manifest() if fetched.metadata else None,
+            text=TextRecord(fetched.text[0], offset + rec.request_length + rec.response_length, fetched.text[1],
+                            fetched.text[2], fetched.text[3]) if fetched.text else None,
+            warc_payload_digest=fetched.revisit.payload_digest if fetched.revisit else f"sha256:{ex.payload_digest}",
+            revisit_of=fetched.revisit, limits=list(fetched.limits) or None)
+        if fetched.repeated:
+            self.repeats[ex.url] = fetched.repeated
+        self.tally.resources.append(resource)
+        self.state.bytes += resource.payload_bytes
+        if ex.truncated:
+            self.tally.failures.append(Failure(ex.url, target.role, target.via, "truncated",
+                                               f"archived truncated ({ex.truncated}): {ex.truncated_reason}"))
+        if location and target.role is not Role.ROBOTS:
+            self._redirect(target, location)
+
+    def _redirect(self, target: Target, location: str) -> None:
+        next_url = resolve_link(target.url, location)
+        if next_url is None:
+            self.tally.failures.append(Failure(target.url, target.role, target.via, "redirect",
+                                               f"redirect to {location[:200]!r}, which is not an http(s) URL"))
+            return
+        if target.hops + 1 > self.options.max_redirects:
+            self.tally.failures.append(Failure(next_url, target.role, target.url, "redirect",
+                                               f"more than {self.options.max_redirects} redirects"))
+            return
+        self._add(Target(next_url, target.role, target.depth, via=target.url, hops=target.hops + 1))
+
+    def _follow(self, page: Target, links: tuple[Link, ...] | list[Link], refresh: str | None) -> None:
+        if refresh:
+            self._add(Target(refresh, page.role, page.depth, via=page.url, hops=page.hops + 1))
+        for link in links:
+            if link.role is Role.REQUISITE:
+                self._add(Target(link.url, Role.REQUISITE, page.depth, via=page.url))
+            elif page.role in (Role.SEED, Role.SOURCE) and page.depth < self.options.depth:
+                self._add(Target(link.url, Role.SOURCE, page.depth + 1, via=page.url))
+
+    def _add(self, target: Target) -> None:
+        skipped = self.frontier.add(target)
+        if skipped:
+            self._skip(skipped)
+
+    def _skip(self, skipped: Skipped) -> None:
+        """List a skipped URL; past LISTED_SKIPS for one reason, only count it (a page with
+        100,000 links must not make a 100,000-line manifest)."""
+        seen = self.skip_counts.get(skipped.reason, 0)
+        self.skip_counts[skipped.reason] = seen + 1
+        if seen < LISTED_SKIPS:
+            self.tally.skipped.append(skipped)
+
+    def _seal(self, started: datetime, warc: WarcFile) -> CaptureResult:
+        flags: list[PageFlag] = page_flags(self.tally.pages, self.tally.resources, self.tally.failures)
+        flags += [PageFlag(url, "repeated-paragraphs", f"a paragraph appears {times} times: {head!r}")
+                  for url, repeats in self.repeats.items() for head, times in repeats]
+        result = CaptureResult(
+            capture_id=self.capture_id, manifest_path="", seeds=tuple(self.seeds), warc_files=(warc,),
+            resources=tuple(self.tally.resources), failures=tuple(self.tally.failures),
+            skipped=tuple(self.tally.skipped), flags=tuple(flags), seed_problems=tuple(self._seed_problems()))
+        manifest = build_manifest(result, started=started, ended=self.clock(), options=self.options,
+                                  operator=self.settings.operator, redacted=sorted(self.planner.secrets))
+        if self.schedule:
+            manifest["schedule"] = self.schedule
+        unlisted = {reason: n - LISTED_SKIPS for reason, n in self.skip_counts.items() if n > LISTED_SKIPS}
+        if unlisted:
+            manifest["skipped_unlisted"] = unlisted
+        sealed = seal(self.ws, manifest, witness_file=self.settings.witness_file)
+        index_sealed(self.ws, manifest)
+        return replace(result, manifest_path=self.ws.relative(sealed.manifest))
+
+    def _seed_problems(self) -> list[str]:
+        by_url = {r.url: r for r in self.tally.resources if r.role is not Role.ROBOTS}
+        failed = {f.url: f for f in self.tally.failures if f.kind != "truncated"}
+        problems = []
+        for seed in self.seeds:
+            url, visited = seed, set()
+            while url in by_url and by_url[url].location and url not in visited:
+                visited.add(url)
+                url = resolve_link(url, by_url[url].location or "") or url
+            if url in failed:
+                problems.append(f"{seed}: {failed[url].reason}")
+            elif url in visited:
+                problems.append(f"{seed}: redirect loop")
+            elif url not in by_url:
+                problems.append(f"{seed}: not captured")
+            elif by_url[url].status >= 400:
+                problems.append(f"{seed}: HTTP {by_url[url].status} (archived as evidence)")
+        return problems

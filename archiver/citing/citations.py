@@ -1,0 +1,106 @@
+"""From the index to citations: which archived response a citation points at, and its CitationData.
+
+``cite(workspace, ["https://...", "<capture-id>"], at=...)`` -> a list of CitationData, ready for any
+renderer in ``archiver.citeformats.FORMATS``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from ..core.errors import NotArchivedError
+from ..core.moments import parse_moment
+from ..core.settings import Settings
+from ..core.workspace import Workspace
+from ..index.store import Index, Memento
+from ..net.surt import timestamp14
+from ..page.metadata import date_parts
+from .formats.data import CitationData, Name
+
+CAPTURE_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+_KINDS = {"newsarticle": "article-newspaper", "reportagenewsarticle": "article-newspaper",
+          "blogposting": "post-weblog", "scholarlyarticle": "article-journal"}
+
+
+def replay_url(settings: Settings, memento: Memento) -> str:
+    return settings.replay_url.format(collection=settings.collection, timestamp=timestamp14(memento.datetime),
+                                      url=memento.url, capture_id=memento.capture_id)
+
+
+def citation_data(memento: Memento, settings: Settings) -> CitationData:
+    # the index keeps only mappings as fields; an odd value inside one is ignored, never an error
+    meta = {k: v for k, v in (memento.metadata or {}).items() if isinstance(v, dict)}
+
+    def value(name: str) -> object:
+        return meta.get(name, {}).get("value")
+
+    sources = {name: str(f.get("source")) for name, f in meta.items()}
+    kind = "webpage"
+    for source in sources.values():
+        vocab_type = source.split(":", 1)[1].split(".", 1)[0].lower() if source.startswith("json-ld:") else ""
+        kind = _KINDS.get(vocab_type, kind)
+    authors = value("authors")
+    authors = authors if isinstance(authors, list) else []
+    issued = date_parts(str(value("published"))) if value("published") else None
+    return CitationData(
+        url=memento.url, title=_text(value("title")), archived_url=replay_url(settings, memento),
+        archived_at=parse_moment(memento.datetime), capture_id=memento.capture_id,
+        payload_sha256=memento.payload_sha256,
+        authors=tuple(Name.parse(a) for a in authors if isinstance(a, str) and a.strip()),
+        issued=tuple(issued or ()), site=_text(value("site_name")), publisher=_text(value("publisher")),
+        language=_text(value("language")), description=_text(value("description")), doi=_text(value("doi")),
+        kind=kind, sources=sources)
+
+
+def _text(value: object) -> str | None:
+    return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
+
+
+def select(index: Index, target: str, at: datetime | None) -> list[Memento]:
+    """The mementos a target names: a capture id -> its article and every linked source; a URL -> its
+    capture nearest ``at`` (or the latest), following redirects recorded in the same capture."""
+    if CAPTURE_ID.match(target):
+        mementos = index.capture_mementos(target)
+        if not mementos:
+            raise NotArchivedError(f"no capture {target} in this workspace", target=target)
+        pages = [m for m in mementos if m.role in ("seed", "source") and 200 <= m.status < 300]
+        pages.sort(key=lambda m: (m.role != "seed", m.datetime))
+        return pages
+    if at is not None:
+        found = index.nearest(target, at)
+        if found is None:
+            raise NotArchivedError(f"{target} has not been captured in this workspace", target=target)
+        memento = found[0]
+    else:
+        timemap = index.timemap(target)
+        if not timemap:
+            raise NotArchivedError(f"{target} has not been captured in this workspace", target=target)
+        memento = timemap[-1]
+    return [_follow(index, memento)]
+
+
+def _follow(index: Index, memento: Memento, hops: int = 20) -> Memento:
+    seen = {memento.url}
+    while memento.location and 300 <= memento.status < 400 and hops > 0:
+        from ..core.urls import resolve_link
+
+        target = resolve_link(memento.url, memento.location)
+        same = [m for m in index.timemap(target) if m.capture_id == memento.capture_id] if target else []
+        if not same or target in seen:
+            break
+        memento = same[0]
+        seen.add(memento.url)
+        hops -= 1
+    return memento
+
+
+def cite(workspace: Workspace, targets: list[str], *, at: datetime | None = None,
+         settings: Settings | None = None) -> list[CitationData]:
+    from ..core.settings import load_settings
+
+    settings = settings or load_settings(workspace.root)
+    with Index.open(workspace) as index:
+        mementos = [m for target in targets for m in select(index, target, at)]
+    unique = list({(m.capture_id, m.record_id): m for m in mementos}.values())
+    return [citation_data(m, settings) for m in unique]

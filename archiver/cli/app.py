@@ -1,0 +1,342 @@
+"""The command line: a thin layer over the library. Each command imports only what it needs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from .. import __version__
+from ..core.errors import ArchiverError, UsageError
+from ..core.settings import bounds_help, shown
+from .commands import (
+    MAX_VERIFY_WORKERS,
+    cmd_capture,
+    cmd_cite,
+    cmd_demo,
+    cmd_export,
+    cmd_head,
+    cmd_import,
+    cmd_keygen,
+    cmd_lookup,
+    cmd_reindex,
+    cmd_search,
+    cmd_verify,
+)
+from .schedule_commands import cmd_report, cmd_run, cmd_schedule_add, cmd_schedule_list, cmd_schedule_remove
+
+EPILOG_CAPTURE = """example:
+  archiver capture https://stopfundamentalism.com/news/irans-persistent-campaign-against-the-mek
+  archiver -w ~/sources capture --depth 0 --json https://example.org/a"""
+EPILOG_DEMO = """example:
+  archiver demo                 # capture the bundled sample site into a temporary workspace
+  archiver -w ./demo-ws demo    # ... into ./demo-ws, kept afterwards"""
+
+
+EPILOG_VERIFY = """example:
+  archiver verify                          # every capture, full fixity check
+  archiver verify --quick --json           # presence, sizes, seals and chain, as JSON
+  archiver verify 20261129T150447Z-bce0ff --trusted-key colleague.pub.pem
+  archiver verify --expect-head 9f2c...     # the head published earlier is still in the chain"""
+EPILOG_HEAD = """example:
+  archiver head            # capture 20261129T150447Z-bce0ff, sequence 12, sha256 9f2c...
+  archiver verify --expect-head 9f2c...    # later: that head is still in the chain"""
+EPILOG_KEYGEN = """example:
+  archiver keygen && archiver capture https://example.org/a    # the capture is signed"""
+
+
+STYLES = ["bibtex", "csl-json", "ris", "apa", "mla", "chicago", "robust-link", "markdown"]
+EPILOG_LOOKUP = """example:
+  archiver lookup https://example.org/news/article
+  archiver lookup https://example.org/news/article --at 2026-11-29T12:00Z --json"""
+EPILOG_CITE = """example:
+  archiver cite https://example.org/news/article --style apa
+  archiver cite 20261129T150447Z-bce0ff --style bibtex -o sources.bib   # article and linked sources"""
+EPILOG_SEARCH = """example:
+  archiver search 'dredging contract'
+  archiver search '"eleven votes to four"' --cite apa"""
+EPILOG_REINDEX = """example:
+  archiver reindex"""
+EPILOG_SCHEDULE = """example:
+  archiver schedule add https://example.org/news/article --every 6h --name article
+  archiver schedule add https://example.org/a https://example.org/b --cron '0 6 * * *' --timezone Europe/London
+  archiver schedule list
+  archiver schedule remove article"""
+EPILOG_RUN = """example:
+  * * * * *  cd /srv/sources && archiver run      # crontab: every minute; does only what is due
+  archiver run --watch                            # or stay in the foreground"""
+EPILOG_EXPORT = """example:
+  archiver export wacz 20261129T150447Z-bce0ff -o article.wacz
+  archiver export bag 20261129T150447Z-bce0ff -o article-bag
+  archiver export cdxj -o index.cdxj"""
+EPILOG_IMPORT = """example:
+  archiver import crawl.warc.gz
+  archiver import collection.wacz"""
+EPILOG_REPORT = """example:
+  archiver report
+  archiver report --since 2026-11-01 --json"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line on stderr, exit 2
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="archiver", description="Preserve web sources and make them citable.")
+    parser.add_argument("--version", action="version", version=f"archiver {__version__}")
+    parser.add_argument("-w", "--workspace", help="workspace folder (default: $ARCHIVER_WORKSPACE or the current folder)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    cap = sub.add_parser("capture", help="capture URLs, their requisites and linked sources into WARC files",
+                         description="Capture each URL with its requisites (images, CSS, scripts, fonts) and, "
+                                     "to --depth, the pages it links to, into gzip WARC 1.1 files and a manifest.",
+                         epilog=EPILOG_CAPTURE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cap.add_argument("urls", nargs="+", metavar="URL")
+    add_capture_flags(cap)
+    cap.set_defaults(func=cmd_capture)
+
+    demo = sub.add_parser("demo", help="serve the bundled sample site on loopback, capture it, check it",
+                          description="Serve a bundled sample news site on loopback addresses (offline), capture "
+                                      "the article and its linked sources, check the result and print it.",
+                          epilog=EPILOG_DEMO, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument("--json", action="store_true", help="print the capture summary as JSON")
+    demo.set_defaults(func=cmd_demo)
+
+    ver = sub.add_parser("verify", help="check fixity, the manifest chain, seals and signatures",
+                         description="Check that every sealed capture is intact: WARC files present with the "
+                                     "sha256 the manifest records, every record's digests right, each manifest "
+                                     "unedited and chained to the one before, every manifest entry agreeing with "
+                                     "its WARC record, signatures valid (once a workspace signs, every later "
+                                     "capture must be signed), the key the one you pinned, and no capture the "
+                                     "witness saw sealed gone (a rollback). Reports debris of interrupted "
+                                     "captures as orphans (warnings). Exit 0 when all is intact, 1 when not, "
+                                     "2 on usage errors.",
+                         epilog=EPILOG_VERIFY, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ver.add_argument("capture_ids", nargs="*", metavar="CAPTURE_ID", help="captures to check (default: all)")
+    ver.add_argument("--quick", action="store_true", help="presence, sizes, seals and chain only; no hashing")
+    ver.add_argument("--trusted-key", metavar="FILE", help="check signatures against this Ed25519 public key (PEM)")
+    ver.add_argument("--workers", type=int, metavar="N",
+                     help=f"processes that hash and check in parallel, 1-{MAX_VERIFY_WORKERS} (default: CPU count)")
+    ver.add_argument("--expect-head", metavar="SHA256",
+                     help="the head manifest's sha256 published earlier (archiver head): it must still be in the chain")
+    ver.add_argument("--accept-key", metavar="FINGERPRINT",
+                     help="you replaced the workspace's signing key on purpose: pin this new key (sha256:...) instead")
+    ver.add_argument("--json", action="store_true", help="print the report as JSON")
+    ver.set_defaults(func=cmd_verify)
+
+    hd = sub.add_parser("head", help="print the chain head, to publish or keep elsewhere",
+                        description="Print the newest sealed capture and its manifest's sha256: the chain head. Keep "
+                                    "it somewhere the workspace is not (a notebook, an email, a repository); later, "
+                                    "'archiver verify --expect-head SHA256' proves no capture sealed until then was "
+                                    "removed.",
+                        epilog=EPILOG_HEAD, formatter_class=argparse.RawDescriptionHelpFormatter)
+    hd.add_argument("--json", action="store_true", help="print as JSON")
+    hd.set_defaults(func=cmd_head)
+
+    key = sub.add_parser("keygen", help="make an Ed25519 key pair that signs every later capture",
+                         description="Make an Ed25519 key pair for the workspace: keys/archiver-signing-key.pem "
+                                     "(private, mode 0600; keep it out of anything you publish) and "
+                                     "keys/archiver-signing-key.pub.pem (public). Every capture sealed afterwards "
+                                     "gets a detached signature of its checksum list.",
+                         epilog=EPILOG_KEYGEN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    key.set_defaults(func=cmd_keygen)
+
+    look = sub.add_parser("lookup", help="every capture of a URL, or the one nearest a moment",
+                          description="List every capture of URL in this workspace (a TimeMap), oldest first; "
+                                      "with --at, the capture nearest that moment (absolute distance, a tie goes "
+                                      "to the earlier capture). Any spelling of the URL finds it (SURT keys).",
+                          epilog=EPILOG_LOOKUP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    look.add_argument("url", metavar="URL")
+    look.add_argument("--at", metavar="DATETIME", help="2026-11-29, 2026-11-29T15:04Z, 20261129150447, ...")
+    look.add_argument("--json", action="store_true", help="print as JSON")
+    look.set_defaults(func=cmd_lookup)
+
+    cite = sub.add_parser("cite", help="citations that name the live URL, the archived copy and the capture time",
+                          description="Cite archived sources: a URL (its latest capture, or the one nearest --at) "
+                                      "or a capture id (the article and each linked source: a bibliography).",
+                          epilog=EPILOG_CITE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cite.add_argument("targets", nargs="+", metavar="URL|CAPTURE_ID")
+    cite.add_argument("--style", required=True, choices=STYLES, help="output style")
+    cite.add_argument("--at", metavar="DATETIME", help="cite the capture nearest this moment")
+    cite.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    cite.set_defaults(func=cmd_cite)
+
+    find = sub.add_parser("search", help="full-text search over the text of everything archived",
+                          description="Search the main text and titles of every archived page (SQLite FTS5): "
+                                      "all words must appear; \"a quoted phrase\" matches as a phrase. Ranked.",
+                          epilog=EPILOG_SEARCH, formatter_class=argparse.RawDescriptionHelpFormatter)
+    find.add_argument("query", metavar="WORDS")
+    find.add_argument("--limit", type=int, default=20, metavar="N",
+                      help=f"most results, {bounds_help('search_limit')} (default 20)")
+    find.add_argument("--cite", choices=STYLES, metavar="STYLE", help="print the results as citations in STYLE")
+    find.add_argument("--json", action="store_true", help="print as JSON")
+    find.set_defaults(func=cmd_search)
+
+    rex = sub.add_parser("reindex", help="rebuild the index from manifests/ and archive/",
+                         description="Rebuild the lookup and search index from scratch, from the manifests and "
+                                     "WARC files alone. The index is derived: this never changes a manifest.",
+                         epilog=EPILOG_REINDEX, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rex.set_defaults(func=cmd_reindex)
+
+    sch = sub.add_parser("schedule", help="add, list or remove schedules of repeated captures",
+                         description="Schedules live in the workspace's archiver.yaml (rewriting it drops YAML "
+                                     "comments). Each has URLs and an interval (--every) or a cron expression.",
+                         epilog=EPILOG_SCHEDULE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ssub = sch.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
+    add = ssub.add_parser("add", help="add a schedule")
+    add.add_argument("urls", nargs="+", metavar="URL")
+    when = add.add_mutually_exclusive_group(required=True)
+    when.add_argument("--every", metavar="INTERVAL", help="30m, 6h, 1d, 1w, 1h30m: from 1m to 366d")
+    when.add_argument("--cron", metavar="EXPR", help="a 5-field cron expression, e.g. '0 6 * * *'")
+    add.add_argument("--timezone", default="UTC", metavar="ZONE", help="for --cron (default UTC), e.g. Europe/London")
+    add.add_argument("--name", help="1-64 letters, digits, '.', '_' or '-' (default: derived from the first URL)")
+    add.add_argument("--depth", type=int, help=f"capture depth for this schedule, {bounds_help('depth')}")
+    add.set_defaults(func=cmd_schedule_add)
+    lst = ssub.add_parser("list", help="schedules with last run, next due, last outcome")
+    lst.add_argument("--json", action="store_true", help="print as JSON")
+    lst.set_defaults(func=cmd_schedule_list)
+    rem = ssub.add_parser("remove", help="remove a schedule (its captures stay)")
+    rem.add_argument("name")
+    rem.set_defaults(func=cmd_schedule_remove)
+
+    run = sub.add_parser("run", help="capture every schedule that is due, once (cron-friendly)",
+                         description="Capture every schedule that is due, then exit: safe to call from cron every "
+                                     "minute. A second run while one is busy exits at once with code 75. --watch "
+                                     "stays in the foreground and runs schedules as they fall due until SIGINT or "
+                                     "SIGTERM, finishing the capture in progress.",
+                         epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--watch", action="store_true", help="keep running schedules as they fall due")
+    run.add_argument("--json", action="store_true", help="print outcomes as JSON")
+    run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("report", help="what changed and what disappeared: the rot and drift table",
+                         description="For each watched URL: new, unchanged, changed (judged on the extracted main "
+                                     "text, with a short diff), gone, moved or recovered, with the citation of the "
+                                     "last good capture of each gone, moved or changed source.",
+                         epilog=EPILOG_REPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    rep.add_argument("--since", metavar="DATE", help="every change since DATE, not only the latest")
+    rep.add_argument("--style", default="apa", choices=STYLES, help="citation style (default apa)")
+    rep.add_argument("--json", action="store_true", help="print as JSON")
+    rep.set_defaults(func=cmd_report)
+
+    exp = sub.add_parser("export", help="hand captures on: WACZ, BagIt bag, or the index as CDXJ",
+                         description="Export captures as a WACZ 1.1.1 package (for ReplayWeb.page and pywb), a "
+                                     "BagIt 1.0 bag (for libraries and repositories), or the workspace index as "
+                                     "pywb's CDXJ. Packages are self-contained: originals of revisit records go in.",
+                         epilog=EPILOG_EXPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    esub = exp.add_subparsers(dest="format", metavar="FORMAT", parser_class=_Parser, required=True)
+    for fmt, what in (("wacz", "a WACZ file"), ("bag", "a folder (must not exist)")):
+        e = esub.add_parser(fmt, help=f"captures as {what}")
+        e.add_argument("capture_ids", nargs="+", metavar="CAPTURE_ID")
+        e.add_argument("-o", "--output", required=True, metavar="PATH", help=f"{what}")
+        e.set_defaults(func=cmd_export)
+    e = esub.add_parser("cdxj", help="the workspace's index as sorted CDXJ")
+    e.add_argument("-o", "--output", required=True, metavar="FILE")
+    e.set_defaults(func=cmd_export)
+
+    imp = sub.add_parser("import", help="bring in WARC or WACZ files made by other tools",
+                         description="Import a .warc, .warc.gz or .wacz made by another tool (wget, pywb, "
+                                     "browsertrix, ArchiveWeb.page) as a new sealed capture: every record is "
+                                     "checked first (a WACZ's own hashes too); a corrupt input is refused, naming "
+                                     "the first bad record, and the workspace is left as it was.",
+                         epilog=EPILOG_IMPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    imp.set_defaults(func=cmd_import)
+    return parser
+
+
+def add_capture_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--depth", type=int,
+                   help=f"0: the pages and their requisites; 1 (default): also linked sources; {bounds_help('depth')}")
+    p.add_argument("--exclude", action="append", metavar="REGEX", help="skip found URLs matching REGEX (repeatable)")
+    p.add_argument("--max-resources", type=int, metavar="N",
+                   help=f"most URLs in one capture, {bounds_help('max_resources')} (default 5000)")
+    p.add_argument("--max-bytes", metavar="SIZE",
+                   help=f"largest body kept per resource, e.g. 200MB (default), {bounds_help('max_bytes')}")
+    p.add_argument("--max-total-bytes", metavar="SIZE",
+                   help=f"stop queueing once a capture holds SIZE, {bounds_help('max_total_bytes')} (default 4GB)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help=f"wall-clock limit per exchange, {bounds_help('timeout')} (default 30)")
+    p.add_argument("--concurrency", type=int, metavar="N",
+                   help=f"exchanges in flight at once, {bounds_help('concurrency')} (default 16)")
+    p.add_argument("--per-host", type=int, metavar="N",
+                   help=f"exchanges in flight per host, {bounds_help('per_host')} (default 2)")
+    p.add_argument("--user-agent", metavar="TEXT",
+                   help="User-Agent header, printable ISO-8859-1 (default names archiver and its version)")
+    p.add_argument("--ignore-robots", action="store_true", help="fetch what robots.txt disallows")
+    p.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="send this header (repeatable)")
+    p.add_argument("--cookies", metavar="FILE", help="send cookies from a Netscape cookies.txt file")
+    p.add_argument("--keep-secrets", action="store_true",
+                   help="archive Cookie and secret --header values instead of redacting them")
+    p.add_argument("--allow-private", action="store_true",
+                   help="let found URLs reach private, loopback and link-local addresses")
+    p.add_argument("--deny-private", action="store_true",
+                   help="keep found URLs off private addresses even when the seeds are private")
+    p.add_argument("--insecure", action="store_true",
+                   help="archive over TLS even when the certificate cannot be verified (the manifest says so)")
+    p.add_argument("--no-dedup", action="store_true",
+                   help="store every payload again, even when identical to an earlier capture of the URL")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+EXIT_CODES = {0: "done", 1: "done, but not all is well (a seed not captured, a check failed)",
+              2: "refused: bad input (arguments, archiver.yaml, workspace)", 75: "another archiver run is busy",
+              130: "interrupted (Ctrl-C, SIGTERM)"}
+
+
+def check_arguments(argv: list[str]) -> None:
+    """Every argument is UTF-8 text without NUL (the bytes of a non-UTF-8 argument reach Python as
+    lone surrogates, which no URL, header, file name or output can carry faithfully)."""
+    for i, arg in enumerate(argv):
+        after = f" after {argv[i - 1]}" if i and argv[i - 1].startswith("-") else ""
+        if "\0" in arg:
+            raise UsageError(f"argument {i + 1}{after} contains a NUL character: {shown(arg)}")
+        if not arg.isascii():
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                raise UsageError(f"argument {i + 1}{after} is not valid UTF-8: {shown(arg)}") from None
+
+
+def _say(message: str) -> None:
+    """One line on stderr, whatever ``message`` holds (line breaks, control characters)."""
+    line = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+    print(f"archiver: {line}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; return its exit code (EXIT_CODES). Never a traceback: bad input is one
+    line on stderr and exit 2, with nothing written."""
+    from ..core.interrupts import handle_termination
+
+    handle_termination()            # SIGTERM unwinds like Ctrl-C: cleanups run, one line, exit 130
+    try:
+        arguments = sys.argv[1:] if argv is None else list(argv)
+        check_arguments(arguments)
+        parser = build_parser()
+        args = parser.parse_args(arguments)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args))
+    except SystemExit as exc:       # --help, --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except ArchiverError as exc:
+        _say(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("archiver: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:          # the workspace's or an output file's disk: one line, not a traceback
+        where = f": {exc.filename}" if exc.filename else ""
+        _say(f"{exc.strerror or exc}{where}")
+        return 1
+    except Exception as exc:        # noqa: BLE001 - a bug: still one line, never a traceback
+        _say(f"internal error, please report it (archiver {__version__}): {type(exc).__name__}: {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

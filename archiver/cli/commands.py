@@ -1,0 +1,358 @@
+"""The commands of the command line: each reads its arguments, calls the library, prints.
+Each imports only what it needs, so that ``archiver --help`` and ``archiver lookup`` start fast."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ArchiverError, UsageError
+
+MAX_VERIFY_WORKERS = 256
+
+
+def capture_options(args: argparse.Namespace, base: Any) -> Any:
+    """Flags over the workspace settings' capture options."""
+    from dataclasses import replace
+
+    from ..core.settings import OptionError, parse_size
+    from ..net.request_plan import parse_header
+
+    changes: dict[str, Any] = {}
+    for flag in ("depth", "max_resources", "timeout", "concurrency", "per_host", "user_agent"):
+        value = getattr(args, flag)
+        if value is not None:
+            changes[flag] = value
+    for flag in ("max_bytes", "max_total_bytes"):
+        if getattr(args, flag) is not None:
+            try:
+                changes[flag] = parse_size(getattr(args, flag))
+            except UsageError as exc:
+                raise UsageError(f"{flag_of(flag)}: {exc}") from None
+    if args.exclude:
+        changes["exclude"] = tuple(base.exclude) + tuple(args.exclude)
+    if args.ignore_robots:
+        changes["ignore_robots"] = True
+    if args.header:
+        changes["headers"] = tuple(base.headers) + tuple(parse_header(h) for h in args.header)
+    if args.cookies is not None:
+        changes["cookies_file"] = args.cookies
+    if args.keep_secrets:
+        changes["keep_secrets"] = True
+    if getattr(args, "no_dedup", False):
+        changes["dedup"] = False
+    for flag in ("allow_private", "deny_private", "insecure"):
+        if getattr(args, flag, False):
+            changes[flag] = True
+    try:
+        return replace(base, **changes)       # CaptureOptions checks every bound (settings.BOUNDS)
+    except OptionError as exc:
+        raise UsageError(f"{flag_of(exc.option)} {exc.problem}") from None
+
+
+_FLAGS = {"headers": "--header", "cookies_file": "--cookies"}
+
+
+def flag_of(option: str) -> str:
+    """The command-line flag of a capture option: 'per_host' -> '--per-host'."""
+    return _FLAGS.get(option, "--" + option.replace("_", "-"))
+
+
+def checked_text(what: str, text: str, limit: int = 4096) -> str:
+    """``text`` unless it is too long or has a control character: UsageError naming ``what``."""
+    from ..core.settings import shown, text_problem
+
+    problem = text_problem(text, limit)
+    if problem:
+        raise UsageError(f"{what} {shown(text)} {problem}")
+    return text
+
+
+def workspace_root(args: argparse.Namespace) -> tuple[Path, bool]:
+    """(root, chosen explicitly by -w or ARCHIVER_WORKSPACE)."""
+    if args.workspace is not None:
+        if not checked_text("--workspace", args.workspace).strip():
+            raise UsageError("--workspace names no folder")
+        return Path(args.workspace), True
+    env = os.environ.get("ARCHIVER_WORKSPACE")
+    if env:
+        return Path(checked_text("ARCHIVER_WORKSPACE", env)), True
+    return Path.cwd(), False
+
+
+def moment_of(flag: str, text: str | None) -> Any:
+    """The moment given with ``flag`` (an aware UTC datetime), or None; UsageError naming the flag."""
+    from ..core.moments import parse_moment
+
+    if text is None:
+        return None
+    try:
+        return parse_moment(text)
+    except UsageError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def run_capture(urls: list[str], root: Path, args: argparse.Namespace) -> Any:
+    from ..capturing.progress import TerminalProgress
+    from ..capturing.run import capture
+    from ..core.settings import load_settings
+    from ..core.workspace import Workspace
+
+    settings = load_settings(root)
+    options = capture_options(args, settings.capture)
+    progress = TerminalProgress()
+    try:
+        return capture(urls, Workspace(root), options, settings=settings, progress=progress)
+    finally:
+        progress.clear()
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    root, _ = workspace_root(args)
+    result = run_capture(args.urls, root, args)
+    print_result(result, args.json)
+    if not result.ok:
+        raise ArchiverError(f"not every seed was captured: {result.seed_problems[0]}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from ..demo.run import run_demo
+
+    root, explicit = workspace_root(args)
+    if not explicit:
+        root = Path(tempfile.mkdtemp(prefix="archiver-demo-"))
+    report = run_demo(root)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print(report.text())
+    if not report.ok:
+        raise ArchiverError(f"demo failed: {report.problems[0]}")
+    return 0
+
+
+def print_result(result: Any, as_json: bool) -> None:
+    from ..capturing.summary import summary_json, summary_text
+
+    print(json.dumps(summary_json(result), indent=2) if as_json else summary_text(result))
+
+
+def _witness_file(root: Path) -> Path | None:
+    from ..core.settings import load_settings
+
+    return load_settings(root).witness_file
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    import re
+
+    from ..fixity.verify import verify
+
+    ws = existing_workspace(args)
+    if args.workers is not None and not 1 <= args.workers <= MAX_VERIFY_WORKERS:
+        raise UsageError(f"--workers must be 1 to {MAX_VERIFY_WORKERS}, not {args.workers}")
+    trusted = Path(args.trusted_key) if args.trusted_key else None
+    if trusted is not None and not trusted.is_file():
+        raise UsageError(f"--trusted-key {trusted}: no such file")
+    expect = args.expect_head.lower().removeprefix("sha256:") if args.expect_head else None
+    if expect is not None and not re.fullmatch(r"[0-9a-f]{64}", expect):
+        raise UsageError(f"--expect-head must be a manifest's sha256 (64 hex digits), not {args.expect_head!r}")
+    accept = args.accept_key.lower() if args.accept_key else None
+    if accept is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", accept):
+        raise UsageError(f"--accept-key must be a key fingerprint (sha256: and 64 hex digits), not {args.accept_key!r}")
+    if accept is not None:
+        from ..fixity.signing import fingerprint, load_public_key
+
+        current = fingerprint(load_public_key(ws.public_key_path)) if ws.public_key_path.exists() else None
+        if accept != current:
+            raise UsageError(f"--accept-key {accept} is not the workspace's public key ({current or 'none'})")
+    report = verify(ws, args.capture_ids or None, quick=args.quick, trusted_key=trusted, workers=args.workers,
+                    witness_file=_witness_file(ws.root), expect_head=expect, accept_key=accept)
+    from .output import verify_json, verify_text
+
+    print(json.dumps(verify_json(report), indent=2) if args.json else verify_text(report))
+    return 0 if report.ok else 1
+
+
+def cmd_head(args: argparse.Namespace) -> int:
+    from ..fixity.seal import find_head
+
+    ws = existing_workspace(args)
+    head = find_head(ws)
+    if head is None:
+        raise ArchiverError("no capture has been sealed in this workspace yet")
+    if args.json:
+        print(json.dumps({"capture_id": head.capture_id, "sequence": head.sequence, "sha256": head.sha256}, indent=2))
+    else:
+        print(f"capture {head.capture_id}, sequence {head.sequence}, sha256 {head.sha256}")
+    return 0
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from ..core.workspace import Workspace
+    from ..fixity.signing import fingerprint, generate_key_pair, load_public_key
+    from ..fixity.witness import record_key, witness_paths
+
+    root, _ = workspace_root(args)
+    ws = Workspace(root).ensure()
+    generate_key_pair(ws.private_key_path, ws.public_key_path)
+    key = fingerprint(load_public_key(ws.public_key_path))
+    problems = record_key(witness_paths(ws.root, _witness_file(ws.root)), ws.root, key)
+    print(f"private key  {ws.relative(ws.private_key_path)} (mode 0600: keep it secret, do not publish it)")
+    print(f"public key   {ws.relative(ws.public_key_path)} (give this to whoever checks your captures)")
+    print(f"fingerprint  {key} (pinned for this workspace; publish it with the public key)")
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return 0
+
+
+def existing_workspace(args: argparse.Namespace) -> Any:
+    from ..core.workspace import Workspace
+
+    root, _ = workspace_root(args)
+    if not root.exists():
+        raise UsageError(f"workspace {root} does not exist")
+    if not (root / "manifests").is_dir():
+        raise UsageError(f"{root} is not an archiver workspace (no manifests/ folder)")
+    return Workspace(root)
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    from ..core.urls import canonical
+    from ..index.store import Index
+
+    ws = existing_workspace(args)
+    url = canonical(args.url)
+    at = moment_of("--at", args.at)
+    with Index.open(ws) as index:
+        if at is None:
+            found = [(m, None) for m in index.timemap(url)]
+        else:
+            nearest = index.nearest(url, at)
+            found = [nearest] if nearest else []
+    from .output import lookup_json, lookup_text
+
+    print(json.dumps(lookup_json(url, at, found), indent=2) if args.json else lookup_text(url, at, found))
+    if not found:
+        raise ArchiverError(f"{url} has not been captured in this workspace")
+    return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    from ..citing.citations import cite
+    from ..citing.formats import FORMATS
+
+    ws = existing_workspace(args)
+    at = moment_of("--at", args.at)
+    out = output_path(args.output) if args.output is not None else None
+    text = FORMATS[args.style](cite(ws, args.targets, at=at))
+    if out is not None:
+        from ..core.workspace import atomic_write
+
+        atomic_write(out.resolve(), text.encode("utf-8"))
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from ..core.settings import OptionError, check_bound
+    from ..index.store import Index
+
+    try:
+        check_bound("search_limit", args.limit)
+    except OptionError as exc:
+        raise UsageError(f"--limit {exc.problem}") from None
+    checked_text("the search words", args.query, 1000)
+    ws = existing_workspace(args)
+    with Index.open(ws) as index:
+        hits = index.search(args.query, args.limit)
+    if args.cite:
+        from ..citing.citations import citation_data
+        from ..citing.formats import FORMATS
+        from ..core.settings import load_settings
+
+        settings = load_settings(ws.root)
+        sys.stdout.write(FORMATS[args.cite]([citation_data(m, settings) for m, _, _ in hits]) if hits else "")
+    else:
+        from .output import search_json, search_text
+
+        print(json.dumps(search_json(args.query, hits), indent=2) if args.json else search_text(args.query, hits))
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from ..index.store import rebuild
+
+    ws = existing_workspace(args)
+    count = rebuild(ws)
+    print(f"index rebuilt from {count} manifest(s): {ws.relative(ws.state_dir / 'index.sqlite')}")
+    warn_left_out(ws)
+    return 0
+
+
+def warn_left_out(ws: Any) -> None:
+    """What the index could not hold of sealed manifests (odd values): one warning line each, on stderr."""
+    from ..watch.report import left_out, left_out_text
+
+    for line in left_out_text(left_out(ws)):
+        print(f"warning: {line}", file=sys.stderr)
+
+
+_CAPTURE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def output_path(text: str) -> Path:
+    """The file named by -o/--output: UsageError if it is empty or has control characters."""
+    if not checked_text("--output", text).strip():
+        raise UsageError("--output names no file")
+    return Path(text)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..core.settings import load_settings
+
+    ws = existing_workspace(args)
+    out = output_path(args.output)
+    for capture_id in getattr(args, "capture_ids", []):
+        if not _CAPTURE_ID.fullmatch(capture_id):
+            raise UsageError(f"not a capture id: {capture_id[:100]!r} (e.g. 20261129T150447Z-bce0ff)")
+    if args.format == "cdxj":
+        from ..transfer.cdxj import write_cdxj
+
+        count = write_cdxj(ws, out)
+        print(f"{count} CDXJ lines written to {out}")
+        return 0
+    settings = load_settings(ws.root)
+    if args.format == "wacz":
+        from ..transfer.wacz_export import export_wacz
+
+        written = export_wacz(ws, args.capture_ids, out, settings)
+    else:
+        from ..transfer.bag_export import export_bag
+
+        written = export_bag(ws, args.capture_ids, out, settings)
+    print(f"{args.format}: {written}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ..core.settings import load_settings
+    from ..core.workspace import Workspace
+    from ..transfer.importer import import_archive
+
+    root, _ = workspace_root(args)
+    source = Path(args.file)
+    if not source.is_file():
+        raise UsageError(f"{source}: no such file")
+    result = import_archive(Workspace(root), source, load_settings(root))
+    print_result(result, args.json)
+    return 0

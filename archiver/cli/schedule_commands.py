@@ -1,0 +1,190 @@
+"""The commands that keep watch: schedule add, list and remove, run, report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import UsageError
+from .commands import existing_workspace, moment_of, warn_left_out, workspace_root
+
+MAX_VERIFY_WORKERS = 256
+
+
+def _settings_file(root: Path) -> tuple[Path, dict[str, Any]]:
+    import yaml
+
+    from ..core.settings import SETTINGS_FILE, load_settings, read_settings_text
+
+    load_settings(root)                      # refuse to edit a file that is not valid now
+    path = root / SETTINGS_FILE
+    data = yaml.safe_load(read_settings_text(path)) if path.exists() else None
+    return path, data or {}
+
+
+def _write_settings(root: Path, path: Path, data: dict[str, Any]) -> None:
+    """Write the settings file, once its new text is known to be valid: a refusal changes nothing."""
+    import yaml
+
+    from ..core.settings import parse_settings
+    from ..core.workspace import Workspace, atomic_write
+
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    parse_settings(text, root)
+    Workspace(root).ensure()
+    atomic_write(path, text.encode("utf-8"))
+
+
+def _schedule_when(args: argparse.Namespace) -> None:
+    """UsageError naming --every, --cron or --timezone unless they make a schedule."""
+    from ..core.schedule_times import When, check_timezone, parse_interval
+
+    for flag, value, check in (("--every", args.every, parse_interval), ("--timezone", args.timezone, check_timezone),
+                               ("--cron", args.cron, lambda c: When(cron=c))):
+        if value is not None:
+            try:
+                check(value)
+            except UsageError as exc:
+                raise UsageError(f"{flag}: {exc}") from None
+
+
+def _schedule_name(args: argparse.Namespace, first_url: str) -> str:
+    import re as _re
+
+    from ..core.settings import schedule_name_problem
+    from ..core.urls import parse_http_url
+
+    if args.name is not None:
+        problem = schedule_name_problem(args.name)
+        if problem:
+            raise UsageError(f"--name {problem}")
+        return str(args.name)
+    parsed = parse_http_url(first_url)
+    return _re.sub(r"[^A-Za-z0-9._-]+", "-", parsed.host + parsed.target).strip("-")[:64] or "schedule"
+
+
+def cmd_schedule_add(args: argparse.Namespace) -> int:
+    from ..core.settings import CaptureOptions, OptionError
+    from ..core.urls import canonical
+
+    root, _ = workspace_root(args)
+    urls = [canonical(u) for u in args.urls]
+    _schedule_when(args)
+    if args.depth is not None:
+        try:
+            CaptureOptions(depth=args.depth)
+        except OptionError as exc:
+            raise UsageError(f"--depth {exc.problem}") from None
+    name = _schedule_name(args, urls[0])
+    path, data = _settings_file(root)
+    schedules = data.setdefault("schedules", [])
+    if any(s.get("name") == name for s in schedules):
+        raise UsageError(f"a schedule named {name!r} exists already (remove it first, or choose --name)")
+    entry: dict[str, Any] = {"name": name, "urls": urls}
+    entry.update({"every": args.every} if args.every else {"cron": args.cron, "timezone": args.timezone})
+    if args.depth is not None:
+        entry["capture"] = {"depth": args.depth}
+    schedules.append(entry)
+    _write_settings(root, path, data)
+    print(f"schedule {name}: {len(urls)} URL(s), " + (f"every {args.every}" if args.every else f"cron {args.cron!r} ({args.timezone})"))
+    return 0
+
+
+def cmd_schedule_remove(args: argparse.Namespace) -> int:
+    root, _ = workspace_root(args)
+    path, data = _settings_file(root)
+    schedules = data.get("schedules") or []
+    kept = [s for s in schedules if s.get("name") != args.name]
+    if len(kept) == len(schedules):
+        raise UsageError(f"no schedule named {args.name!r}")
+    data["schedules"] = kept
+    _write_settings(root, path, data)
+    print(f"schedule {args.name} removed (its captures stay in the workspace)")
+    return 0
+
+
+def cmd_schedule_list(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from ..core.settings import load_settings
+    from ..core.workspace import Workspace
+    from ..watch.runs import states
+
+    root, _ = workspace_root(args)
+    settings = load_settings(root)
+    now = datetime.now(UTC)
+    found = states(Workspace(root).ensure(), settings, now) if settings.schedules else []
+    rows = [{"name": st.schedule.name, "urls": list(st.schedule.urls), "urls_file": st.schedule.urls_file,
+             "every": str(st.schedule.when.every) if st.schedule.when.every else None,
+             "cron": st.schedule.when.cron, "timezone": st.schedule.when.timezone,
+             "last_run": st.last_run.strftime("%Y-%m-%dT%H:%M:%SZ") if st.last_run else None,
+             "last_outcome": st.last_outcome, "failures_in_a_row": st.failures,
+             "next_due": st.next_due.strftime("%Y-%m-%dT%H:%M:%SZ")} for st in found]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    elif not rows:
+        print("no schedules (archiver schedule add URL --every 6h)")
+    else:
+        for r in rows:
+            when = f"every {r['every']}" if r["every"] else f"cron {r['cron']} {r['timezone']}"
+            print(f"{r['name']}: {len(r['urls'])} URL(s), {when}; last run {r['last_run'] or 'never'} "
+                  f"({r['last_outcome']}); next due {r['next_due']}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
+    from ..core.settings import load_settings
+    from ..core.workspace import Workspace
+    from ..watch.runs import run_due, run_lock, watch
+
+    root, _ = workspace_root(args)
+    settings = load_settings(root)
+    ws = Workspace(root)
+
+    def show(outcomes: list[Any]) -> None:
+        for o in outcomes:
+            if args.json:
+                print(json.dumps({"schedule": o.schedule, "capture_id": o.capture_id, "ok": o.ok, "detail": o.detail}))
+            else:
+                print(f"{o.schedule}: {'ok' if o.ok else 'FAILED'}, capture {o.capture_id or '-'} ({o.detail})")
+        sys.stdout.flush()
+
+    with run_lock(ws):
+        if not args.watch:
+            outcomes = run_due(ws, settings)
+            show(outcomes)
+            if not outcomes and not args.json:
+                print("nothing due")
+            return 0 if all(o.ok for o in outcomes) else 1
+        stopping = {"now": False}
+
+        def stop_handler(signum: int, frame: object) -> None:
+            stopping["now"] = True
+
+        signal.signal(signal.SIGTERM, stop_handler)
+        signal.signal(signal.SIGINT, stop_handler)
+        watch(ws, settings, stop=lambda: stopping["now"], report=show)
+        print("stopped", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ..core.settings import load_settings
+    from ..watch.report import drift_report, report_json, report_text
+
+    ws = existing_workspace(args)
+    since = None
+    if args.since is not None:
+        from ..core.moments import iso
+
+        since = iso(moment_of("--since", args.since))
+    lines = drift_report(ws, load_settings(ws.root), since=since, style=args.style)
+    print(json.dumps(report_json(lines), indent=2, ensure_ascii=False) if args.json else report_text(lines))
+    warn_left_out(ws)
+    return 0

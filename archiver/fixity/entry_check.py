@@ -1,0 +1,79 @@
+"""Does a manifest entry say what its WARC record says? Pure: entries and scanned records in,
+one-line problems out. Full ``verify`` asks this of every resource of every capture it checks.
+
+A resource entry must agree with the record at its offset on: record id, member length, type
+(``response``, or ``revisit`` when the entry names the original that holds the payload), target
+URL, WARC-Date (the same instant), HTTP status, the payload's sha256 (chunked framing removed) and
+the WARC-Payload-Digest header; a revisit's WARC-Refers-To, when written, names the original the
+entry names. Its main-text record (``text``) must be a ``conversion`` record with that id and length
+that refers to the resource's record and whose block hashes to the entry's ``sha256``. Its request
+record must be in the capture's files. The entry's file must be one of the capture's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+from ..core.moments import parse_moment
+from ..warc.reader import ScannedRecord
+
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def resource_problems(res: dict[str, Any], rec: ScannedRecord) -> Iterator[str]:
+    """What ``res`` (a manifest resource) gets wrong about ``rec``, the record at its offset."""
+    if rec.record_id != res["record_id"] or rec.length != res["length"]:
+        yield (f"the record at offset {res['offset']} is {rec.record_id} of {rec.length} bytes, "
+               f"the manifest says {res['record_id']} of {res['length']}")
+        return
+    original = res.get("revisit_of")
+    if rec.type == "revisit":
+        if not isinstance(original, dict) and res["payload_sha256"] != EMPTY_SHA256:
+            yield "the record is a revisit, but the manifest gives it a payload of its own and no original"
+        elif isinstance(original, dict) and rec.refers_to and rec.refers_to != original.get("record_id"):
+            yield (f"the revisit refers to {rec.refers_to}, the manifest says its original is "
+                   f"{original.get('record_id')}")
+    elif rec.type != "response":
+        yield f"the record is a {rec.type} record, the manifest lists it as a response"
+    elif isinstance(original, dict):
+        yield "the record is a response, the manifest says it is a revisit"
+    if (rec.target_uri or "").strip("<>") != res["url"]:
+        yield f"the record's WARC-Target-URI is {rec.target_uri!r}, the manifest says {res['url']!r}"
+    if "date" in res and not _same_moment(rec.date, res["date"]):
+        yield f"the record's WARC-Date is {rec.date!r}, the manifest says {res['date']!r}"
+    if rec.status != res["status"]:
+        yield f"the record's HTTP status is {rec.status}, the manifest says {res['status']}"
+    if rec.entity_sha256 is not None and rec.entity_sha256 != res["payload_sha256"]:
+        yield (f"manifest edited or record altered: the manifest's payload_sha256 is {res['payload_sha256']}, "
+               f"the archived payload hashes to {rec.entity_sha256}")
+    declared = res.get("warc_payload_digest")
+    if declared is not None and declared != rec.payload_digest:
+        yield f"the record's WARC-Payload-Digest is {rec.payload_digest!r}, the manifest says {declared!r}"
+
+
+def text_problems(res: dict[str, Any], rec: ScannedRecord | None) -> Iterator[str]:
+    """What the entry's ``text`` (main-text conversion record) gets wrong about ``rec``."""
+    text = res["text"]
+    if rec is None:
+        yield f"no main-text record at offset {text.get('offset')}"
+        return
+    if rec.record_id != text.get("record_id") or rec.length != text.get("length"):
+        yield (f"the main-text record at offset {text.get('offset')} is {rec.record_id} of {rec.length} bytes, "
+               f"the manifest says {text.get('record_id')} of {text.get('length')}")
+    elif rec.type != "conversion" or rec.refers_to != res["record_id"]:
+        yield f"the main-text record is a {rec.type} record referring to {rec.refers_to}, not a conversion of this resource"
+    elif rec.block_sha256 != text.get("sha256"):
+        yield f"the main text hashes to {rec.block_sha256}, the manifest says {text.get('sha256')}"
+
+
+def _same_moment(written: str | None, recorded: Any) -> bool:
+    if written == recorded:
+        return True
+    if not isinstance(written, str) or not isinstance(recorded, str):
+        return False
+    try:
+        return parse_moment(written) == parse_moment(recorded)
+    except Exception:   # noqa: BLE001 - an unparseable date is a disagreement, whatever the parser raises
+        return False

@@ -1,0 +1,133 @@
+"""Sealing a capture: chain its manifest to the previous one, write the checksum list, sign it,
+and write the manifest last, all under the workspace lock.
+
+Order on disk (each file written to a temporary name, fsynced and renamed):
+``<id>.sha256`` -> ``<id>.sha256.sig`` (when the workspace has a key) -> ``<id>.yaml``.
+The manifest is the seal: until it exists the capture is debris that ``verify`` reports as an
+orphan, and once it exists everything it vouches for is already on disk. A signed manifest names
+its key's fingerprint (``signing_key``). After the manifest, the seal is told to the witness
+(``archiver.witness``), outside the workspace, so that a later rollback can be seen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import ManifestError, WorkspaceError
+from ..core.workspace import Workspace, atomic_write
+from .chain import ChainLink, check_chain, link_of
+from .manifest import dump_manifest, read_manifest
+from .signing import fingerprint, load_private_key
+from .witness import read as read_witness
+from .witness import record_key, record_seal, witness_paths
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    manifest: Path
+    checksums: Path
+    signature: Path | None
+    sequence: int
+    witness_problems: tuple[str, ...] = ()     # witness files that could not be written (the seal stands)
+
+
+def checksum_list(entries: list[tuple[str, str]]) -> bytes:
+    """``sha256sum`` format: '<hex>  <path>' lines, paths relative to the workspace."""
+    return "".join(f"{digest}  {path}\n" for digest, path in entries).encode("utf-8")
+
+
+def signing_key(workspace: Workspace, witness_file: Path | None = None) -> Any | None:
+    """The workspace's private key, checked: readable, Ed25519, matching its public key and the key
+    this user pinned for the workspace. None when the workspace has no key. Call it before a capture
+    starts, so that a broken or replaced key stops it before anything is fetched."""
+    if not workspace.private_key_path.exists():
+        return None
+    key = load_private_key(workspace.private_key_path, workspace.public_key_path)
+    pinned = read_witness(witness_paths(workspace.root, witness_file)[:1]).key
+    if pinned is not None and pinned != fingerprint(key.public_key()):
+        raise WorkspaceError(f"the signing key {workspace.relative(workspace.private_key_path)} has fingerprint "
+                             f"{fingerprint(key.public_key())}, but this user pinned {pinned} for this workspace: "
+                             "refusing to sign with a replaced key (archiver verify --accept-key, if you replaced it)",
+                             path=str(workspace.private_key_path))
+    return key
+
+
+def seal(workspace: Workspace, manifest: dict[str, Any], *, witness_file: Path | None = None) -> Sealed:
+    """Chain, checksum, sign and write ``manifest``; returns the files written."""
+    capture_id = manifest["capture_id"]
+    path = workspace.manifest_path(capture_id)
+    with workspace.lock():
+        if path.exists():
+            raise ManifestError("a manifest for this capture id exists already; manifests are never rewritten",
+                                path=str(path))
+        key = signing_key(workspace, witness_file)
+        key_id = fingerprint(key.public_key()) if key is not None else None
+        head = find_head(workspace)
+        manifest["sequence"] = (head.sequence or 0) + 1 if head else 1
+        manifest["previous"] = {"capture_id": head.capture_id, "sha256": head.sha256} if head else None
+        if key_id is not None:
+            manifest["signing_key"] = key_id
+        body = dump_manifest(manifest)
+        digest = hashlib.sha256(body).hexdigest()
+        entries = [(w["sha256"], w["path"]) for w in manifest["warc_files"]]
+        entries.append((digest, workspace.relative(path)))
+        checksums = checksum_list(entries)
+        signature = key.sign(checksums) if key is not None else None
+        atomic_write(workspace.checksum_path(capture_id), checksums)
+        if signature is not None:
+            atomic_write(workspace.signature_path(capture_id), signature)
+        atomic_write(path, body)
+        _remember_head(workspace, ChainLink(capture_id, digest, manifest["sequence"], None, None))
+        problems = _witness(workspace, witness_file, capture_id, manifest["sequence"], digest, key_id)
+    return Sealed(path, workspace.checksum_path(capture_id),
+                  workspace.signature_path(capture_id) if signature else None, manifest["sequence"], problems)
+
+
+def _witness(workspace: Workspace, witness_file: Path | None, capture_id: str, sequence: int, digest: str,
+             key_id: str | None) -> tuple[str, ...]:
+    paths = witness_paths(workspace.root, witness_file)
+    problems: list[str] = []
+    if key_id is not None and read_witness(paths[:1]).key is None:
+        problems += record_key(paths, workspace.root, key_id)        # pinned on first use
+    problems += record_seal(paths, workspace.root, capture_id=capture_id, sequence=sequence, sha256=digest,
+                            key=key_id)
+    return tuple(problems)
+
+
+def find_head(workspace: Workspace) -> ChainLink | None:
+    """The last sealed manifest: from the cache when it is still right, else by reading them all."""
+    paths = workspace.manifest_paths()
+    if not paths:
+        return None
+    cached = _cached_head(workspace, len(paths))
+    if cached is not None:
+        return cached
+    links = []
+    for p in paths:
+        try:
+            data = read_manifest(p)
+        except ManifestError:
+            continue
+        links.append(link_of(data["capture_id"], hashlib.sha256(p.read_bytes()).hexdigest(), data))
+    return check_chain(links).head
+
+
+def _cached_head(workspace: Workspace, count: int) -> ChainLink | None:
+    try:
+        data = json.loads(workspace.head_cache_path.read_text())
+        path = workspace.manifest_path(data["capture_id"])
+        if data["count"] != count or hashlib.sha256(path.read_bytes()).hexdigest() != data["sha256"]:
+            return None
+        return ChainLink(data["capture_id"], data["sha256"], data["sequence"], None, None)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remember_head(workspace: Workspace, head: ChainLink) -> None:
+    data = {"capture_id": head.capture_id, "sha256": head.sha256, "sequence": head.sequence,
+            "count": len(workspace.manifest_paths())}
+    atomic_write(workspace.head_cache_path, json.dumps(data).encode())

@@ -1,0 +1,65 @@
+"""Warnings about how faithful a page's capture is, so that nobody cites a blank page believing
+it is the article: pages that are empty shells without JavaScript, pages whose requisites failed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ..core.models import ArchivedResource, Failure, PageFlag, Role
+from .links import PageLinks
+
+SHELL_MAX_TEXT = 200          # visible characters below which a script-heavy page is a shell
+SHELL_MIN_SCRIPTS = 3
+NOTICE_MAX_TEXT = 1000        # a "please enable JavaScript" notice on a page with little else
+
+
+def is_javascript_shell(page: PageLinks) -> bool:
+    if page.text_chars < SHELL_MAX_TEXT and page.scripts >= SHELL_MIN_SCRIPTS:
+        return True
+    return page.js_notice and page.text_chars < NOTICE_MAX_TEXT
+
+
+def page_flags(pages: Mapping[str, object], resources: Sequence[ArchivedResource],
+               failures: Sequence[Failure]) -> list[PageFlag]:
+    """Flags for every HTML page of a capture (seeds and linked sources)."""
+    roles = {r.url: r.role for r in resources}
+    flags: list[PageFlag] = []
+    via: dict[str, str | None] = {r.url: r.via for r in resources if r.role is Role.REQUISITE}
+    via.update({f.url: f.via for f in failures if f.role is Role.REQUISITE})
+    totals: dict[str, int] = {}
+    broken: dict[str, list[str]] = {}
+    for url in via:
+        page = _page_of(url, via, pages)
+        if page is None:
+            continue
+        totals[page] = totals.get(page, 0) + 1
+    bad = [r.url for r in resources if r.role is Role.REQUISITE and r.status >= 400]
+    bad += [f.url for f in failures if f.role is Role.REQUISITE]
+    for url in dict.fromkeys(bad):
+        page = _page_of(url, via, pages)
+        if page is not None:
+            broken.setdefault(page, []).append(url)
+    for url, page in pages.items():
+        if roles.get(url) not in (Role.SEED, Role.SOURCE) or not isinstance(page, PageLinks):
+            continue
+        if is_javascript_shell(page):
+            flags.append(PageFlag(url, "javascript-shell",
+                                  f"{page.text_chars} characters of text, {page.scripts} scripts"
+                                  + (", asks to enable JavaScript" if page.js_notice else "")
+                                  + ": the archived page may be empty without a browser"))
+        if url in broken:
+            flags.append(PageFlag(url, "requisites-failed",
+                                  f"{len(broken[url])} of {totals.get(url, 0)} requisites failed: "
+                                  + ", ".join(broken[url][:5])))
+    return flags
+
+
+def _page_of(url: str, via: Mapping[str, str | None], pages: Mapping[str, object]) -> str | None:
+    seen = set()
+    current: str | None = via.get(url)
+    while current is not None and current not in seen:
+        if current in pages and current not in via:
+            return current
+        seen.add(current)
+        current = via.get(current)
+    return None

@@ -1,0 +1,288 @@
+"""Importing captures made by other tools (wget --warc-file, pywb, browsertrix, ArchiveWeb.page) as
+one new sealed capture. The public entry point is :func:`import_archive`; the checks of steps 2 and 3
+(warcio's home) are in ``warc_check``.
+
+Order, so that a bad input never touches the workspace:
+
+1. unpack (a WACZ: refuse escaping paths, check ``datapackage-digest.json`` and every resource's
+   hash and size, extract its ``archive/*.warc.gz``) into a temporary folder outside the workspace;
+2. check every WARC fully: the gzip framing, every record's syntax (warcio) and every block and
+   payload digest of any algorithm (warcio) and by archiver's own rule (``scan_warc``);
+3. a WARC that is uncompressed, or gzipped as a whole, is re-framed as one gzip member per record.
+   Only the gzip framing changes, never a record's bytes: the members hold exactly the input's bytes
+   from one record's first byte to the next one's, so decompressing the stored file gives back the
+   input byte for byte. A WARC already gzipped per record is stored as it came;
+4. the main text and citation metadata of every 2xx HTML page are computed, the text stored as
+   ``conversion`` records in ``archive/<capture-id>-derived.warc.gz``;
+5. only then: copy the WARC files in (``.open`` name, fsync, rename), seal the manifest, index it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from .. import __version__
+from ..core.errors import UsageError
+from ..core.models import (
+    ArchivedResource,
+    CaptureResult,
+    Original,
+    Role,
+    TextRecord,
+    WarcFile,
+)
+from ..core.moments import parse_moment
+from ..core.settings import Settings
+from ..core.workspace import OPEN_SUFFIX, Workspace, fsync_dir, new_capture_id
+from ..fixity.manifest import build_manifest
+from ..fixity.seal import seal, signing_key
+from ..index.store import index_sealed
+from ..page.main_text import main_text
+from ..page.metadata import extract_metadata
+from ..warc.reader import file_digest
+from ..warc.writer import CONFORMS_TO, WarcFileWriter, write_conversion
+from .wacz_unpack import ImportRefused, Unpacked, unpack_wacz
+from .warc_check import Checked, Entry, check_warc, is_html
+
+Clock = Callable[[], datetime]
+_COPY_BLOCK = 1 << 20
+_ROLES_NOTE = ("imported: via and depth are not known from the input; roles are inferred (seeds from "
+               "pages.jsonl, else the first 2xx HTML page; other HTML pages source, the rest requisite)")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- the entry point -----------------------------------------------------------------------------
+
+def import_archive(workspace: Workspace, source: Path, settings: Settings | None = None, *,
+                   clock: Clock = _utcnow) -> CaptureResult:
+    """Import ``source`` (``.warc``, ``.warc.gz`` or ``.wacz``) into ``workspace`` as one new capture.
+
+    Every input is checked fully first; ImportRefused (a UsageError) names the first bad record or
+    file, and the workspace is then left exactly as it was.
+    """
+    settings = settings or Settings()
+    kind = _kind_of(source)
+    signing_key(workspace, settings.witness_file)    # a broken or replaced key stops it before any work
+    level = settings.capture.compress_level
+    with tempfile.TemporaryDirectory(prefix="archiver-import-") as tmp_name:
+        tmp = Path(tmp_name)
+        unpacked = unpack_wacz(source, tmp) if kind == "wacz" else Unpacked([(source.name, source)])
+        checked = [check_warc(path, label, tmp / f"{n:05d}.warc.gz", level)
+                   for n, (label, path) in enumerate(unpacked.warcs)]
+        started = clock()
+        capture_id = new_capture_id(started)
+        seeds = unpacked.seeds or _first_page(checked)
+        texts, derived = _describe(checked, tmp, capture_id, started, level)
+        workspace.ensure()
+        placed: list[Path] = []              # every name given in archive/, listed before it is given
+        try:
+            files = _install_all(workspace, capture_id, checked, derived, placed)
+            manifest, result = _manifest(settings, source, kind, capture_id, started, clock(), seeds, checked,
+                                         files, texts, unpacked)
+            sealed = seal(workspace, manifest, witness_file=settings.witness_file)
+        except BaseException:
+            # only what was never sealed is removed: once the manifest exists, the files are the capture's
+            if not workspace.manifest_path(capture_id).exists():
+                for path in placed:
+                    path.unlink(missing_ok=True)
+            raise
+    index_sealed(workspace, manifest)
+    return replace(result, manifest_path=workspace.relative(sealed.manifest))
+
+
+def _kind_of(source: Path) -> str:
+    name = source.name.lower()
+    if not source.is_file():
+        raise UsageError(f"{source}: no such file")
+    for suffix, kind in ((".warc.gz", "warc.gz"), (".warc", "warc"), (".wacz", "wacz")):
+        if name.endswith(suffix):
+            return kind
+    raise UsageError(f"{source}: not a .warc, .warc.gz or .wacz file")
+
+
+# -- describing pages ----------------------------------------------------------------------------
+
+def _first_page(checked: list[Checked]) -> list[str]:
+    for c in checked:
+        for e in c.entries:
+            if e.type == "response" and e.url and e.status and 200 <= e.status < 300 and is_html(e.content_type):
+                return [e.url]
+    return []
+
+
+@dataclass(slots=True)
+class _Described:
+    metadata: dict[str, dict[str, Any]]
+    text: TextRecord | None
+
+
+def _describe(checked: list[Checked], tmp: Path, capture_id: str, started: datetime,
+              level: int) -> tuple[dict[str, _Described], Path | None]:
+    """Citation metadata and main text of every 2xx HTML response (by record id); the texts go
+    into a small WARC file of conversion records."""
+    out: dict[str, _Described] = {}
+    path = tmp / f"{capture_id}-derived.warc.gz"
+    writer: WarcFileWriter | None = None
+    for entry in (e for c in checked for e in c.entries if e.html):
+        html, entry.html = entry.html or "", None
+        meta = extract_metadata(html, fallback_language=entry.language).as_manifest()
+        extracted = main_text(html, entry.url)
+        text = None
+        if extracted is not None:
+            if writer is None:
+                writer = WarcFileWriter(path, _derived_info(capture_id), started, level)
+            data = extracted.text.encode("utf-8")
+            buf = io.BytesIO()
+            record_id, length = write_conversion(buf, url=entry.url or "", date=parse_moment(entry.date),
+                                                 refers_to=entry.record_id, warcinfo_id=writer.warcinfo_id,
+                                                 text=data, level=level)
+            offset = writer.append(buf)
+            text = TextRecord(record_id, offset, length, hashlib.sha256(data).hexdigest(), len(extracted.text))
+        out[entry.record_id] = _Described(meta, text)
+    if writer is None:
+        return out, None
+    writer.finish(path.name)
+    return out, path
+
+
+def _derived_info(capture_id: str) -> dict[str, str]:
+    return {"software": f"archiver/{__version__}", "format": "WARC File Format 1.1", "conformsTo": CONFORMS_TO,
+            "isPartOf": capture_id,
+            "description": "main text of imported pages, extracted by archiver at import"}
+
+
+# -- into the workspace --------------------------------------------------------------------------
+
+def _install_all(workspace: Workspace, capture_id: str, checked: list[Checked], derived: Path | None,
+                 placed: list[Path]) -> list[WarcFile]:
+    files = [_install(workspace, c.path, workspace.warc_path(capture_id, n), c.sha256, placed)
+             for n, c in enumerate(checked)]
+    if derived is not None:
+        files.append(_install(workspace, derived, workspace.archive_dir / derived.name, None, placed))
+    return files
+
+
+def _install(workspace: Workspace, src: Path, dest: Path, expected: str | None, placed: list[Path]) -> WarcFile:
+    """Copy under a ``.open`` name, fsync, check the hash, rename. Both names go into ``placed``
+    before they exist, so that whoever cleans up after an interruption knows every one."""
+    tmp = dest.with_name(dest.name + OPEN_SUFFIX)
+    placed += [tmp, dest]
+    h, size = hashlib.sha256(), 0
+    with open(src, "rb") as fin, open(tmp, "xb") as fout:
+        for chunk in _chunks(fin):
+            h.update(chunk)
+            size += fout.write(chunk)
+        fout.flush()
+        os.fsync(fout.fileno())
+    if expected is not None and h.hexdigest() != expected:
+        raise ImportRefused("the file changed while it was being imported", path=str(src))
+    os.replace(tmp, dest)
+    fsync_dir(dest.parent)
+    return WarcFile(workspace.relative(dest), size, h.hexdigest())
+
+
+def _chunks(fh: IO[bytes]) -> Iterator[bytes]:
+    while chunk := fh.read(_COPY_BLOCK):
+        yield chunk
+
+
+def _role(entry: Entry, seeds: set[str]) -> Role:
+    if entry.url in seeds:
+        return Role.SEED
+    if urlsplit(entry.url or "").path == "/robots.txt":
+        return Role.ROBOTS
+    return Role.SOURCE if is_html(entry.content_type) else Role.REQUISITE
+
+
+def _resources(checked: list[Checked], files: list[WarcFile], capture_id: str, seeds: list[str],
+               texts: dict[str, _Described]) -> tuple[list[ArchivedResource], list[str]]:
+    seed_set = set(seeds)
+    requests = {e.record_id: e for c in checked for e in c.entries if e.type == "request"}
+    asked_by = {link: e.record_id for e in requests.values() for link in e.links}
+    out: list[ArchivedResource] = []
+    originals: dict[str, ArchivedResource] = {}
+    unresolved = 0
+    for c, f in zip(checked, files):
+        for e in c.entries:
+            if e.type not in ("response", "revisit") or not e.url or e.status is None:
+                continue
+            request_id = next((i for i in e.links if i in requests), asked_by.get(e.record_id, ""))
+            described = texts.get(e.record_id)
+            res = ArchivedResource(
+                url=e.url, role=_role(e, seed_set), via=None, depth=0 if e.url in seed_set else 1,
+                status=e.status, content_type=e.content_type,
+                payload_sha256=e.entity_sha256 or hashlib.sha256(b"").hexdigest(), payload_bytes=e.entity_bytes,
+                warc=f.path, offset=e.offset, length=e.length, record_id=e.record_id,
+                request_record_id=request_id, date=e.date, remote_address=e.ip, location=e.location,
+                truncated=e.truncated,
+                metadata=described.metadata if described else None, text=described.text if described else None,
+                warc_payload_digest=e.payload_digest)
+            if e.type == "revisit":
+                original = originals.get(e.refers_to or "") or _same_payload(originals, e)
+                if original is None:
+                    unresolved += 1
+                    res = replace(res, warc_payload_digest=None)   # never offered as an original for dedup
+                else:
+                    res = replace(res, payload_sha256=original.payload_sha256, payload_bytes=original.payload_bytes,
+                                  revisit_of=Original(capture_id, original.record_id, original.url, original.date,
+                                                      original.warc_payload_digest or "", original.warc,
+                                                      original.offset))
+            else:
+                originals[e.record_id] = res
+            out.append(res)
+    notes = []
+    if unresolved:
+        notes.append(f"{unresolved} revisit record(s) refer to originals that are not in this import or the "
+                     "workspace: kept as they are, without revisit_of; their payload is not archived here")
+    return out, notes
+
+
+def _same_payload(originals: dict[str, ArchivedResource], e: Entry) -> ArchivedResource | None:
+    for res in originals.values():
+        if res.url == e.url and e.payload_digest and res.warc_payload_digest == e.payload_digest:
+            return res
+    return None
+
+
+def _manifest(settings: Settings, source: Path, kind: str, capture_id: str, started: datetime,
+              ended: datetime, seeds: list[str], checked: list[Checked], files: list[WarcFile],
+              texts: dict[str, _Described], unpacked: Unpacked) -> tuple[dict[str, Any], CaptureResult]:
+    resources, notes = _resources(checked, files, capture_id, seeds, texts)
+    by_url = {r.url: r for r in resources}
+    problems = [f"{s}: not in the imported file" if s not in by_url else f"{s}: HTTP {by_url[s].status}"
+                for s in seeds if s not in by_url or by_url[s].status >= 400]
+    result = CaptureResult(capture_id=capture_id, manifest_path="", seeds=tuple(seeds), warc_files=tuple(files),
+                           resources=tuple(resources), failures=(), skipped=(), flags=(),
+                           seed_problems=tuple(problems))
+    manifest = build_manifest(result, started=started, ended=ended, options=settings.capture,
+                              operator=settings.operator, redacted=[])
+    derived = files[len(checked)].path if len(files) > len(checked) else None
+    for res in manifest["resources"]:
+        if derived and res.get("text"):
+            res["text"]["warc"] = derived          # the conversion record lives in the derived file
+    manifest["imported_from"] = _provenance(source, kind, checked, unpacked)
+    manifest["notes"] = [*unpacked.notes, *notes, _ROLES_NOTE]
+    return manifest, result
+
+
+def _provenance(source: Path, kind: str, checked: list[Checked], unpacked: Unpacked) -> dict[str, Any]:
+    software = unpacked.software or next((c.software for c in checked if c.software), None)
+    return {"file": source.name, "sha256": file_digest(source)[0], "format": kind, "software": software,
+            "files": [{"name": c.label, "sha256": c.source_sha256, "stored_sha256": c.sha256,
+                       "reframed": c.reframed} for c in checked]}
+
+
+
+__all__ = ["ImportRefused", "import_archive"]

@@ -1,0 +1,126 @@
+"""``archiver report``: the rot and drift table of a workspace, from the index.
+
+Each watched URL (the pages of scheduled captures; every capture's pages when there are no
+schedules) is followed capture by capture; ``drift`` judges each step. For a source that is gone,
+moved or changed, the report gives the citation of its last good capture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..citing.citations import citation_data
+from ..core.settings import Settings
+from ..core.workspace import Workspace
+from ..index.store import Index, Memento
+from .drift import SEVERITY, Change, Observation, Verdict, changes_over_time
+
+_PAGE_ROLES = ("seed", "source")
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLine:
+    change: Change
+    citation: str | None          # the last good capture, for gone / moved / changed sources
+
+
+def build_history(index: Index) -> tuple[dict[str, list[Observation]], dict[tuple[str, str], Memento]]:
+    captures = index.captures()
+    watched = [c for c in captures if c["schedule"]] or captures
+    history: dict[str, list[Observation]] = {}
+    mementos: dict[tuple[str, str], Memento] = {}
+    for cap in watched:
+        cid = cap["capture_id"]
+        for m in index.capture_mementos(cid):
+            if m.role not in _PAGE_ROLES:
+                continue
+            mementos[(m.url, cid)] = m
+            history.setdefault(m.url, []).append(Observation(
+                url=m.url, datetime=m.datetime, capture_id=cid, status=m.status, location=m.location,
+                text=_text(index, m), payload_sha256=m.payload_sha256))
+        for f in index.failures_of(cid):
+            if f["role"] in _PAGE_ROLES:
+                history.setdefault(f["url"], []).append(Observation(
+                    url=f["url"], datetime=cap["started"], capture_id=cid, status=None, failure=f["reason"]))
+    return history, mementos
+
+
+def _text(index: Index, m: Memento) -> str | None:
+    if m.revisit_of:
+        return index.text_of(m.revisit_of["capture_id"], m.revisit_of["record_id"])
+    return index.text_of(m.capture_id, m.record_id)
+
+
+def drift_report(workspace: Workspace, settings: Settings, since: str | None = None,
+                 style: str = "apa") -> list[ReportLine]:
+    from ..citing.formats import FORMATS
+
+    with Index.open(workspace) as index:
+        history, mementos = build_history(index)
+    changes = changes_over_time(history, since) if since else latest_events(history)
+    lines = []
+    for change in changes:
+        citation = None
+        if change.verdict in (Verdict.GONE, Verdict.MOVED, Verdict.CHANGED):
+            good = _last_good(history.get(change.url, []), change)
+            if good is not None:
+                memento = mementos[(good.url, good.capture_id)]
+                citation = FORMATS[style]([citation_data(memento, settings)]).strip()
+        lines.append(ReportLine(change, citation))
+    return lines
+
+
+def latest_events(history: dict[str, list[Observation]]) -> list[Change]:
+    """Per URL, its latest event: the last step that changed something (a source gone two runs ago
+    and still gone is reported gone); a URL that never changed is unchanged (or new)."""
+    by_url: dict[str, list[Change]] = {}
+    for change in changes_over_time(history):
+        by_url.setdefault(change.url, []).append(change)
+    picked = []
+    for steps in by_url.values():
+        steps.sort(key=lambda c: c.after.datetime)
+        events = [c for c in steps if c.verdict not in (Verdict.UNCHANGED, Verdict.NEW)]
+        picked.append(events[-1] if events else steps[-1])
+    return sorted(picked, key=lambda c: (SEVERITY[c.verdict], c.url))
+
+
+def _last_good(observations: list[Observation], change: Change) -> Observation | None:
+    """The latest capture before the change that had the page (2xx)."""
+    before = [o for o in observations if o.datetime < change.after.datetime and o.status is not None
+              and 200 <= o.status < 300]
+    return max(before, key=lambda o: o.datetime) if before else None
+
+
+def report_json(lines: list[ReportLine]) -> list[dict[str, Any]]:
+    return [{"url": l.change.url, "verdict": str(l.change.verdict), "detail": l.change.detail,
+             "capture_id": l.change.after.capture_id, "datetime": l.change.after.datetime,
+             "previous_capture_id": l.change.before.capture_id if l.change.before else None,
+             "diff": list(l.change.diff), "last_good_citation": l.citation} for l in lines]
+
+
+def left_out(workspace: Workspace) -> list[tuple[str, str, str]]:
+    """(capture id, item, reason) of what the index left out of sealed manifests: values out of range
+    or of the wrong type (a hand edit, an older archiver). The report cannot follow those."""
+    with Index.open(workspace) as index:
+        return index.left_out()
+
+
+def left_out_text(items: list[tuple[str, str, str]]) -> list[str]:
+    return [f"left out of the index: capture {cid} {item}: {reason}" for cid, item, reason in items]
+
+
+def report_text(lines: list[ReportLine], left: list[tuple[str, str, str]] | None = None) -> str:
+    if not lines:
+        return "\n".join(["nothing watched yet: no capture in this workspace", *left_out_text(left or [])])
+    out = []
+    for l in lines:
+        out.append(f"{str(l.change.verdict).upper():<10} {l.change.url}  ({l.change.detail})")
+        out += [f"             {d}" for d in l.change.diff]
+        if l.citation:
+            out.append(f"             last good capture: {l.citation}")
+    counts: dict[str, int] = {}
+    for l in lines:
+        counts[str(l.change.verdict)] = counts.get(str(l.change.verdict), 0) + 1
+    out.append("summary: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+    return "\n".join(out + left_out_text(left or []))

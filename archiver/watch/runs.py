@@ -1,0 +1,134 @@
+"""``archiver run``: capture every schedule that is due, once (or, watching, as they fall due).
+
+When each schedule last ran, and how many of its runs failed in a row, is read from the index
+(derived from the manifests, which name their schedule), so nothing but the files keeps state.
+Schedules run one after another, so per-host politeness holds across all of them; a failing
+schedule backs off (``due.next_due``) and never stops the others.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ..capturing.run import capture
+from ..core.errors import ArchiverError, UsageError, WorkspaceError
+from ..core.moments import parse_moment
+from ..core.schedule_times import next_due
+from ..core.settings import Schedule, Settings
+from ..core.workspace import Workspace
+from ..index.store import Index
+
+EX_TEMPFAIL = 75
+
+
+class RunBusy(WorkspaceError):
+    """Another ``archiver run`` holds this workspace's run lock."""
+
+    exit_code = EX_TEMPFAIL
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleState:
+    schedule: Schedule
+    last_run: datetime | None
+    failures: int                 # consecutive failed runs, latest first
+    last_outcome: str             # "ok", "failed", or "never run"
+    next_due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    schedule: str
+    capture_id: str | None
+    ok: bool
+    detail: str
+
+
+def states(workspace: Workspace, settings: Settings, now: datetime) -> list[ScheduleState]:
+    with Index.open(workspace) as index:
+        out = []
+        for sched in settings.schedules:
+            runs = index.captures(schedule=sched.name)
+            failures = 0
+            for run in reversed(runs):
+                if run["ok"]:
+                    break
+                failures += 1
+            last = _last_run(runs)
+            outcome = "never run" if not runs else ("ok" if runs[-1]["ok"] else "failed")
+            out.append(ScheduleState(sched, last, failures, outcome, next_due(sched.when, last, now, failures)))
+    return out
+
+
+def _last_run(runs: list[dict[str, Any]]) -> datetime | None:
+    """When the latest run whose start time can be read started (a hand-edited manifest may have
+    an unreadable one: it does not stop the schedule)."""
+    for run in reversed(runs):
+        try:
+            return parse_moment(run["started"])
+        except (UsageError, TypeError, AttributeError):
+            continue
+    return None
+
+
+@contextmanager
+def run_lock(workspace: Workspace) -> Iterator[None]:
+    """The run lock, taken without waiting: RunBusy if another run holds it. The kernel drops it
+    when a run dies, so a killed run never leaves a stale lock."""
+    workspace.ensure()
+    with open(workspace.state_dir / "run.lock", "a+b") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunBusy("another archiver run is busy in this workspace; nothing done",
+                          path=str(workspace.root)) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def run_due(workspace: Workspace, settings: Settings, now: datetime | None = None,
+            stop: Callable[[], bool] = lambda: False) -> list[Outcome]:
+    """Capture each schedule that is due at ``now``, once. The caller holds the run lock."""
+    now = now or datetime.now(UTC)
+    outcomes = []
+    for state in states(workspace, settings, now):
+        if stop():
+            break
+        if state.next_due > now:
+            continue
+        outcomes.append(_run_one(workspace, settings, state.schedule))
+    return outcomes
+
+
+def _run_one(workspace: Workspace, settings: Settings, sched: Schedule) -> Outcome:
+    try:
+        result = capture(sched.all_urls(workspace.root), workspace, sched.options, settings=settings,
+                         schedule=sched.name)
+    except ArchiverError as exc:
+        return Outcome(sched.name, None, False, str(exc))
+    detail = "ok" if result.ok else result.seed_problems[0]
+    return Outcome(sched.name, result.capture_id, result.ok, detail)
+
+
+def watch(workspace: Workspace, settings: Settings, stop: Callable[[], bool],
+          report: Callable[[list[Outcome]], None], clock: Callable[[], datetime] | None = None,
+          max_sleep: float = 60.0) -> None:
+    """Run schedules as they fall due until ``stop()``; a capture in progress always finishes."""
+    clock = clock or (lambda: datetime.now(UTC))
+    while not stop():
+        outcomes = run_due(workspace, settings, clock(), stop)
+        if outcomes:
+            report(outcomes)
+        upcoming = [s.next_due for s in states(workspace, settings, clock())]
+        wait = min([(d - clock()).total_seconds() for d in upcoming] + [max_sleep])
+        deadline = time.monotonic() + max(1.0, wait)
+        while not stop() and time.monotonic() < deadline:
+            time.sleep(0.2)
