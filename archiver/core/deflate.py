@@ -11,6 +11,8 @@ compressed (see ``warc.write_record``).
 
 from __future__ import annotations
 
+from typing import cast
+
 from zlib_ng import zlib_ng as _impl
 
 compressobj = _impl.compressobj
@@ -19,7 +21,8 @@ crc32 = _impl.crc32
 DEFLATED = _impl.DEFLATED
 MAX_WBITS = _impl.MAX_WBITS
 Z_SYNC_FLUSH = _impl.Z_SYNC_FLUSH
-error = _impl.error
+# zlib-ng's stub declares ``error: Exception`` (an instance); at run time it is the exception class
+error = cast(type[Exception], _impl.error)
 
 # leading bytes of formats whose content is already compressed
 _MAGIC = (

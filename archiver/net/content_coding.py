@@ -54,10 +54,11 @@ def decode_for_parsing(data: bytes, content_encoding: str | None, limit: int = D
             except codec.error:
                 data = _inflate(data, -codec.MAX_WBITS, limit)   # raw deflate, as some servers send
         elif coding == "br":
-            data = _unbrotli(data, limit)
+            unbrotlied = _unbrotli(data, limit)
+            if unbrotlied is None:
+                return None
+            data = unbrotlied
         else:
-            return None
-        if data is None:
             return None
     return data[:limit]
 
@@ -75,7 +76,7 @@ def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
 
 def _unbrotli(data: bytes, limit: int) -> bytes | None:
     try:
-        import brotli  # type: ignore[import-not-found]
+        import brotli
     except ImportError:
         return None
     try:

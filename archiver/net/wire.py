@@ -90,10 +90,10 @@ def parse_head(raw: bytes) -> ResponseHead:
             name, value = headers[-1]
             headers[-1] = (name, f"{value} {line.strip().decode('latin-1')}")
             continue
-        name, sep, value = line.partition(b":")
-        if not sep or not name.strip():
+        raw_name, sep, raw_value = line.partition(b":")
+        if not sep or not raw_name.strip():
             continue  # not a header line; kept in raw bytes, ignored for framing
-        headers.append((name.strip().decode("latin-1"), value.strip().decode("latin-1")))
+        headers.append((raw_name.strip().decode("latin-1"), raw_value.strip().decode("latin-1")))
     return ResponseHead(version=m.group(1).decode("ascii"), status=int(m.group(2)),
                         reason=(m.group(3) or b"").decode("latin-1"), headers=tuple(headers), raw=raw)
 

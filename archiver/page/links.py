@@ -76,9 +76,9 @@ def charset_of(prefix: bytes, content_type: str | None) -> str:
         m = _HEADER_CHARSET.search(content_type)
         if m:
             candidates.append(m.group(1))
-    m = _CHARSET.search(prefix[:4096])
-    if m:
-        candidates.append(m.group(1).decode("ascii"))
+    meta = _CHARSET.search(prefix[:4096])
+    if meta:
+        candidates.append(meta.group(1).decode("ascii"))
     for name in candidates:
         try:
             return codecs.lookup(name).name

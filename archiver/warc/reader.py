@@ -190,7 +190,7 @@ class _RecordParser:
         if self.chunked is not None:
             self._dechunk(rest)
 
-    def _dechunk(self, data: memoryview) -> None:
+    def _dechunk(self, data: bytes | memoryview) -> None:
         if self.chunked is not None and not self.chunked.done:
             try:
                 self.entity_hash.update(self.chunked.feed(bytes(data)))
@@ -255,19 +255,20 @@ class _Members:
                     decomp = codec.decompressobj(31)
                     self.member_start = self.consumed
                     parser = _RecordParser(ScannedRecord(offset=self.consumed))
+                assert parser is not None     # a parser is open whenever a member's decoder is
                 piece = view[pos:pos + FEED]
                 out = decomp.decompress(piece, READ_BLOCK)
                 while decomp.unconsumed_tail and not decomp.eof:   # at its end, a member leaves the rest as unused_data
-                    parser.feed(out)  # type: ignore[union-attr]
+                    parser.feed(out)
                     out = decomp.decompress(decomp.unconsumed_tail, READ_BLOCK)
-                parser.feed(out)  # type: ignore[union-attr]
+                parser.feed(out)
                 used = len(piece) - len(decomp.unused_data) if decomp.eof else len(piece)
                 self.consumed += used
                 pos += used
                 if decomp.eof:
-                    parser.rec.length = self.consumed - self.member_start  # type: ignore[union-attr]
-                    parser.finish()  # type: ignore[union-attr]
-                    self.records.append(parser.rec)  # type: ignore[union-attr]
+                    parser.rec.length = self.consumed - self.member_start
+                    parser.finish()
+                    self.records.append(parser.rec)
                     decomp, parser = None, None
         finally:
             self.decomp, self.parser = decomp, parser
