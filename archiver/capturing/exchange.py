@@ -118,7 +118,7 @@ class ExchangeWorker:
         exchange = self.fetcher.fetch(url, self.planner.plan(url.url, page=target.role in _PAGE_ROLES), trusted=target.role is Role.SEED
                                       and target.hops == 0)
         revisit = self._earlier(exchange, target)
-        fragment = tempfile.SpooledTemporaryFile(max_size=2**20, dir=self.scratch)
+        fragment = tempfile.SpooledTemporaryFile(max_size=2**20, dir=str(self.scratch))
         try:
             records = write_exchange(fragment, exchange, self.warcinfo_id, self.level, revisit=revisit)
         except BaseException:

@@ -33,7 +33,7 @@ from ..net.fetch import Fetcher
 from ..net.request_plan import RequestPlanner
 from ..page.fidelity import page_flags
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json, warc_date
-from .exchange import ExchangeWorker, Fetched, WorkResult
+from .exchange import ExchangeWorker, Fetched, FindOriginal, WorkResult
 
 
 @dataclass(slots=True)
@@ -96,7 +96,7 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _dedup(workspace: Workspace) -> object | None:
+def _dedup(workspace: Workspace) -> FindOriginal | None:
     """Earlier payloads of this workspace, from the index (brought up to date first)."""
     import sqlite3
 

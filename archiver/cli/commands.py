@@ -227,11 +227,12 @@ def existing_workspace(args: argparse.Namespace) -> Any:
 
 def cmd_lookup(args: argparse.Namespace) -> int:
     from ..core.urls import canonical
-    from ..index.store import Index
+    from ..index.store import Index, Memento
 
     ws = existing_workspace(args)
     url = canonical(args.url)
     at = moment_of("--at", args.at)
+    found: list[tuple[Memento, float | None]]
     with Index.open(ws) as index:
         if at is None:
             found = [(m, None) for m in index.timemap(url)]

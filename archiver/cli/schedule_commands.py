@@ -118,7 +118,7 @@ def cmd_schedule_list(args: argparse.Namespace) -> int:
     settings = load_settings(root)
     now = datetime.now(UTC)
     found = states(Workspace(root).ensure(), settings, now) if settings.schedules else []
-    rows = [{"name": st.schedule.name, "urls": list(st.schedule.urls), "urls_file": st.schedule.urls_file,
+    rows: list[dict[str, Any]] = [{"name": st.schedule.name, "urls": list(st.schedule.urls), "urls_file": st.schedule.urls_file,
              "every": str(st.schedule.when.every) if st.schedule.when.every else None,
              "cron": st.schedule.when.cron, "timezone": st.schedule.when.timezone,
              "last_run": st.last_run.strftime("%Y-%m-%dT%H:%M:%SZ") if st.last_run else None,

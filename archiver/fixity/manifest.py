@@ -203,7 +203,8 @@ def _safe_load(raw: bytes) -> Any:
     import yaml
 
     loader_class = _safe_loader()
-    if loader_class is not getattr(yaml, "CSafeLoader", None):
+    c_safe_loader: Any = getattr(yaml, "CSafeLoader", None)    # None when PyYAML was built without libyaml
+    if loader_class is not c_safe_loader:
         return yaml.load(raw, Loader=loader_class)  # noqa: S506 - a safe loader
     try:
         return _load_plain(loader_class(raw))

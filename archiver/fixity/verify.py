@@ -429,7 +429,8 @@ def _judge_entries(capture_id: str, manifest: dict[str, Any], scans: dict[str, S
             if text_file not in own:
                 report.error("the main-text entry points into a WARC file that is not this capture's", **where)
             elif text_file in scans:
-                for problem in text_problems(res, at[text_file].get(text.get("offset"))):
+                # read_manifest checked that a text mapping has an int offset
+                for problem in text_problems(res, at[text_file].get(text["offset"])):
                     report.error(problem, **where)
         request = res.get("request_record_id")
         if request and request not in ids and not any(s.error for s in scans.values()):

@@ -245,7 +245,8 @@ class Index:
         warc = (record.get("warc") or res["warc"]) if isinstance(record, dict) else None
         offset, length = (record.get("offset"), record.get("length")) if isinstance(record, dict) else (None, None)
         if (warc_problem(warc) or bounds.int_problem("", offset, 0, bounds.MAX_INT)
-                or bounds.int_problem("", length, 1, MAX_TEXT_RECORD)):
+                or bounds.int_problem("", length, 1, MAX_TEXT_RECORD)
+                or not isinstance(warc, str) or not isinstance(offset, int)):   # as checked: for the type checker
             return None, "text is not a conversion record's warc, offset and length: its text is not searchable"
         try:
             with open(self.workspace.root / warc, "rb") as fh:

@@ -294,7 +294,7 @@ class Fetcher:
     def _receive(self, sock: socket.socket, url: HttpUrl, deadline: float, date: datetime,
                  stored: bytes, peer: str, redacted: tuple[str, ...], reused: bool) -> tuple[Exchange, bool]:
         buffer, head = self._read_head(sock, url, deadline, reused)
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=self.scratch)
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=str(self.scratch))
         try:
             try:
                 reader = _Reader(spool, head, self.max_bytes)

@@ -39,13 +39,13 @@ def page_flags(pages: Mapping[str, object], resources: Sequence[ArchivedResource
         page = _page_of(url, via, pages)
         if page is not None:
             broken.setdefault(page, []).append(url)
-    for url, page in pages.items():
-        if roles.get(url) not in (Role.SEED, Role.SOURCE) or not isinstance(page, PageLinks):
+    for url, parsed in pages.items():
+        if roles.get(url) not in (Role.SEED, Role.SOURCE) or not isinstance(parsed, PageLinks):
             continue
-        if is_javascript_shell(page):
+        if is_javascript_shell(parsed):
             flags.append(PageFlag(url, "javascript-shell",
-                                  f"{page.text_chars} characters of text, {page.scripts} scripts"
-                                  + (", asks to enable JavaScript" if page.js_notice else "")
+                                  f"{parsed.text_chars} characters of text, {parsed.scripts} scripts"
+                                  + (", asks to enable JavaScript" if parsed.js_notice else "")
                                   + ": the archived page may be empty without a browser"))
         if url in broken:
             flags.append(PageFlag(url, "requisites-failed",

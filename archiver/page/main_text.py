@@ -42,7 +42,7 @@ def text_input(html: str | Markup) -> tuple[str, tuple[str, ...]]:
     """What the text extractor is given (see the module's docstring), and notes when it was cut."""
     given = without_scripts(markup(html).html)
     given, cut = cut_tags(given, TEXT_TAGS)
-    notes = (f"text: main text extracted from the first {TEXT_TAGS} tags of the page",) if cut else ()
+    notes: tuple[str, ...] = (f"text: main text extracted from the first {TEXT_TAGS} tags of the page",) if cut else ()
     if len(given) > TEXT_CHARS:
         notes += (f"text: main text extracted from the first {size(TEXT_CHARS)} characters of the page, "
                   f"scripts and styles left out",)

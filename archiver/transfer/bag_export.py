@@ -26,7 +26,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from .. import __version__
 from ..citing.citations import cite
@@ -107,7 +107,7 @@ def _citations(workspace: Workspace, ids: tuple[str, ...], settings: Settings) -
     return out
 
 
-def copy_hashed(source: Path, target: BinaryIO, algorithms: tuple[str, ...] = ALGORITHMS) -> tuple[int, dict[str, str]]:
+def copy_hashed(source: Path, target: IO[bytes], algorithms: tuple[str, ...] = ALGORITHMS) -> tuple[int, dict[str, str]]:
     """Stream ``source`` into ``target``, hashing as the bytes go by: (size, {algorithm: hex})."""
     hashers = {name: hashlib.new(name) for name in algorithms}
     size = 0

@@ -4,6 +4,8 @@ is re-framed, one gzip member per record, its bytes unchanged."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -161,7 +163,8 @@ def _read_records(data: Path, label: str, members: dict[int, int] | None) -> tup
 
     entries: list[Entry] = []
     software = None
-    with open(data, "rb") as fh:
+    # warcio writes its own warnings to stderr; archiver says what is wrong in one line (err_count below)
+    with open(data, "rb") as fh, contextlib.redirect_stderr(io.StringIO()):
         records = ArchiveIterator(fh, check_digests=True)
         try:
             for record in records:
@@ -261,15 +264,16 @@ def _read_http(record: Any, entry: Entry, label: str) -> None:
                 break
     if problem:
         raise ImportRefused(problem, path=label, record_id=entry.record_id)
+    assert status is not None       # status_of gives a problem whenever it gives no status
     entry.status = status
     entry.content_type = http.get_header("Content-Type")
     entry.language = http.get_header("Content-Language")
-    if 300 <= entry.status < 400:
+    if 300 <= status < 400:
         entry.location = http.get_header("Location")
     if entry.type != "response":
         return
     chunked = ChunkedDecoder() if "chunked" in (http.get_header("Transfer-Encoding") or "").lower() else None
-    keep = 200 <= entry.status < 300 and is_html(entry.content_type)
+    keep = 200 <= status < 300 and is_html(entry.content_type)
     prefix = bytearray()
     while block := record.raw_stream.read(_COPY_BLOCK):
         if chunked is not None and not chunked.done:
