@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import cast
 
 TEXT_SUFFIXES = {".html", ".css", ".js", ".txt", ".xml", ".csv", ".json"}
 
@@ -80,10 +81,10 @@ class Site:
                 self._closed_sockets.append(sock)
                 self._origins[host.name] = f"http://{host.address}:{sock.getsockname()[1]}"
                 continue
-            server = ThreadingHTTPServer((host.address, 0), _Handler)
+            server = _SiteServer((host.address, 0), _Handler)
             server.daemon_threads = True
-            server.site = self  # type: ignore[attr-defined]
-            server.host = host  # type: ignore[attr-defined]
+            server.site = self
+            server.host = host
             port = server.server_address[1]
             self._origins[host.name] = f"http://{host.address}:{port}"
             self._servers.append(server)
@@ -143,6 +144,13 @@ class Site:
         return matches[-1]
 
 
+class _SiteServer(ThreadingHTTPServer):
+    """One host's server; its handlers find the site and the host here."""
+
+    site: Site
+    host: Host
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "archiver-demo-site"
@@ -151,16 +159,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        site: Site = self.server.site  # type: ignore[attr-defined]
+        server = cast(_SiteServer, self.server)
+        site = server.site
         with site._lock:
-            site.connections[self.server.host.name] += 1  # type: ignore[attr-defined]
+            site.connections[server.host.name] += 1
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
 
     def do_GET(self) -> None:
-        site: Site = self.server.site  # type: ignore[attr-defined]
-        host: Host = self.server.host  # type: ignore[attr-defined]
+        server = cast(_SiteServer, self.server)
+        site, host = server.site, server.host
         if site.latency:
             time.sleep(site.latency)
         response = site.respond(host, self.path)

@@ -11,13 +11,16 @@ import re
 import socket
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..core import yamlemit
 from ..core.errors import ManifestError
 from ..core.models import CaptureResult
 from ..core.settings import CaptureOptions, Operator
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 FORMAT = "archiver-manifest"
 FORMAT_VERSION = 2
@@ -47,13 +50,13 @@ def software_versions() -> dict[str, str]:
     return out
 
 
-def _clean(entry: object) -> dict[str, Any]:
+def _clean(entry: DataclassInstance) -> dict[str, Any]:
     """A flat dataclass as a mapping, None fields left out (a shallow asdict, without deep copies)."""
     out: dict[str, Any] = {}
-    for f in dataclasses.fields(entry):  # type: ignore[arg-type]
+    for f in dataclasses.fields(entry):
         value = getattr(entry, f.name)
-        if dataclasses.is_dataclass(value):
-            value = dataclasses.asdict(value)  # type: ignore[arg-type]
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            value = dataclasses.asdict(value)
         if value is not None:
             out[f.name] = str(value) if f.name == "role" else value
     return out

@@ -96,7 +96,8 @@ def export_wacz(workspace: Workspace, capture_ids: list[str], out_file: Path, se
 
 def _write_package(zf: zipfile.ZipFile, workspace: Workspace, contents: Contents, pages: list[str],
                    now: datetime) -> None:
-    stamp = now.timetuple()[:6]
+    t = now.timetuple()
+    stamp = (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
     entries = [_write_file(zf, f"archive/{PurePosixPath(w.path).name}", warc_source(workspace, w), stamp)
                for w in contents.warcs]
     for warc, entry in zip(contents.warcs, entries):
@@ -113,10 +114,10 @@ def _write_package(zf: zipfile.ZipFile, workspace: Workspace, contents: Contents
     _write_bytes(zf, "datapackage-digest.json", json.dumps(digest, indent=2).encode("utf-8"), stamp)
 
 
-def _write_file(zf: zipfile.ZipFile, path: str, source: Path, stamp: tuple[int, ...],
+def _write_file(zf: zipfile.ZipFile, path: str, source: Path, stamp: tuple[int, int, int, int, int, int],
                 compression: int = zipfile.ZIP_STORED) -> Entry:
     """Stream a file into the ZIP; WARCs STORED, as gzip members already that readers seek into."""
-    info = zipfile.ZipInfo(path, date_time=stamp)  # type: ignore[arg-type]
+    info = zipfile.ZipInfo(path, date_time=stamp)
     info.compress_type = compression
     info.external_attr = 0o644 << 16
     info.file_size = source.stat().st_size      # lets zipfile choose ZIP64 for files past 2 GiB
@@ -125,8 +126,8 @@ def _write_file(zf: zipfile.ZipFile, path: str, source: Path, stamp: tuple[int, 
     return Entry(path, digests["sha256"], size)
 
 
-def _write_bytes(zf: zipfile.ZipFile, path: str, data: bytes, stamp: tuple[int, ...]) -> Entry:
-    info = zipfile.ZipInfo(path, date_time=stamp)  # type: ignore[arg-type]
+def _write_bytes(zf: zipfile.ZipFile, path: str, data: bytes, stamp: tuple[int, int, int, int, int, int]) -> Entry:
+    info = zipfile.ZipInfo(path, date_time=stamp)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
     zf.writestr(info, data)
