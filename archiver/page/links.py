@@ -159,7 +159,7 @@ def html_links(html: str | Markup, url: str) -> PageLinks:
     page = markup(html)
     tree = LexborHTMLParser(page.html)
     base = url
-    nodes = tree.css(_SELECTOR)
+    nodes = _unique(tree.css(_SELECTOR))
     for node in nodes:
         if node.tag == "base":
             base = resolve_link(url, node.attributes.get("href") or "") or url
@@ -214,6 +214,13 @@ def html_links(html: str | Markup, url: str) -> PageLinks:
     note = kept.note()
     return PageLinks(links=tuple(kept.links), refresh=refresh, text_chars=text_chars, scripts=scripts,
                      js_notice=notice, title=title or None, limits=page.notes + ((note,) if note else ()))
+
+
+def _unique(nodes: list[Any]) -> list[Any]:
+    """Each node once: lexbor lists a node once per selector of the list that it matches
+    (an ``<img style>`` twice), which would count its links twice."""
+    seen: set[int] = set()
+    return [n for n in nodes if not (n.mem_id in seen or seen.add(n.mem_id))]
 
 
 def _visible_text(tree: Any) -> tuple[int, bool]:
