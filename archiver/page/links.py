@@ -220,7 +220,12 @@ def _unique(nodes: list[Any]) -> list[Any]:
     """Each node once: lexbor lists a node once per selector of the list that it matches
     (an ``<img style>`` twice), which would count its links twice."""
     seen: set[int] = set()
-    return [n for n in nodes if not (n.mem_id in seen or seen.add(n.mem_id))]
+    unique = []
+    for n in nodes:
+        if n.mem_id not in seen:
+            seen.add(n.mem_id)
+            unique.append(n)
+    return unique
 
 
 def _visible_text(tree: Any) -> tuple[int, bool]:
