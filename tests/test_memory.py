@@ -1,8 +1,8 @@
 """Memory stays flat whatever the input: real `archiver capture` processes against loopback servers
 serving hostile bodies, their peak RSS (ru_maxrss) measured.
 
-The bound, 250 MB, is what the parsing bounds allow (archiver/content.py, links.py, metadata.py,
-maintext.py): about 80 MB for the interpreter with lexbor, lxml and trafilatura loaded and a capture
+The bound, 250 MB, is what the parsing bounds allow (archiver/net/content_coding.py, page/links.py, page/metadata.py,
+page/main_text.py): about 80 MB for the interpreter with lexbor, lxml and trafilatura loaded and a capture
 running, at most 8 MiB of decoded body (as bytes, then as text), about 90 MB for a lexbor tree of
 200,000 tags, and trafilatura given 50,000 tags or 4 Mi characters. Before the bounds, the 1 GiB
 gzip bomb of ``<p>x</p>`` peaked at 6 GB, the 100,000-link page at 334 MB. Every case also checks

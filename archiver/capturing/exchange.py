@@ -45,7 +45,7 @@ class Fetched:
     text: tuple[str, int, str, int] | None = None   # conversion record id, length, sha256, chars
     repeated: tuple[tuple[str, int], ...] = ()
     revisit: Original | None = None                 # the payload was stored before: a revisit record
-    limits: tuple[str, ...] = ()                    # notes of the parsing bounds that cut (content.py)
+    limits: tuple[str, ...] = ()                    # notes of the parsing bounds that cut (net/content_coding.py)
 
 
 @dataclass(slots=True)

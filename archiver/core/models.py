@@ -60,7 +60,7 @@ class ArchivedResource:
     text: TextRecord | None = None                       # the extracted main text's conversion record
     warc_payload_digest: str | None = None               # the record's WARC-Payload-Digest header
     revisit_of: Original | None = None                   # a revisit record: the payload is stored there
-    limits: list[str] | None = None                      # parsing bounds that cut (content.py), one note each
+    limits: list[str] | None = None                      # parsing bounds that cut (net/content_coding.py), one note each
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,7 @@ class PageLinks:
     js_notice: bool = False
     title: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
-    limits: tuple[str, ...] = ()        # notes of the parsing bounds that cut (content.bound_markup, LINKS_KEPT)
+    limits: tuple[str, ...] = ()        # notes of the parsing bounds that cut (content_coding.bound_markup, LINKS_KEPT)
 
 
 class _Kept:
@@ -153,7 +153,7 @@ def _css_escape(seq: str) -> str:
 
 def html_links(html: str | Markup, url: str) -> PageLinks:
     """Links and requisites of an HTML page at ``url``: the first LINKS_KEPT, of a page within the
-    parsing bounds (``content.bound_markup``)."""
+    parsing bounds (``content_coding.bound_markup``)."""
     from selectolax.lexbor import LexborHTMLParser
 
     page = markup(html)

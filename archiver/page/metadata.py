@@ -34,7 +34,7 @@ class Field:
 @dataclass(frozen=True, slots=True)
 class PageMetadata:
     fields: dict[str, Field] = field(default_factory=dict)
-    limits: tuple[str, ...] = ()     # notes of the parsing bounds that cut (content.bound_markup, JSON_LD_CHARS)
+    limits: tuple[str, ...] = ()     # notes of the parsing bounds that cut (content_coding.bound_markup, JSON_LD_CHARS)
 
     def get(self, name: str) -> Any:
         f = self.fields.get(name)
@@ -58,7 +58,7 @@ def date_parts(value: str | None) -> list[int] | None:
 
 
 def extract_metadata(html: str | Markup, fallback_language: str | None = None) -> PageMetadata:
-    """The page's citation metadata, read within the parsing bounds (``content.bound_markup``);
+    """The page's citation metadata, read within the parsing bounds (``content_coding.bound_markup``);
     JSON-LD blocks past JSON_LD_CHARS in all are not parsed."""
     from selectolax.lexbor import LexborHTMLParser
 
