@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -67,22 +66,33 @@ def streamed_bomb(parts: list[bytes]):
     return run
 
 
+LAUNCH = """import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+_, status, usage = os.wait4(pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def capture(tmp_path: Path, url: str, *extra: str) -> tuple[int, dict[str, Any], Path]:
     """Run `archiver capture` as a child process: (its peak RSS in bytes, the manifest, workspace)."""
     ws = tmp_path / "ws"
     argv = [sys.executable, "-m", "archiver", "-w", str(ws), "capture", "--json", "--depth", "0",
             "--max-resources", "2", "--timeout", "60", *extra, url]
     out_path, err_path = tmp_path / "capture.out", tmp_path / "capture.err"
+    rss_path = tmp_path / "capture.rss"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen(argv, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)          # the child's own peak RSS, KiB on Linux
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        # a small launcher forks the capture and reads its peak RSS with wait4: a child forked from
+        # this test process would count the test process's own size (Linux carries it across fork)
+        proc = subprocess.run([sys.executable, "-c", LAUNCH, str(rss_path), *argv[1:]], stdout=out, stderr=err)
     stderr = err_path.read_text(errors="replace")
     assert proc.returncode == 0 and "Traceback" not in stderr, stderr
     manifest = yaml.safe_load((ws / json.loads(out_path.read_text())["manifest"]).read_text())
     check = subprocess.run([sys.executable, "-m", "archiver", "-w", str(ws), "verify"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    return usage.ru_maxrss * 1024, manifest, ws
+    return int(rss_path.read_text()) * 1024, manifest, ws
 
 
 def resource_of(manifest: dict[str, Any], url: str) -> dict[str, Any]:
