@@ -15,8 +15,12 @@ never a damaged sealed capture: the manifest, the seal, is written last, by rena
 from __future__ import annotations
 
 import secrets
+import shutil
 import signal
+import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
@@ -46,3 +50,16 @@ def temporary_name(target: Path) -> Path:
     removes it can run even when an interrupt lands between the file's creation and the code that
     would have learnt its name, as it can with ``tempfile.mkstemp``."""
     return target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+
+
+@contextmanager
+def temporary_folder(prefix: str) -> Iterator[Path]:
+    """A new private folder in the system's temporary folder, removed with everything in it at the
+    end, whatever ends it. Named before it is created, for the reason ``temporary_name`` gives
+    (``tempfile.TemporaryDirectory`` leaves its folder behind when an interrupt lands in mkdtemp)."""
+    path = Path(tempfile.gettempdir()) / f"{prefix}{secrets.token_hex(8)}"
+    try:
+        path.mkdir(mode=0o700)
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..core.errors import UsageError
+from ..core.interrupts import temporary_folder
 from ..core.models import (
     ArchivedResource,
     CaptureResult,
@@ -76,8 +76,7 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
     kind = _kind_of(source)
     signing_key(workspace, settings.witness_file)    # a broken or replaced key stops it before any work
     level = settings.capture.compress_level
-    with tempfile.TemporaryDirectory(prefix="archiver-import-") as tmp_name:
-        tmp = Path(tmp_name)
+    with temporary_folder("archiver-import-") as tmp:
         unpacked = unpack_wacz(source, tmp) if kind == "wacz" else Unpacked([(source.name, source)])
         checked = [check_warc(path, label, tmp / f"{n:05d}.warc.gz", level)
                    for n, (label, path) in enumerate(unpacked.warcs)]
