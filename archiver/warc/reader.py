@@ -115,8 +115,8 @@ class _RecordParser:
             take = memoryview(data)[pos:stop] if pos or stop < len(data) else data
             self.block_left -= stop - pos
             self.block_hash.update(take)
-            if self.status_line is not None and len(self.status_line) < 256 and b"\n" not in self.status_line:
-                self.status_line += bytes(take[:256])
+            if self.status_line is not None:
+                self._status(take)
             if self.is_http and self.payload_hash is None:
                 self._http_head(data, pos, stop)
             elif self.payload_hash is not None:
@@ -219,6 +219,15 @@ class _RecordParser:
         rec.block_sha256 = self.block_hash.hexdigest()
         if self.status_line is not None:
             rec.status = _status_of(self.status_line)
+
+    def _status(self, take: bytes | memoryview) -> None:
+        """Collect the block's first line until it is whole (or 256 bytes), then read the status once."""
+        line = (self.status_line or b"") + bytes(take[:256])
+        if len(line) >= 256 or b"\n" in line:
+            self.rec.status = _status_of(line)
+            self.status_line = None
+        else:
+            self.status_line = line
 
 
 def _status_of(line: bytes) -> int | None:
