@@ -482,3 +482,16 @@ def test_verify_never_crashes_on_a_manifest_with_odd_values(ws: Workspace, built
             assert any(target in p.line() or "manifests/" in p.line() for p in report.problems if p.severity == "error")
         ws.manifest_path(target).write_bytes(pristine[0])
         ws.checksum_path(target).write_bytes(pristine[1])
+
+
+def test_the_signature_rules_name_each_capture_once_and_rightly() -> None:
+    from archiver.fixity.trust_rules import SigState, judge_signatures
+    from archiver.fixity.witness import Witnessed
+
+    states = [SigState("a", 1, False, None, None), SigState("b", 2, False, None, "sha256:k"),
+              SigState("c", 3, False, None, None)]
+    found = [(f.level.value, f.capture_id, f.message.split(":")[0]) for f in
+             judge_signatures(states, key_id="sha256:k", key_source="k.pem", trusted=False, witnessed=Witnessed())]
+    assert sorted(found) == [("error", "b", "signature missing"),
+                             ("error", "c", "unsigned, but sealed after capture b, the workspace's first signed capture"),
+                             ("warning", "a", "unsigned")]

@@ -72,7 +72,7 @@ def judge_signatures(states: list[SigState], *, key_id: str | None, key_source: 
         elif trusted and not covered:
             out.append(Finding(Level.ERROR, f"not vouched for by any signature valid under the trusted key "
                                             f"{key_id} (neither its own nor a later capture's)", st.capture_id))
-        elif not st.has_signature and not covered and first is not None:
+        elif not st.has_signature and not covered and first is not None and st.sequence < first.sequence:
             out.append(Finding(Level.WARNING, "unsigned: sealed before the workspace had a key, and no later "
                                               "signature vouches for it", st.capture_id))
     return out
