@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 DOC = PACKAGE.parent / "docs" / "architecture.md"
 LAYERS = ["core", "net", "warc", "page", "fixity", "index", "capturing", "citing", "watch", "transfer", "demo", "cli"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
-TOP = {"__init__", "__main__"}          # the public API and `python -m archiver`: above every layer
+TOP = {"__init__", "__main__", "citeformats"}   # the public API, `python -m archiver` and the README's
+                                                # `archiver.citeformats`: above every layer
 
 
 def module_name(path: Path) -> str:
