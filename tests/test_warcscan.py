@@ -60,3 +60,22 @@ def test_a_member_that_decodes_to_many_blocks_and_ends_beside_the_next_one(tmp_p
     assert scan.error is None and len(scan.records) == 3
     assert all(not r.problems and r.entity_sha256 == hashlib.sha256(body).hexdigest() for r in scan.records)
     assert sum(r.length for r in scan.records) == (tmp_path / "a.warc.gz").stat().st_size
+
+
+def test_read_block_returns_one_records_block_by_its_member(tmp_path: Path) -> None:
+    import gzip
+
+    import pytest
+
+    from archiver.warc.reader import read_block
+
+    body = "main text, é\r\n\r\n".encode()          # ends like a record's trailer: only Content-Length decides
+    response(tmp_path / "a.warc.gz", b"HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\n", body)
+    records = scan_warc(tmp_path / "a.warc.gz").records
+    second = records[1]
+    block = read_block(tmp_path / "a.warc.gz", second.offset, second.length, 1 << 20)
+    assert block == b"HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\n" + body
+    assert read_block(tmp_path / "a.warc.gz", second.offset, second.length, 10) == block[:10]
+    (tmp_path / "b.gz").write_bytes(gzip.compress(b"not a record"))
+    with pytest.raises(ValueError):
+        read_block(tmp_path / "b.gz", 0, (tmp_path / "b.gz").stat().st_size, 100)

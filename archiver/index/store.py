@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from ..core import bounds
 from ..core.moments import iso
 from ..core.workspace import Workspace
 from ..net.surt import surt
+from ..warc.reader import read_block
 from .rows import (
     DATA_ERRORS,
     INSERT_MEMENTO,
@@ -246,17 +246,13 @@ class Index:
         offset, length = (record.get("offset"), record.get("length")) if isinstance(record, dict) else (None, None)
         if (warc_problem(warc) or bounds.int_problem("", offset, 0, bounds.MAX_INT)
                 or bounds.int_problem("", length, 1, MAX_TEXT_RECORD)
-                or not isinstance(warc, str) or not isinstance(offset, int)):   # as checked: for the type checker
+                or not isinstance(warc, str) or not isinstance(offset, int) or not isinstance(length, int)):
             return None, "text is not a conversion record's warc, offset and length: its text is not searchable"
         try:
-            with open(self.workspace.root / warc, "rb") as fh:
-                fh.seek(offset)
-                raw = fh.read(length)
-            data = zlib.decompressobj(31).decompress(raw, MAX_TEXT)
-        except (OSError, EOFError, zlib.error, ValueError, OverflowError):
+            block = read_block(self.workspace.root / warc, offset, length, MAX_TEXT)
+        except (OSError, ValueError, OverflowError):
             return None, None
-        head, _, block = data.partition(b"\r\n\r\n")
-        return block[: -4 if block.endswith(b"\r\n\r\n") else None].decode("utf-8", errors="replace"), None
+        return block.decode("utf-8", errors="replace"), None
 
     # -- queries ---------------------------------------------------------------------------------
 

@@ -324,6 +324,28 @@ def _hash_only(path: Path) -> str:
         return ""
 
 
+def read_block(path: Path, offset: int, length: int, limit: int) -> bytes:
+    """The block of one record, read by its gzip member's offset and length (as a manifest or the
+    index records them): at most ``limit`` bytes of it. OSError when the file cannot be read,
+    ValueError when the member is not one gzip-framed WARC record with a Content-Length."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        raw = fh.read(length)
+    try:
+        data = codec.decompressobj(31).decompress(raw, limit + _MAX_WARC_HEAD)
+    except codec.error as exc:
+        raise ValueError(f"gzip data corrupt: {exc}") from None
+    end = data.find(b"\r\n\r\n", 0, _MAX_WARC_HEAD)
+    if not data.startswith(b"WARC/") or end < 0:
+        raise ValueError("not a WARC record")
+    for line in data[:end].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            size = int(value.strip())          # ValueError when it is not a number
+            return data[end + 4: end + 4 + max(0, min(size, limit))]
+    raise ValueError("no Content-Length")
+
+
 def file_digest(path: Path) -> tuple[str, int]:
     """The sha256 (hex) and size of the whole file; OSError if it cannot be read."""
     h = hashlib.sha256()
