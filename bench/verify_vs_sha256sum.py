@@ -57,8 +57,9 @@ from pathlib import Path
 from typing import Any
 
 from archiver.core import deflate as codec
+from archiver.core.capture_options import DEFAULT_USER_AGENT
 from archiver.core.models import ArchivedResource, CaptureResult, Role, WarcFile
-from archiver.core.settings import DEFAULT_USER_AGENT, CaptureOptions, Operator
+from archiver.core.settings import CaptureOptions, Operator
 from archiver.core.workspace import Workspace, new_capture_id
 from archiver.fixity.manifest import build_manifest
 from archiver.fixity.seal import seal

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from archiver.core.capture_options import parse_size
 from archiver.core.errors import SettingsError, UsageError
-from archiver.core.settings import CaptureOptions, load_settings, parse_size
+from archiver.core.settings import CaptureOptions, load_settings
 
 
 def test_sizes() -> None:

@@ -7,8 +7,8 @@ import sys
 from typing import NoReturn
 
 from .. import __version__
+from ..core.capture_options import bounds_help, shown
 from ..core.errors import ArchiverError, UsageError
-from ..core.settings import bounds_help, shown
 from .commands import (
     MAX_VERIFY_WORKERS,
     cmd_capture,

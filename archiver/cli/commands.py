@@ -20,7 +20,7 @@ def capture_options(args: argparse.Namespace, base: Any) -> Any:
     """Flags over the workspace settings' capture options."""
     from dataclasses import replace
 
-    from ..core.settings import OptionError, parse_size
+    from ..core.capture_options import OptionError, parse_size
     from ..net.request_plan import parse_header
 
     changes: dict[str, Any] = {}
@@ -50,7 +50,7 @@ def capture_options(args: argparse.Namespace, base: Any) -> Any:
         if getattr(args, flag, False):
             changes[flag] = True
     try:
-        return replace(base, **changes)       # CaptureOptions checks every bound (settings.BOUNDS)
+        return replace(base, **changes)       # CaptureOptions checks every bound (capture_options.BOUNDS)
     except OptionError as exc:
         raise UsageError(f"{flag_of(exc.option)} {exc.problem}") from None
 
@@ -65,7 +65,7 @@ def flag_of(option: str) -> str:
 
 def checked_text(what: str, text: str, limit: int = 4096) -> str:
     """``text`` unless it is too long or has a control character: UsageError naming ``what``."""
-    from ..core.settings import shown, text_problem
+    from ..core.capture_options import shown, text_problem
 
     problem = text_problem(text, limit)
     if problem:
@@ -265,7 +265,7 @@ def cmd_cite(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from ..core.settings import OptionError, check_bound
+    from ..core.capture_options import OptionError, check_bound
     from ..index.store import Index
 
     try:

@@ -68,7 +68,7 @@ def _schedule_name(args: argparse.Namespace, first_url: str) -> str:
 
 
 def cmd_schedule_add(args: argparse.Namespace) -> int:
-    from ..core.settings import CaptureOptions, OptionError
+    from ..core.capture_options import CaptureOptions, OptionError
     from ..core.urls import canonical
 
     root, _ = workspace_root(args)

@@ -13,52 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .capture_options import (
-    BOUNDS as BOUNDS,
-)
-from .capture_options import DEFAULT_USER_AGENT as DEFAULT_USER_AGENT
-from .capture_options import (
-    MAX_EXCLUDES as MAX_EXCLUDES,
-)
-from .capture_options import (
-    MAX_HEADERS as MAX_HEADERS,
-)
-from .capture_options import (
-    MAX_SETTINGS_BYTES as MAX_SETTINGS_BYTES,
-)
-from .capture_options import (
-    MAX_TEXT as MAX_TEXT,
-)
-from .capture_options import (
-    REPLAY_FIELDS as REPLAY_FIELDS,
-)
-from .capture_options import (
-    TB as TB,
-)
-from .capture_options import (
-    CaptureOptions as CaptureOptions,
-)
-from .capture_options import (
-    OptionError as OptionError,
-)
-from .capture_options import (
-    bound_text as bound_text,
-)
-from .capture_options import (
-    bounds_help as bounds_help,
-)
-from .capture_options import (
-    check_bound as check_bound,
-)
-from .capture_options import (
-    parse_size as parse_size,
-)
-from .capture_options import (
-    shown as shown,
-)
-from .capture_options import (
-    text_problem as text_problem,
-)
+from .capture_options import MAX_SETTINGS_BYTES, MAX_TEXT, REPLAY_FIELDS, OptionError, parse_size, shown, text_problem
+from .capture_options import CaptureOptions as CaptureOptions  # a Settings holds one: importable from here too
 from .errors import SettingsError, UsageError
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ import time
 import urllib.request
 from http.cookiejar import Cookie, CookieJar
 
+from ..core.capture_options import CaptureOptions, shown
 from ..core.errors import UsageError
-from ..core.settings import CaptureOptions, shown
 from .exchange import RequestPlan
 from .fetch import ACCEPT, ACCEPT_ANY
 
