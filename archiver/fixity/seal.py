@@ -44,8 +44,13 @@ def signing_key(workspace: Workspace, witness_file: Path | None = None) -> Any |
     """The workspace's private key, checked: readable, Ed25519, matching its public key and the key
     this user pinned for the workspace. None when the workspace has no key. Call it before a capture
     starts, so that a broken or replaced key stops it before anything is fetched."""
+    return _key_and_pin(workspace, witness_file)[0]
+
+
+def _key_and_pin(workspace: Workspace, witness_file: Path | None) -> tuple[Any | None, str | None]:
+    """(the checked key or None, the fingerprint this user pinned or None): one read of the witness."""
     if not workspace.private_key_path.exists():
-        return None
+        return None, None
     key = load_private_key(workspace.private_key_path, workspace.public_key_path)
     pinned = read_witness(witness_paths(workspace.root, witness_file)[:1]).key
     if pinned is not None and pinned != fingerprint(key.public_key()):
@@ -53,7 +58,7 @@ def signing_key(workspace: Workspace, witness_file: Path | None = None) -> Any |
                              f"{fingerprint(key.public_key())}, but this user pinned {pinned} for this workspace: "
                              "refusing to sign with a replaced key (archiver verify --accept-key, if you replaced it)",
                              path=str(workspace.private_key_path))
-    return key
+    return key, pinned
 
 
 def seal(workspace: Workspace, manifest: dict[str, Any], *, witness_file: Path | None = None) -> Sealed:
@@ -64,7 +69,7 @@ def seal(workspace: Workspace, manifest: dict[str, Any], *, witness_file: Path |
         if path.exists():
             raise ManifestError("a manifest for this capture id exists already; manifests are never rewritten",
                                 path=str(path))
-        key = signing_key(workspace, witness_file)
+        key, pinned = _key_and_pin(workspace, witness_file)
         key_id = fingerprint(key.public_key()) if key is not None else None
         head = find_head(workspace)
         manifest["sequence"] = (head.sequence or 0) + 1 if head else 1
@@ -82,16 +87,17 @@ def seal(workspace: Workspace, manifest: dict[str, Any], *, witness_file: Path |
             atomic_write(workspace.signature_path(capture_id), signature)
         atomic_write(path, body)
         _remember_head(workspace, ChainLink(capture_id, digest, manifest["sequence"], None, None))
-        problems = _witness(workspace, witness_file, capture_id, manifest["sequence"], digest, key_id)
+        problems = _witness(workspace, witness_file, capture_id, manifest["sequence"], digest, key_id,
+                            pin=key_id is not None and pinned is None)
     return Sealed(path, workspace.checksum_path(capture_id),
                   workspace.signature_path(capture_id) if signature else None, manifest["sequence"], problems)
 
 
 def _witness(workspace: Workspace, witness_file: Path | None, capture_id: str, sequence: int, digest: str,
-             key_id: str | None) -> tuple[str, ...]:
+             key_id: str | None, *, pin: bool) -> tuple[str, ...]:
     paths = witness_paths(workspace.root, witness_file)
     problems: list[str] = []
-    if key_id is not None and read_witness(paths[:1]).key is None:
+    if pin and key_id is not None:
         problems += record_key(paths, workspace.root, key_id)        # pinned on first use
     problems += record_seal(paths, workspace.root, capture_id=capture_id, sequence=sequence, sha256=digest,
                             key=key_id)
