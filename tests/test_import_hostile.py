@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from archiver.cli.app import main
 from archiver.core.workspace import Workspace
 from archiver.demo.sample import ARTICLE_PATH, sample_site
-from archiver.fixity.seal import seal
+from archiver.fixity.seal import seal_document
 from archiver.index.store import Index
 
 PAGE = "http://hostile.example/page"
@@ -424,7 +424,7 @@ def seal_odd(ws: Workspace, good: dict[str, Any], capture_id: str) -> dict[str, 
                 "resources": [ok, *odd],
                 "failures": [{"url": 5}, "a string", {"url": "http://odd.example/gone", "kind": "dns",
                                                       "reason": {"a": 1}, "role": "source"}]}
-    seal(ws, manifest)
+    seal_document(ws, manifest)
     return manifest
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from archiver import capture
+from archiver.core.models import ArchivedResource, Failure, Manifest, Role, TextRecord
 from archiver.core.moments import parse_moment
 from archiver.core.settings import CaptureOptions
 from archiver.core.workspace import Workspace
@@ -129,48 +131,59 @@ def test_cite_capture_bibliography_to_a_file(history, tmp_path: Path) -> None:
     assert cli(ws, "cite", "20990101T000000Z-abcdef", "--style", "apa").returncode == 1
 
 
+def resource(date: str, n: int, url: str = "http://tie.example/a") -> ArchivedResource:
+    return ArchivedResource(url=url, role=Role.SEED, via=None, depth=0, status=200, content_type=None,
+                            payload_sha256=f"{n:064x}", payload_bytes=1, warc="archive/x.warc.gz", offset=n, length=1,
+                            record_id=f"<urn:uuid:{n}>", request_record_id=None, date=date, remote_address=None)
+
+
+def manifest(capture_id: str, date: str, resources: list[ArchivedResource], failures: tuple[Failure, ...] = (),
+             sequence: int | None = 1) -> Manifest:
+    return Manifest(capture_id=capture_id, seeds=(), started=date, ended=date, software={}, settings={},
+                    warc_files=(), resources=tuple(resources), failures=failures, skipped=(), sequence=sequence)
+
+
 def test_an_exact_tie_goes_to_the_earlier_capture(workspace: Workspace) -> None:
     workspace.ensure()
-    def resource(date: str, n: int) -> dict:
-        return {"url": "http://tie.example/a", "role": "seed", "status": 200, "payload_sha256": f"{n:064x}",
-                "warc": "archive/x.warc.gz", "offset": n, "length": 1, "record_id": f"<urn:uuid:{n}>", "date": date}
     with Index.open(workspace) as index:
         for n, date in enumerate(["2026-01-01T00:00:00.000000Z", "2026-01-03T00:00:00.000000Z"]):
-            index.add({"capture_id": f"2026010{n + 1}T000000Z-00000{n}", "sequence": n + 1, "started": date,
-                       "ended": date, "resources": [resource(date, n)]})
+            index.add(manifest(f"2026010{n + 1}T000000Z-00000{n}", date, [resource(date, n)], sequence=n + 1))
         best, distance = index.nearest("http://tie.example/a", parse_moment("2026-01-02T00:00:00Z"))
         assert best.datetime.startswith("2026-01-01") and distance == 86400
         best, _ = index.nearest("http://tie.example/a", parse_moment("2026-01-02T00:00:01Z"))
         assert best.datetime.startswith("2026-01-03")
 
 
-def test_odd_values_in_a_manifest_are_left_out_and_listed_never_an_error(workspace: Workspace) -> None:
-    """Index.add takes manifests as they are (read_manifest is not in the way): every value out of
-    range or of the wrong type is left out and listed; the rest of the capture is indexed."""
+def test_values_out_of_the_index_bounds_are_left_out_and_listed_never_an_error(workspace: Workspace) -> None:
+    """read_manifest checks each value's type; what is typed right but out of the bounds imports are
+    held to is left out of the index and listed, and the rest of the capture is indexed."""
     workspace.ensure()
     date = "2026-01-01T00:00:00.000000Z"
-    good = {"url": "http://odd.example/ok", "role": "seed", "status": 200, "payload_sha256": "a" * 64,
-            "warc": "archive/x.warc.gz", "offset": 0, "length": 1, "record_id": "<urn:uuid:1>", "date": date}
-    odd = [{"status": 2**70}, {"status": "200"}, {"offset": -1}, {"length": 2**64}, {"url": "ftp://x/"},
-           {"url": 5}, {"date": "0001-01-01T00:00:00Z"}, {"warc": "/etc/passwd"}, {"payload_sha256": "xyz"},
-           {"revisit_of": "garbage"}, {"record_id": None}, {"role": "r" * 65}]
-    clamped = [{"content_type": 5}, {"location": "\n"}, {"warc_payload_digest": {"a": 1}}, {"metadata": "text"},
-               {"metadata": {"title": {"value": parse_moment(date)}, "bad": 3}}, {"text": "a string"},
-               {"text": {"warc": "../../etc/passwd", "offset": 0, "length": 9}}]
-    manifest = {"capture_id": "20260101T000000Z-0dd000", "sequence": 2**70, "started": date, "ended": 5,
-                "resources": [good, *({**good, **o} for o in odd), *({**good, **c} for c in clamped), "not a mapping"],
-                "failures": [{"url": None}, {"url": "http://odd.example/gone", "kind": "dns", "reason": [1]}]}
+    good = resource(date, 1, "http://odd.example/ok")
+    odd = [{"status": 42}, {"url": "ftp://x/"}, {"url": "http:///nohost"}, {"date": "0001-01-01T00:00:00Z"},
+           {"date": "not a date"}, {"warc": "/etc/passwd"}, {"warc": "archive/../../x.warc.gz"},
+           {"record_id": "<" + "x" * 1000 + ">"}]
+    clamped = [{"content_type": "x" * 100_000}, {"location": "http://odd.example/" + "x" * 100_000},
+               {"warc_payload_digest": "no digest\r\nat all"}, {"text": TextRecord("<urn:uuid:t>", 0, 2**40, "a" * 64, 1)}]
+    dated = {"metadata": {"title": {"value": parse_moment(date)}}}     # YAML's timestamp, indexed as text
+    failures = (Failure("nonsense", Role.SOURCE, None, "dns", "x"),
+                Failure("http://odd.example/gone", Role.SOURCE, None, "dns", "no such host"))
     with Index.open(workspace) as index:
-        index.add(manifest)
-        index.add({"capture_id": "20260101T000001Z-0dd001", "started": date, "ended": date, "resources": 7})
+        index.add(manifest("20260101T000000Z-0dd000", date,
+                           [good, *(replace(good, **o) for o in odd), *(replace(good, **c) for c in clamped),
+                            replace(good, **dated)],
+                           failures, sequence=2**70))
+        index.add(manifest("20260101T000001Z-0dd001", "99999-01-01", [], failures))
         mementos = index.capture_mementos("20260101T000000Z-0dd000")
         left = index.left_out()
-        failures = index.failures_of("20260101T000000Z-0dd000")
-        captures = {c["capture_id"]: c for c in index.captures()}
-    assert len(mementos) == 1 + len(clamped)
+        found = index.failures_of("20260101T000000Z-0dd000")
+        captures = {c.capture_id: c for c in index.captures()}
+    assert len(mementos) == 1 + len(clamped) + 1
     assert all(m.url == "http://odd.example/ok" and m.status == 200 for m in mementos)
     items = {item.split(" ")[0] for _, item, _ in left}
-    assert {f"resources[{i}]" for i in range(1, len(odd) + 2 + len(clamped))} <= items
-    assert "failures[0]" in items and [f["url"] for f in failures] == ["http://odd.example/gone"]
-    assert captures["20260101T000000Z-0dd000"]["sequence"] is None and "20260101T000001Z-0dd001" in captures
+    assert {f"resources[{i}]" for i in range(1, len(odd) + 1 + len(clamped))} <= items
+    assert f"resources[{len(odd) + len(clamped) + 1}]" not in items
+    assert "failures[0]" in items and [f.url for f in found] == ["http://odd.example/gone"]
+    assert captures["20260101T000000Z-0dd000"].sequence is None and "20260101T000001Z-0dd001" in captures
+    assert ("20260101T000001Z-0dd001", "started") in {(cid, item) for cid, item, _ in left}
     assert [m.metadata for m in mementos if m.metadata] == [{"title": {"value": "2026-01-01 00:00:00+00:00"}}]

@@ -1,4 +1,4 @@
-"""read_manifest builds documents from libyaml's events itself: it must give exactly what PyYAML's
+"""read_manifest builds documents from libyaml's events itself (core.yamlload): it must give exactly what PyYAML's
 safe loader gives (values, types, key order) and raise what it raises."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from archiver.core.errors import ManifestError
 from archiver.core.models import ArchivedResource, CaptureResult, Failure, Role, WarcFile
 from archiver.core.settings import CaptureOptions, Operator
 from archiver.core.workspace import Workspace
-from archiver.fixity.manifest import _safe_load, build_manifest, read_manifest
+from archiver.core.yamlload import safe_load
+from archiver.fixity.manifest import build_manifest, manifest_of, read_manifest
 from archiver.fixity.seal import seal
 
 DOCUMENTS = [
@@ -53,7 +54,7 @@ def outcome(load, raw: bytes) -> tuple:
 @pytest.mark.parametrize("text", DOCUMENTS)
 def test_same_values_and_errors_as_pyyaml(text: str) -> None:
     raw = text.encode()
-    mine = outcome(_safe_load, raw)
+    mine = outcome(safe_load, raw)
     theirs = outcome(lambda r: yaml.load(r, Loader=yaml.CSafeLoader), raw)  # noqa: S506 - a safe loader
     assert mine[0] == theirs[0]
     assert same(mine[1], theirs[1]) if mine[0] == "value" else mine == theirs
@@ -75,8 +76,10 @@ def test_a_sealed_manifest_reads_back_as_pyyaml_reads_it(tmp_path: Path) -> None
                               operator=Operator("null", "1e3"), redacted=[])
     path = seal(ws, manifest).manifest
     raw = path.read_bytes()
-    assert same(read_manifest(path), yaml.load(raw, Loader=yaml.CSafeLoader))  # noqa: S506 - a safe loader
-    assert same(read_manifest(path, raw), read_manifest(path))
+    assert same(safe_load(raw), yaml.load(raw, Loader=yaml.CSafeLoader))  # noqa: S506 - a safe loader
+    back = read_manifest(path, raw)
+    assert back == manifest_of(yaml.load(raw, Loader=yaml.CSafeLoader)) == read_manifest(path)  # noqa: S506
+    assert back.resources == resources and back.failures == result.failures
 
 
 def test_bool_and_float_are_not_accepted_where_ints_and_strings_belong(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Protocol
 
 from ..core.errors import FetchError
 from ..core.models import Failure, Original, Role, Skipped, Target
@@ -79,7 +79,7 @@ class RobotsCache:
 
 
 class FindOriginal(Protocol):
-    def original(self, url: str, payload_sha256: str) -> dict[str, Any] | None: ...
+    def original(self, url: str, payload_sha256: str) -> Original | None: ...
 
 
 class ExchangeWorker:
@@ -132,8 +132,7 @@ class ExchangeWorker:
         """An earlier response of this URL with the identical payload, if the workspace has one."""
         if self.dedup is None or ex.truncated or not ex.entity_bytes or not 200 <= ex.head.status < 300:
             return None
-        found = self.dedup.original(ex.url, ex.entity_digest)
-        return Original(**found) if found else None
+        return self.dedup.original(ex.url, ex.entity_digest)
 
     def _robots_allow(self, target: Target, result: WorkResult) -> bool:
         url = parse_http_url(target.url)

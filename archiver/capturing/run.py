@@ -285,15 +285,12 @@ class _Run:
             capture_id=self.capture_id, manifest_path="", seeds=tuple(self.seeds), warc_files=(warc,),
             resources=tuple(self.tally.resources), failures=tuple(self.tally.failures),
             skipped=tuple(self.tally.skipped), flags=tuple(flags), seed_problems=tuple(self._seed_problems()))
-        manifest = build_manifest(result, started=started, ended=self.clock(), options=self.options,
-                                  operator=self.settings.operator, redacted=sorted(self.planner.secrets))
-        if self.schedule:
-            manifest["schedule"] = self.schedule
         unlisted = {reason: n - LISTED_SKIPS for reason, n in self.skip_counts.items() if n > LISTED_SKIPS}
-        if unlisted:
-            manifest["skipped_unlisted"] = unlisted
+        manifest = build_manifest(result, started=started, ended=self.clock(), options=self.options,
+                                  operator=self.settings.operator, redacted=sorted(self.planner.secrets),
+                                  schedule=self.schedule, skipped_unlisted=unlisted)
         sealed = seal(self.ws, manifest, witness_file=self.settings.witness_file)
-        index_sealed(self.ws, manifest)
+        index_sealed(self.ws, sealed.document or manifest)
         return replace(result, manifest_path=self.ws.relative(sealed.manifest))
 
     def _seed_problems(self) -> list[str]:

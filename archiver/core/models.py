@@ -51,7 +51,7 @@ class ArchivedResource:
     offset: int                  # of the response record's gzip member
     length: int                  # of that gzip member
     record_id: str
-    request_record_id: str
+    request_record_id: str | None   # None only in manifests of hand-made results
     date: str                    # WARC-Date of the exchange
     remote_address: str | None
     location: str | None = None  # redirect target, when status is 3xx
@@ -85,6 +85,7 @@ class TextRecord:
     length: int
     sha256: str
     chars: int
+    warc: str | None = None    # the WARC file holding it, when not the resource's own (an import's derived file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +148,53 @@ class CaptureResult:
     @property
     def ok(self) -> bool:
         return not self.seed_problems
+
+
+@dataclass(frozen=True, slots=True)
+class ChainRef:
+    """The manifest sealed just before a capture's: its capture id and the sha256 of its file."""
+
+    capture_id: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """A capture's manifest (docs/manifest.md): what ``fixity.manifest.build_manifest`` makes and
+    ``seal`` writes, and what ``read_manifest`` gives back, field for field.
+
+    ``sequence`` and ``previous`` are set by the seal (None before; ``sequence`` is None also in
+    format version 1). The mappings ``operator``, ``software``, ``settings`` and ``imported_from``
+    are provenance, kept as written."""
+
+    capture_id: str
+    seeds: tuple[str, ...]
+    started: str                        # UTC, YYYY-MM-DDTHH:MM:SS.ffffffZ
+    ended: str
+    software: dict[str, Any]
+    settings: dict[str, Any]
+    warc_files: tuple[WarcFile, ...]
+    resources: tuple[ArchivedResource, ...]
+    failures: tuple[Failure, ...]
+    skipped: tuple[Skipped, ...]
+    flags: tuple[PageFlag, ...] = ()
+    seed_problems: tuple[str, ...] = ()
+    format_version: int = 2
+    sequence: int | None = None
+    previous: ChainRef | None = None
+    operator: dict[str, Any] | None = None
+    host: str | None = None
+    redacted_headers: tuple[str, ...] = ()
+    signing_key: str | None = None      # fingerprint of the key that signed the capture's checksum list
+    schedule: str | None = None         # the schedule that made the capture
+    skipped_unlisted: dict[str, int] | None = None   # skip reason -> skips counted but not listed
+    imported_from: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def payload_bytes(self) -> int:
+        return sum(r.payload_bytes for r in self.resources)
+
+    @property
+    def warc_bytes(self) -> int:
+        return sum(w.bytes for w in self.warc_files)

@@ -4,7 +4,8 @@ editing any earlier capture breaks the chain. Pure: loaded manifests in, problem
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from ..core.models import Manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +25,10 @@ class ChainReport:
     problems: tuple[tuple[str, str], ...]   # (capture id, message)
 
 
-def link_of(capture_id: str, sha256: str, manifest: dict[str, Any]) -> ChainLink:
-    previous = manifest.get("previous") or {}
-    return ChainLink(capture_id, sha256, manifest.get("sequence"), previous.get("capture_id"), previous.get("sha256"))
+def link_of(capture_id: str, sha256: str, manifest: Manifest) -> ChainLink:
+    previous = manifest.previous
+    return ChainLink(capture_id, sha256, manifest.sequence, previous.capture_id if previous else None,
+                     previous.sha256 if previous else None)
 
 
 def check_chain(links: list[ChainLink]) -> ChainReport:

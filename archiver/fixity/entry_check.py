@@ -14,64 +14,62 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import Any
 
+from ..core.models import ArchivedResource, TextRecord
 from ..core.moments import parse_moment
 from ..warc.reader import ScannedRecord
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
-def resource_problems(res: dict[str, Any], rec: ScannedRecord) -> Iterator[str]:
+def resource_problems(res: ArchivedResource, rec: ScannedRecord) -> Iterator[str]:
     """What ``res`` (a manifest resource) gets wrong about ``rec``, the record at its offset."""
-    if rec.record_id != res["record_id"] or rec.length != res["length"]:
-        yield (f"the record at offset {res['offset']} is {rec.record_id} of {rec.length} bytes, "
-               f"the manifest says {res['record_id']} of {res['length']}")
+    if rec.record_id != res.record_id or rec.length != res.length:
+        yield (f"the record at offset {res.offset} is {rec.record_id} of {rec.length} bytes, "
+               f"the manifest says {res.record_id} of {res.length}")
         return
-    original = res.get("revisit_of")
+    original = res.revisit_of
     if rec.type == "revisit":
-        if not isinstance(original, dict) and res["payload_sha256"] != EMPTY_SHA256:
+        if original is None and res.payload_sha256 != EMPTY_SHA256:
             yield "the record is a revisit, but the manifest gives it a payload of its own and no original"
-        elif isinstance(original, dict) and rec.refers_to and rec.refers_to != original.get("record_id"):
-            yield (f"the revisit refers to {rec.refers_to}, the manifest says its original is "
-                   f"{original.get('record_id')}")
+        elif original is not None and rec.refers_to and rec.refers_to != original.record_id:
+            yield f"the revisit refers to {rec.refers_to}, the manifest says its original is {original.record_id}"
     elif rec.type != "response":
         yield f"the record is a {rec.type} record, the manifest lists it as a response"
-    elif isinstance(original, dict):
+    elif original is not None:
         yield "the record is a response, the manifest says it is a revisit"
-    if (rec.target_uri or "").strip("<>") != res["url"]:
-        yield f"the record's WARC-Target-URI is {rec.target_uri!r}, the manifest says {res['url']!r}"
-    if "date" in res and not _same_moment(rec.date, res["date"]):
-        yield f"the record's WARC-Date is {rec.date!r}, the manifest says {res['date']!r}"
-    if rec.status != res["status"]:
-        yield f"the record's HTTP status is {rec.status}, the manifest says {res['status']}"
-    if rec.entity_sha256 is not None and rec.entity_sha256 != res["payload_sha256"]:
-        yield (f"manifest edited or record altered: the manifest's payload_sha256 is {res['payload_sha256']}, "
+    if (rec.target_uri or "").strip("<>") != res.url:
+        yield f"the record's WARC-Target-URI is {rec.target_uri!r}, the manifest says {res.url!r}"
+    if not _same_moment(rec.date, res.date):
+        yield f"the record's WARC-Date is {rec.date!r}, the manifest says {res.date!r}"
+    if rec.status != res.status:
+        yield f"the record's HTTP status is {rec.status}, the manifest says {res.status}"
+    if rec.entity_sha256 is not None and rec.entity_sha256 != res.payload_sha256:
+        yield (f"manifest edited or record altered: the manifest's payload_sha256 is {res.payload_sha256}, "
                f"the archived payload hashes to {rec.entity_sha256}")
-    declared = res.get("warc_payload_digest")
+    declared = res.warc_payload_digest
     if declared is not None and declared != rec.payload_digest:
         yield f"the record's WARC-Payload-Digest is {rec.payload_digest!r}, the manifest says {declared!r}"
 
 
-def text_problems(res: dict[str, Any], rec: ScannedRecord | None) -> Iterator[str]:
-    """What the entry's ``text`` (main-text conversion record) gets wrong about ``rec``."""
-    text = res["text"]
+def text_problems(res: ArchivedResource, text: TextRecord, rec: ScannedRecord | None) -> Iterator[str]:
+    """What ``text``, the entry's main-text conversion record, gets wrong about ``rec``."""
     if rec is None:
-        yield f"no main-text record at offset {text.get('offset')}"
+        yield f"no main-text record at offset {text.offset}"
         return
-    if rec.record_id != text.get("record_id") or rec.length != text.get("length"):
-        yield (f"the main-text record at offset {text.get('offset')} is {rec.record_id} of {rec.length} bytes, "
-               f"the manifest says {text.get('record_id')} of {text.get('length')}")
-    elif rec.type != "conversion" or rec.refers_to != res["record_id"]:
+    if rec.record_id != text.record_id or rec.length != text.length:
+        yield (f"the main-text record at offset {text.offset} is {rec.record_id} of {rec.length} bytes, "
+               f"the manifest says {text.record_id} of {text.length}")
+    elif rec.type != "conversion" or rec.refers_to != res.record_id:
         yield f"the main-text record is a {rec.type} record referring to {rec.refers_to}, not a conversion of this resource"
-    elif rec.block_sha256 != text.get("sha256"):
-        yield f"the main text hashes to {rec.block_sha256}, the manifest says {text.get('sha256')}"
+    elif rec.block_sha256 != text.sha256:
+        yield f"the main text hashes to {rec.block_sha256}, the manifest says {text.sha256}"
 
 
-def _same_moment(written: str | None, recorded: Any) -> bool:
+def _same_moment(written: str | None, recorded: str) -> bool:
     if written == recorded:
         return True
-    if not isinstance(written, str) or not isinstance(recorded, str):
+    if written is None:
         return False
     try:
         return parse_moment(written) == parse_moment(recorded)

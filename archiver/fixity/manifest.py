@@ -1,6 +1,10 @@
 """The capture manifest: a versioned YAML document, written once, atomically, after the WARC files.
 
-The format is described in docs/manifest.md. ``read_manifest`` checks a manifest against it.
+The format is described in docs/manifest.md. A manifest is a ``Manifest`` (core.models) both ways:
+``build_manifest`` makes one of a finished capture, ``manifest_document`` turns it into the plain
+data ``seal`` writes, and ``read_manifest`` reads a file back into the same dataclasses, checking
+every field on the way (``ManifestError`` names the first that is wrong). ``manifest_of`` does that
+for data already loaded.
 """
 
 from __future__ import annotations
@@ -11,16 +15,26 @@ import re
 import socket
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import __version__
 from ..core import yamlemit
 from ..core.errors import ManifestError
-from ..core.models import CaptureResult
+from ..core.models import (
+    ArchivedResource,
+    CaptureResult,
+    ChainRef,
+    Failure,
+    Manifest,
+    Original,
+    PageFlag,
+    Role,
+    Skipped,
+    TextRecord,
+    WarcFile,
+)
 from ..core.settings import CaptureOptions, Operator
-
-if TYPE_CHECKING:
-    from _typeshed import DataclassInstance
+from ..core.yamlload import safe_load
 
 FORMAT = "archiver-manifest"
 FORMAT_VERSION = 2
@@ -31,6 +45,8 @@ RESOURCE_KEYS = {"url": str, "role": str, "status": int, "payload_sha256": str, 
                  "length": int, "record_id": str}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _WARC_PATH = re.compile(r"^archive/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.warc\.gz\Z")
+_MAX_INT = 2**63 - 1                 # what SQLite and every other reader can hold
+_ROLES = {r.value: r for r in Role}
 
 
 def iso(when: datetime) -> str:
@@ -50,236 +66,255 @@ def software_versions() -> dict[str, str]:
     return out
 
 
-def _clean(entry: DataclassInstance) -> dict[str, Any]:
-    """A flat dataclass as a mapping, None fields left out (a shallow asdict, without deep copies)."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(entry):
-        value = getattr(entry, f.name)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            value = dataclasses.asdict(value)
-        if value is not None:
-            out[f.name] = str(value) if f.name == "role" else value
-    return out
+# -- writing -------------------------------------------------------------------------------------
+
+def build_manifest(result: CaptureResult, *, started: datetime, ended: datetime, options: CaptureOptions,
+                   operator: Operator, redacted: list[str], schedule: str | None = None,
+                   skipped_unlisted: dict[str, int] | None = None) -> Manifest:
+    """The manifest of a finished capture, before the seal sets its place in the chain."""
+    return Manifest(
+        capture_id=result.capture_id, seeds=tuple(result.seeds), started=iso(started), ended=iso(ended),
+        software=software_versions(), settings=options.public(), warc_files=tuple(result.warc_files),
+        resources=tuple(result.resources), failures=tuple(result.failures), skipped=tuple(result.skipped),
+        flags=tuple(result.flags), seed_problems=tuple(result.seed_problems), format_version=FORMAT_VERSION,
+        operator={"name": operator.name, "contact": operator.contact}, host=socket.gethostname(),
+        redacted_headers=tuple(redacted), schedule=schedule, skipped_unlisted=skipped_unlisted or None)
 
 
-def build_manifest(result: CaptureResult, *, started: datetime, ended: datetime,
-                   options: CaptureOptions, operator: Operator, redacted: list[str]) -> dict[str, Any]:
-    """The manifest document of a finished capture, as plain data."""
-    return {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "capture_id": result.capture_id,
-        "sequence": None,        # set when sealed: position in the workspace's chain, from 1
-        "previous": None,        # set when sealed: {capture_id, sha256} of the manifest sealed before
-        "seeds": list(result.seeds),
-        "started": iso(started),
-        "ended": iso(ended),
-        "operator": {"name": operator.name, "contact": operator.contact},
-        "host": socket.gethostname(),
-        "software": software_versions(),
-        "settings": options.public(),
-        "redacted_headers": redacted,
-        "summary": {"resources": len(result.resources), "failures": len(result.failures),
-                    "skipped": len(result.skipped), "warc_bytes": result.bytes_archived,
-                    "payload_bytes": sum(r.payload_bytes for r in result.resources)},
-        "warc_files": [dataclasses.asdict(w) for w in result.warc_files],
-        "resources": [_clean(r) for r in result.resources],
-        "failures": [_clean(f) for f in result.failures],
-        "skipped": [_clean(s) for s in result.skipped],
-        "flags": [dataclasses.asdict(f) for f in result.flags],
-        "seed_problems": list(result.seed_problems),
+def _plain(entry: Any) -> Any:
+    """A dataclass as a mapping, None fields left out, nested dataclasses likewise; roles as text."""
+    if isinstance(entry, Role):
+        return entry.value
+    if dataclasses.is_dataclass(entry) and not isinstance(entry, type):
+        return {f.name: _plain(value) for f in dataclasses.fields(entry)
+                if (value := getattr(entry, f.name)) is not None}
+    return entry
+
+
+def manifest_document(m: Manifest) -> dict[str, Any]:
+    """The manifest as the plain data written to its YAML file, in docs/manifest.md's order."""
+    doc: dict[str, Any] = {
+        "format": FORMAT, "format_version": m.format_version, "capture_id": m.capture_id,
+        "sequence": m.sequence, "previous": _plain(m.previous), "seeds": list(m.seeds),
+        "started": m.started, "ended": m.ended, "operator": m.operator, "host": m.host,
+        "software": m.software, "settings": m.settings, "redacted_headers": list(m.redacted_headers),
+        "summary": {"resources": len(m.resources), "failures": len(m.failures), "skipped": len(m.skipped),
+                    "warc_bytes": m.warc_bytes, "payload_bytes": m.payload_bytes},
+        "warc_files": [_plain(w) for w in m.warc_files],
+        "resources": [_plain(r) for r in m.resources],
+        "failures": [_plain(f) for f in m.failures],
+        "skipped": [_plain(s) for s in m.skipped],
+        "flags": [_plain(f) for f in m.flags],
+        "seed_problems": list(m.seed_problems),
     }
+    for key in ("schedule", "skipped_unlisted", "imported_from"):
+        if getattr(m, key) is not None:
+            doc[key] = getattr(m, key)
+    if m.notes:
+        doc["notes"] = list(m.notes)
+    if m.signing_key is not None:
+        doc["signing_key"] = m.signing_key
+    return doc
 
 
-def _safe_loader() -> Any:
-    """libyaml's safe loader when PyYAML was built with it (4x faster), else Python's."""
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def dump_manifest(manifest: dict[str, Any]) -> bytes:
-    """The manifest as UTF-8 YAML, block style (archiver.yamlemit: PyYAML reads it back exactly)."""
-    return yamlemit.dump(manifest).encode("utf-8")
+def dump_manifest(document: Manifest | dict[str, Any]) -> bytes:
+    """A manifest (or its plain data) as UTF-8 YAML, block style (core.yamlemit: PyYAML reads it back exactly)."""
+    data = manifest_document(document) if isinstance(document, Manifest) else document
+    return yamlemit.dump(data).encode("utf-8")
 
 
-def read_manifest(path: Path, raw: bytes | None = None) -> dict[str, Any]:
+# -- reading -------------------------------------------------------------------------------------
+
+def read_manifest(path: Path, raw: bytes | None = None) -> Manifest:
     """Load a manifest and check it follows the format; ManifestError says what is wrong.
 
     ``raw`` is the file's content when the caller has read it already (verify hashes those bytes)."""
     import yaml
 
     try:
-        data = _safe_load(path.read_bytes() if raw is None else raw)
+        data = safe_load(path.read_bytes() if raw is None else raw)
     except (OSError, yaml.YAMLError) as exc:
         raise ManifestError(f"cannot be read: {exc}", path=str(path)) from None
+    return manifest_of(data, str(path))
+
+
+def manifest_of(data: Any, where: str = "") -> Manifest:
+    """The Manifest of loaded YAML data; ManifestError (naming ``where``) for the first field that is
+    missing, of the wrong type or out of range."""
+    try:
+        return _manifest(data)
+    except _Wrong as wrong:
+        raise ManifestError(str(wrong), path=where or None) from None
+
+
+class _Wrong(Exception):  # noqa: N818 - what is wrong, said once by manifest_of with the file's name
+    pass
+
+
+def _manifest(data: Any) -> Manifest:
     if not isinstance(data, dict):
-        raise ManifestError("is not a YAML mapping", path=str(path))
+        raise _Wrong("is not a YAML mapping")
     for key, kind in REQUIRED.items():
         if not isinstance(data.get(key), kind):
-            raise ManifestError(f"field {key!r} is missing or not a {kind.__name__}", path=str(path))
+            raise _Wrong(f"field {key!r} is missing or not a {kind.__name__}")
     if data["format"] != FORMAT:
-        raise ManifestError(f"format is {data['format']!r}, expected {FORMAT!r}", path=str(path))
-    if data["format_version"] > FORMAT_VERSION:
-        raise ManifestError(f"format_version {data['format_version']} is newer than this archiver "
-                            f"understands ({FORMAT_VERSION})", path=str(path))
-    if data["format_version"] >= 2:
-        if not isinstance(data.get("sequence"), int) or data["sequence"] < 1:
-            raise ManifestError("field 'sequence' is missing or not a positive integer", path=str(path))
-        prev = data.get("previous")
-        if prev is not None and not (isinstance(prev, dict) and isinstance(prev.get("capture_id"), str)
-                                     and isinstance(prev.get("sha256"), str)):
-            raise ManifestError("field 'previous' must be null or have capture_id and sha256", path=str(path))
-    resource_keys = tuple(RESOURCE_KEYS.items())
-    hex64 = _HEX64.match
-    for i, res in enumerate(data["resources"]):
-        if not isinstance(res, dict):
-            raise ManifestError(f"resources[{i}] is not a mapping", path=str(path))
-        for key, kind in resource_keys:
-            # YAML builds exact str and int (a bool is not an int here), so the type is the test
-            if type(res.get(key)) is not kind:
-                raise ManifestError(f"resources[{i}].{key} is missing or not a {kind.__name__}", path=str(path))
-        if not hex64(res["payload_sha256"]):
-            raise ManifestError(f"resources[{i}].payload_sha256 is not 64 hex digits", path=str(path))
-        problem = _resource_problem(res)
-        if problem:
-            raise ManifestError(f"resources[{i}].{problem}", path=str(path))
-    for i, w in enumerate(data["warc_files"]):
-        if not (isinstance(w, dict) and isinstance(w.get("path"), str) and isinstance(w.get("bytes"), int)
-                and isinstance(w.get("sha256"), str) and _HEX64.match(w["sha256"])):
-            raise ManifestError(f"warc_files[{i}] needs path, bytes and a sha256 of 64 hex digits", path=str(path))
-        if w["path"].startswith("/") or ".." in w["path"].split("/"):
-            raise ManifestError(f"warc_files[{i}].path {w['path']!r} leaves the workspace", path=str(path))
-        if not _WARC_PATH.match(w["path"]) or not 0 <= w["bytes"] <= _MAX_INT:
-            raise ManifestError(f"warc_files[{i}] is not a WARC file of archive/ with a size", path=str(path))
-    return data
+        raise _Wrong(f"format is {data['format']!r}, expected {FORMAT!r}")
+    version = data["format_version"]
+    if version > FORMAT_VERSION:
+        raise _Wrong(f"format_version {version} is newer than this archiver understands ({FORMAT_VERSION})")
+    sequence, previous = data.get("sequence"), data.get("previous")
+    if version >= 2:
+        if type(sequence) is not int or sequence < 1:
+            raise _Wrong("field 'sequence' is missing or not a positive integer")
+        if previous is not None and not (isinstance(previous, dict) and type(previous.get("capture_id")) is str
+                                         and type(previous.get("sha256")) is str):
+            raise _Wrong("field 'previous' must be null or have capture_id and sha256")
+    elif sequence is not None or previous is not None:
+        raise _Wrong("format_version 1 has no 'sequence' or 'previous'")
+    resources = tuple(_resource(res, i) for i, res in enumerate(data["resources"]))
+    return Manifest(
+        capture_id=data["capture_id"], seeds=_texts(data["seeds"], "seeds"), started=data["started"],
+        ended=data["ended"], software=data["software"], settings=data["settings"],
+        warc_files=tuple(_warc_file(w, i) for i, w in enumerate(data["warc_files"])), resources=resources,
+        failures=tuple(_failure(f, i) for i, f in enumerate(data["failures"])),
+        skipped=tuple(_skipped(s, i) for i, s in enumerate(data["skipped"])),
+        flags=tuple(_flag(f, i) for i, f in enumerate(_optional(data, "flags", list) or ())),
+        seed_problems=_texts(_optional(data, "seed_problems", list) or [], "seed_problems"),
+        format_version=version, sequence=sequence,
+        previous=ChainRef(previous["capture_id"], previous["sha256"]) if previous else None,
+        operator=_optional(data, "operator", dict), host=_optional(data, "host", str),
+        redacted_headers=_texts(_optional(data, "redacted_headers", list) or [], "redacted_headers"),
+        signing_key=_optional(data, "signing_key", str), schedule=_optional(data, "schedule", str),
+        skipped_unlisted=_counts(_optional(data, "skipped_unlisted", dict)),
+        imported_from=_optional(data, "imported_from", dict),
+        notes=_texts(_optional(data, "notes", list) or [], "notes"))
 
 
-_MAX_INT = 2**63 - 1                 # what SQLite and every other reader can hold
-_OPTIONAL_TEXT = ("date", "request_record_id", "warc_payload_digest", "content_type", "location",
-                  "remote_address", "truncated", "via")
-_TEXT_KEYS = {"record_id": str, "offset": int, "length": int, "sha256": str}
-_ORIGINAL_KEYS = {"capture_id": str, "record_id": str}
+def _optional(data: dict[str, Any], key: str, kind: type) -> Any:
+    value = data.get(key)
+    if value is not None and type(value) is not kind:
+        raise _Wrong(f"field {key!r} is not a {kind.__name__}")
+    return value
 
 
-def _resource_problem(res: dict[str, Any]) -> str | None:
-    """What is out of range or of the wrong type in a resource beyond its required keys, or None."""
-    if not 0 <= res["offset"] <= _MAX_INT or not 0 < res["length"] <= _MAX_INT:
-        return "offset or length is out of range"
-    if not 0 <= res["status"] <= 999:
-        return f"status {res['status']} is not an HTTP status"
-    for key in _OPTIONAL_TEXT:
-        value = res.get(key)
+def _texts(values: list[Any], what: str) -> tuple[str, ...]:
+    if any(type(v) is not str for v in values):
+        raise _Wrong(f"field {what!r} is not a list of text")
+    return tuple(values)
+
+
+def _counts(value: dict[str, Any] | None) -> dict[str, int] | None:
+    if value is not None and any(type(k) is not str or type(n) is not int for k, n in value.items()):
+        raise _Wrong("field 'skipped_unlisted' is not a mapping of reasons to counts")
+    return value
+
+
+def _warc_file(w: Any, i: int) -> WarcFile:
+    if not (isinstance(w, dict) and type(w.get("path")) is str and type(w.get("bytes")) is int
+            and type(w.get("sha256")) is str and _HEX64.match(w["sha256"])):
+        raise _Wrong(f"warc_files[{i}] needs path, bytes and a sha256 of 64 hex digits")
+    if w["path"].startswith("/") or ".." in w["path"].split("/"):
+        raise _Wrong(f"warc_files[{i}].path {w['path']!r} leaves the workspace")
+    if not _WARC_PATH.match(w["path"]) or not 0 <= w["bytes"] <= _MAX_INT:
+        raise _Wrong(f"warc_files[{i}] is not a WARC file of archive/ with a size")
+    return WarcFile(w["path"], w["bytes"], w["sha256"])
+
+
+def _role(value: Any, what: str) -> Role:
+    role = _ROLES.get(value) if type(value) is str else None
+    if role is None:
+        raise _Wrong(f"{what}.role is not one of {', '.join(_ROLES)}")
+    return role
+
+
+def _fields(entry: Any, what: str, required: dict[str, type], optional: tuple[str, ...]) -> dict[str, Any]:
+    """``entry``'s required fields of their types and its optional text fields (None when absent)."""
+    if not isinstance(entry, dict):
+        raise _Wrong(f"{what} is not a mapping")
+    for key, kind in required.items():
+        # YAML builds exact str and int (a bool is not an int here), so the type is the test
+        if type(entry.get(key)) is not kind:
+            raise _Wrong(f"{what}.{key} is missing or not a {kind.__name__}")
+    for key in optional:
+        value = entry.get(key)
         if value is not None and type(value) is not str:
-            return f"{key} is not text"
-    for key, keys in (("text", _TEXT_KEYS), ("revisit_of", _ORIGINAL_KEYS)):
-        value = res.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, dict) or any(type(value.get(k)) is not kind for k, kind in keys.items()):
-            return f"{key} is not a mapping with {', '.join(keys)}"
-        if key == "text" and (not 0 <= value["offset"] <= _MAX_INT or not 0 < value["length"] <= _MAX_INT
-                              or not isinstance(value.get("warc", ""), str)):
-            return "text's offset, length or file is out of range"
-    return None
+            raise _Wrong(f"{what}.{key} is not text")
+    return entry
 
 
-# --------------------------------------------------------------------------- reading YAML (read_manifest)
-
-_SCALAR_TAGS = {"tag:yaml.org,2002:" + t for t in ("null", "bool", "int", "float", "timestamp")}
-_STR_TAG = "tag:yaml.org,2002:str"
-_INT_TAG = "tag:yaml.org,2002:int"
-
-
-class _NotPlain(Exception):  # noqa: N818
-    """The document uses something _load_plain leaves to PyYAML's own composer and constructor."""
+_RESOURCE_MORE = {"depth": int, "payload_bytes": int, "date": str}
+_RESOURCE_TEXT = ("request_record_id", "warc_payload_digest", "content_type", "location", "remote_address",
+                  "truncated", "via")
+_TEXT_KEYS = {"record_id": str, "offset": int, "length": int, "sha256": str, "chars": int}
+_ORIGINAL_KEYS = {"capture_id": str, "record_id": str, "url": str, "date": str, "payload_digest": str,
+                  "warc": str, "offset": int}
 
 
-def _safe_load(raw: bytes) -> Any:
-    """``yaml.load(raw, CSafeLoader)``, the same values and the same errors, built faster.
+def _resource(res: Any, i: int) -> ArchivedResource:
+    what = f"resources[{i}]"
+    _fields(res, what, RESOURCE_KEYS, ())
+    if not _HEX64.match(res["payload_sha256"]):
+        raise _Wrong(f"{what}.payload_sha256 is not 64 hex digits")
+    if not 0 <= res["offset"] <= _MAX_INT or not 0 < res["length"] <= _MAX_INT:
+        raise _Wrong(f"{what}.offset or length is out of range")
+    if not 0 <= res["status"] <= 999:
+        raise _Wrong(f"{what}.status {res['status']} is not an HTTP status")
+    _fields(res, what, _RESOURCE_MORE, _RESOURCE_TEXT)
+    return ArchivedResource(
+        url=res["url"], role=_role(res["role"], what), via=res.get("via"), depth=res["depth"], status=res["status"],
+        content_type=res.get("content_type"), payload_sha256=res["payload_sha256"],
+        payload_bytes=res["payload_bytes"], warc=res["warc"], offset=res["offset"], length=res["length"],
+        record_id=res["record_id"], request_record_id=res.get("request_record_id"), date=res["date"],
+        remote_address=res.get("remote_address"), location=res.get("location"), truncated=res.get("truncated"),
+        metadata=_metadata(res.get("metadata"), what), text=_text(res.get("text"), what),
+        warc_payload_digest=res.get("warc_payload_digest"), revisit_of=_original(res.get("revisit_of"), what),
+        limits=_limits(res.get("limits"), what))
 
-    libyaml parses; its events are turned into dicts, lists and scalars here, each plain scalar
-    resolved by the loader's own resolver and built by SafeConstructor's own functions, instead of
-    by PyYAML's node composer and constructor (about 3x slower). Anything beyond mappings,
-    sequences and untagged scalars (anchors, aliases, tags, merge keys, complex keys, several
-    documents) or any error sends the whole document through ``yaml.load`` instead."""
-    import yaml
 
-    loader_class = _safe_loader()
-    c_safe_loader: Any = getattr(yaml, "CSafeLoader", None)    # None when PyYAML was built without libyaml
-    if loader_class is not c_safe_loader:
-        return yaml.load(raw, Loader=loader_class)  # noqa: S506 - a safe loader
-    try:
-        return _load_plain(loader_class(raw))
-    except Exception:  # noqa: BLE001 - _NotPlain, or an error PyYAML reports its own way: let it
-        return yaml.load(raw, Loader=loader_class)  # noqa: S506 - a safe loader
+def _limits(value: Any, what: str) -> list[str] | None:
+    if value is not None and type(value) is not list:
+        raise _Wrong(f"{what}.limits is not a list")
+    return None if value is None else list(_texts(value, f"{what}.limits"))
 
 
-def _load_plain(loader: Any) -> Any:
-    from yaml.events import (
-        DocumentEndEvent,
-        DocumentStartEvent,
-        MappingEndEvent,
-        MappingStartEvent,
-        ScalarEvent,
-        SequenceEndEvent,
-        SequenceStartEvent,
-        StreamEndEvent,
-        StreamStartEvent,
-    )
-    from yaml.nodes import ScalarNode
+def _metadata(value: Any, what: str) -> dict[str, dict[str, Any]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or any(type(k) is not str or not isinstance(v, dict) for k, v in value.items()):
+        raise _Wrong(f"{what}.metadata is not a mapping of fields to mappings")
+    return value
 
-    get = loader.get_event
-    try:
-        if type(get()) is not StreamStartEvent or type(get()) is not DocumentStartEvent:
-            raise _NotPlain
-        resolved: dict[str, str] = {}           # plain scalar -> tag: the resolver depends on the value only
-        constructors = loader.yaml_constructors
-        no_key = object()
-        stack: list[list[Any]] = []              # [container, pending key or no_key]
-        while True:
-            event = get()
-            kind = type(event)
-            if kind is ScalarEvent:
-                if event.anchor is not None or event.tag is not None:
-                    raise _NotPlain
-                value = event.value
-                if event.implicit[0]:
-                    tag = resolved.get(value)
-                    if tag is None:
-                        tag = resolved[value] = loader.resolve(ScalarNode, value, event.implicit)
-                    if tag == _INT_TAG and value.isdigit() and value[0] != "0":
-                        value = int(value)       # what construct_yaml_int returns for these
-                    elif tag != _STR_TAG:
-                        if tag not in _SCALAR_TAGS:
-                            raise _NotPlain
-                        value = constructors[tag](loader, ScalarNode(tag, value))
-            elif kind is MappingStartEvent or kind is SequenceStartEvent:
-                if event.anchor is not None or event.tag is not None or (stack and stack[-1][1] is no_key):
-                    raise _NotPlain              # tagged, anchored, or a complex mapping key
-                stack.append([{} if kind is MappingStartEvent else [], None if kind is SequenceStartEvent
-                              else no_key])
-                continue
-            elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                value = stack.pop()[0]
-            elif kind is DocumentEndEvent and not stack:
-                break
-            else:
-                raise _NotPlain                  # an alias, or something unexpected
-            if not stack:
-                root = value
-                continue
-            top = stack[-1]
-            container = top[0]
-            if type(container) is list:
-                container.append(value)
-            elif top[1] is no_key:
-                top[1] = value
-            else:
-                container[top[1]] = value
-                top[1] = no_key
-        if type(get()) is not StreamEndEvent:
-            raise _NotPlain                      # more than one document
-        return root
-    finally:
-        loader.dispose()
+
+def _text(value: Any, what: str) -> TextRecord | None:
+    if value is None:
+        return None
+    t = _fields(value, f"{what}.text", _TEXT_KEYS, ("warc",))
+    if not 0 <= t["offset"] <= _MAX_INT or not 0 < t["length"] <= _MAX_INT:
+        raise _Wrong(f"{what}.text's offset or length is out of range")
+    if t.get("warc") is not None and not _WARC_PATH.match(t["warc"]):
+        raise _Wrong(f"{what}.text.warc is not a WARC file of archive/")
+    return TextRecord(t["record_id"], t["offset"], t["length"], t["sha256"], t["chars"], t.get("warc"))
+
+
+def _original(value: Any, what: str) -> Original | None:
+    if value is None:
+        return None
+    o = _fields(value, f"{what}.revisit_of", _ORIGINAL_KEYS, ())
+    return Original(o["capture_id"], o["record_id"], o["url"], o["date"], o["payload_digest"], o["warc"], o["offset"])
+
+
+def _failure(f: Any, i: int) -> Failure:
+    what = f"failures[{i}]"
+    _fields(f, what, {"url": str, "kind": str, "reason": str}, ("via",))
+    return Failure(f["url"], _role(f.get("role"), what), f.get("via"), f["kind"], f["reason"])
+
+
+def _skipped(s: Any, i: int) -> Skipped:
+    what = f"skipped[{i}]"
+    _fields(s, what, {"url": str, "reason": str}, ("via",))
+    return Skipped(s["url"], _role(s.get("role"), what), s.get("via"), s["reason"])
+
+
+def _flag(f: Any, i: int) -> PageFlag:
+    _fields(f, f"flags[{i}]", {"url": str, "flag": str, "detail": str}, ())
+    return PageFlag(f["url"], f["flag"], f["detail"])

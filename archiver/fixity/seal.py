@@ -11,6 +11,7 @@ its key's fingerprint (``signing_key``). After the manifest, the seal is told to
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -18,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ManifestError, WorkspaceError
+from ..core.models import ChainRef, Manifest
 from ..core.workspace import Workspace, atomic_write
 from .chain import ChainLink, check_chain, link_of
-from .manifest import dump_manifest, read_manifest
+from .manifest import dump_manifest, manifest_document, read_manifest
 from .signing import fingerprint, load_private_key
 from .witness import read as read_witness
 from .witness import record_key, record_seal, witness_paths
@@ -33,6 +35,9 @@ class Sealed:
     signature: Path | None
     sequence: int
     witness_problems: tuple[str, ...] = ()     # witness files that could not be written (the seal stands)
+    previous: ChainLink | None = None          # the manifest this one follows in the chain
+    signing_key: str | None = None             # fingerprint of the key that signed it
+    document: Manifest | None = None           # the manifest as sealed (``seal``'s; None from ``seal_document``)
 
 
 def checksum_list(entries: list[tuple[str, str]]) -> bytes:
@@ -61,9 +66,19 @@ def _key_and_pin(workspace: Workspace, witness_file: Path | None) -> tuple[Any |
     return key, pinned
 
 
-def seal(workspace: Workspace, manifest: dict[str, Any], *, witness_file: Path | None = None) -> Sealed:
-    """Chain, checksum, sign and write ``manifest``; returns the files written."""
-    capture_id = manifest["capture_id"]
+def seal(workspace: Workspace, manifest: Manifest, *, witness_file: Path | None = None) -> Sealed:
+    """Chain, checksum, sign and write ``manifest``; returns the files written and the manifest as sealed."""
+    sealed = seal_document(workspace, manifest_document(manifest), witness_file=witness_file)
+    previous = ChainRef(sealed.previous.capture_id, sealed.previous.sha256) if sealed.previous else None
+    return dataclasses.replace(sealed, document=dataclasses.replace(
+        manifest, sequence=sealed.sequence, previous=previous, signing_key=sealed.signing_key))
+
+
+def seal_document(workspace: Workspace, document: dict[str, Any], *, witness_file: Path | None = None) -> Sealed:
+    """Seal a manifest given as plain data (``manifest_document``'s), written as it is but for the
+    chain fields. ``seal`` is the way for a Manifest; this is the way for data of another shape, such
+    as a test's manifest with odd values."""
+    capture_id = document["capture_id"]
     path = workspace.manifest_path(capture_id)
     with workspace.lock():
         if path.exists():
@@ -72,13 +87,14 @@ def seal(workspace: Workspace, manifest: dict[str, Any], *, witness_file: Path |
         key, pinned = _key_and_pin(workspace, witness_file)
         key_id = fingerprint(key.public_key()) if key is not None else None
         head = find_head(workspace)
-        manifest["sequence"] = (head.sequence or 0) + 1 if head else 1
-        manifest["previous"] = {"capture_id": head.capture_id, "sha256": head.sha256} if head else None
+        sequence = (head.sequence or 0) + 1 if head else 1
+        document = {**document, "sequence": sequence,
+                    "previous": {"capture_id": head.capture_id, "sha256": head.sha256} if head else None}
         if key_id is not None:
-            manifest["signing_key"] = key_id
-        body = dump_manifest(manifest)
+            document["signing_key"] = key_id
+        body = dump_manifest(document)
         digest = hashlib.sha256(body).hexdigest()
-        entries = [(w["sha256"], w["path"]) for w in manifest["warc_files"]]
+        entries = [(w["sha256"], w["path"]) for w in document["warc_files"]]
         entries.append((digest, workspace.relative(path)))
         checksums = checksum_list(entries)
         signature = key.sign(checksums) if key is not None else None
@@ -86,11 +102,11 @@ def seal(workspace: Workspace, manifest: dict[str, Any], *, witness_file: Path |
         if signature is not None:
             atomic_write(workspace.signature_path(capture_id), signature)
         atomic_write(path, body)
-        _remember_head(workspace, ChainLink(capture_id, digest, manifest["sequence"], None, None))
-        problems = _witness(workspace, witness_file, capture_id, manifest["sequence"], digest, key_id,
+        _remember_head(workspace, ChainLink(capture_id, digest, sequence, None, None))
+        problems = _witness(workspace, witness_file, capture_id, sequence, digest, key_id,
                             pin=key_id is not None and pinned is None)
-    return Sealed(path, workspace.checksum_path(capture_id),
-                  workspace.signature_path(capture_id) if signature else None, manifest["sequence"], problems)
+    return Sealed(path, workspace.checksum_path(capture_id), workspace.signature_path(capture_id) if signature else None,
+                  sequence, problems, head, key_id)
 
 
 def _witness(workspace: Workspace, witness_file: Path | None, capture_id: str, sequence: int, digest: str,
@@ -118,7 +134,7 @@ def find_head(workspace: Workspace) -> ChainLink | None:
             data = read_manifest(p)
         except ManifestError:
             continue
-        links.append(link_of(data["capture_id"], hashlib.sha256(p.read_bytes()).hexdigest(), data))
+        links.append(link_of(data.capture_id, hashlib.sha256(p.read_bytes()).hexdigest(), data))
     return check_chain(links).head
 
 

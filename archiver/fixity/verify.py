@@ -29,6 +29,7 @@ from ..core.workspace import OPEN_SUFFIX, Workspace
 from ..warc.reader import ScanResult, file_digest, join_ranges, plan_ranges, scan_range, scan_warc
 
 if TYPE_CHECKING:
+    from ..core.models import Manifest, WarcFile
     from .chain import ChainLink
     from .trust_rules import Finding, SigState
 
@@ -88,7 +89,7 @@ class VerifyReport:
 class _Loaded:
     path: Path
     sha256: str
-    data: dict[str, Any]
+    manifest: Manifest
 
 
 def verify(workspace: Workspace, capture_ids: list[str] | None = None, *, quick: bool = False,
@@ -120,7 +121,7 @@ def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyR
 
     loaded = _load_manifests(workspace, report)
     report.loaded = loaded
-    chain = check_chain([link_of(cid, m.sha256, m.data) for cid, m in loaded.items()])
+    chain = check_chain([link_of(cid, m.sha256, m.manifest) for cid, m in loaded.items()])
     report.head = chain.head
     for capture_id, message in chain.problems:
         report.error(message, capture_id=capture_id)
@@ -143,7 +144,7 @@ def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyR
     report.key_fingerprint = fingerprint(key) if key is not None else None
     # every capture's seal counts for the signature rules; problems are reported for the chosen ones
     report.seals = [_check_seal(workspace, capture_id, m, key, report if capture_id in chosen else VerifyReport(True))
-                    for capture_id, m in loaded.items() if isinstance(m.data.get("sequence"), int)]
+                    for capture_id, m in loaded.items() if m.manifest.sequence is not None]
     _check_revisits(loaded, chosen, report)
     _check_warcs(workspace, chosen, report, scans if not report.quick else None)
     _find_debris(workspace, loaded, report)
@@ -273,10 +274,10 @@ def _load_manifests(workspace: Workspace, report: VerifyReport) -> dict[str, _Lo
         except ManifestError as exc:
             report.error(f"manifest unreadable: {exc}", path=rel)
             continue
-        if path.stem != data["capture_id"]:
-            report.error(f"manifest names capture {data['capture_id']} but is filed as {path.name}", path=rel)
+        if path.stem != data.capture_id:
+            report.error(f"manifest names capture {data.capture_id} but is filed as {path.name}", path=rel)
             continue
-        loaded[data["capture_id"]] = _Loaded(path, hashlib.sha256(raw or path.read_bytes()).hexdigest(), data)
+        loaded[data.capture_id] = _Loaded(path, hashlib.sha256(raw or path.read_bytes()).hexdigest(), data)
     return loaded
 
 
@@ -303,9 +304,9 @@ def _check_seal(workspace: Workspace, capture_id: str, m: _Loaded, key: Any | No
         if listed.get(manifest_rel) != m.sha256:
             report.error(f"manifest edited: its sha256 is {m.sha256}, the checksum list sealed with it says "
                          f"{listed.get(manifest_rel)}", capture_id=capture_id, path=manifest_rel)
-        for w in m.data["warc_files"]:
-            if listed.get(w["path"]) != w["sha256"]:
-                report.error(f"the checksum list and the manifest disagree about {w['path']}",
+        for w in m.manifest.warc_files:
+            if listed.get(w.path) != w.sha256:
+                report.error(f"the checksum list and the manifest disagree about {w.path}",
                              capture_id=capture_id, path=rel)
         if checksum_bytes != _sealed_checksums(m, manifest_rel):
             report.error("the checksum list is not byte for byte the one sealed with the manifest",
@@ -319,34 +320,33 @@ def _check_seal(workspace: Workspace, capture_id: str, m: _Loaded, key: Any | No
         except OSError:
             signature = b""
         valid = checksum_bytes is not None and signature_valid(key, checksum_bytes, signature)
-    declared = m.data.get("signing_key")
-    return SigState(capture_id, m.data["sequence"], has_signature, valid, declared if isinstance(declared, str) else None)
+    return SigState(capture_id, m.manifest.sequence or 0, has_signature, valid, m.manifest.signing_key)
 
 
 def _check_revisits(loaded: dict[str, _Loaded], chosen: dict[str, _Loaded], report: VerifyReport) -> None:
     """Every revisit record's original must exist in a sealed capture, with the same payload."""
-    stored = {(cid, r["record_id"]): r for cid, m in loaded.items() for r in m.data["resources"]
-              if not r.get("revisit_of")}
+    stored = {(cid, r.record_id): r for cid, m in loaded.items() for r in m.manifest.resources
+              if r.revisit_of is None}
     for capture_id, m in chosen.items():
-        for res in m.data["resources"]:
-            target = res.get("revisit_of")
-            if not target:
+        for res in m.manifest.resources:
+            target = res.revisit_of
+            if target is None:
                 continue
-            original = stored.get((target.get("capture_id"), target.get("record_id")))
+            original = stored.get((target.capture_id, target.record_id))
             if original is None:
-                report.error(f"revisit target missing: record {target.get('record_id')} of capture "
-                             f"{target.get('capture_id')} holds the payload and is not in the workspace",
-                             capture_id=capture_id, path=res["warc"], record_id=res["record_id"], url=res["url"])
-            elif original["payload_sha256"] != res["payload_sha256"]:
-                report.error(f"revisit target {target.get('record_id')} has another payload",
-                             capture_id=capture_id, path=res["warc"], record_id=res["record_id"], url=res["url"])
+                report.error(f"revisit target missing: record {target.record_id} of capture "
+                             f"{target.capture_id} holds the payload and is not in the workspace",
+                             capture_id=capture_id, path=res.warc, record_id=res.record_id, url=res.url)
+            elif original.payload_sha256 != res.payload_sha256:
+                report.error(f"revisit target {target.record_id} has another payload",
+                             capture_id=capture_id, path=res.warc, record_id=res.record_id, url=res.url)
 
 
 def _sealed_checksums(m: _Loaded, manifest_rel: str) -> bytes:
     """The checksum list exactly as the seal writes it for this manifest."""
     from .seal import checksum_list
 
-    return checksum_list([(w["sha256"], w["path"]) for w in m.data["warc_files"]] + [(m.sha256, manifest_rel)])
+    return checksum_list([(w.sha256, w.path) for w in m.manifest.warc_files] + [(m.sha256, manifest_rel)])
 
 
 def _parse_checksums(text: str) -> dict[str, str]:
@@ -361,112 +361,104 @@ def _parse_checksums(text: str) -> dict[str, str]:
 
 def _check_warcs(workspace: Workspace, chosen: dict[str, _Loaded], report: VerifyReport,
                  scans: _Scans | None) -> None:
-    todo: list[tuple[str, dict[str, Any]]] = []
+    todo: list[tuple[str, WarcFile]] = []
     for capture_id, m in chosen.items():
-        for w in m.data["warc_files"]:
-            path = workspace.root / w["path"]
+        for w in m.manifest.warc_files:
+            path = workspace.root / w.path
             report.warc_files += 1
             if not path.is_file():
-                report.error("WARC file missing", capture_id=capture_id, path=w["path"])
-            elif path.stat().st_size != w["bytes"]:
-                report.error(f"size is {path.stat().st_size} bytes, the manifest says {w['bytes']}",
-                             capture_id=capture_id, path=w["path"])
-                todo.append((capture_id, w))
-            else:
-                todo.append((capture_id, w))
+                report.error("WARC file missing", capture_id=capture_id, path=w.path)
+                continue
+            if path.stat().st_size != w.bytes:
+                report.error(f"size is {path.stat().st_size} bytes, the manifest says {w.bytes}",
+                             capture_id=capture_id, path=w.path)
+            todo.append((capture_id, w))
     if scans is None or not todo:
         return
-    scans.start_many([workspace.root / w["path"] for _, w in todo])
+    scans.start_many([workspace.root / w.path for _, w in todo])
     found: dict[str, dict[str, ScanResult]] = {}
     for capture_id, w in todo:
-        scan = scans.result(workspace.root / w["path"])
-        _judge_file(capture_id, w, scan, chosen[capture_id].data, report)
-        found.setdefault(capture_id, {})[w["path"]] = scan
+        scan = scans.result(workspace.root / w.path)
+        _judge_file(capture_id, w, scan, chosen[capture_id].manifest, report)
+        found.setdefault(capture_id, {})[w.path] = scan
     for capture_id, m in chosen.items():
-        _judge_entries(capture_id, m.data, found.get(capture_id, {}), report)
+        _judge_entries(capture_id, m.manifest, found.get(capture_id, {}), report)
 
 
-def _judge_file(capture_id: str, w: dict[str, Any], scan: ScanResult, manifest: dict[str, Any],
-                report: VerifyReport) -> None:
+def _judge_file(capture_id: str, w: WarcFile, scan: ScanResult, manifest: Manifest, report: VerifyReport) -> None:
     report.bytes_hashed += scan.size
     report.records_checked += len(scan.records)
-    if scan.sha256 and scan.sha256 != w["sha256"]:
-        report.error(f"sha256 is {scan.sha256}, the manifest says {w['sha256']}", capture_id=capture_id,
-                     path=w["path"])
+    if scan.sha256 and scan.sha256 != w.sha256:
+        report.error(f"sha256 is {scan.sha256}, the manifest says {w.sha256}", capture_id=capture_id, path=w.path)
     if scan.error:
-        record_id, url = _member_named(manifest, w["path"], scan.error_offset)
-        report.error(scan.error, capture_id=capture_id, path=w["path"], record_id=record_id, url=url)
+        record_id, url = _member_named(manifest, w.path, scan.error_offset)
+        report.error(scan.error, capture_id=capture_id, path=w.path, record_id=record_id, url=url)
     for rec in scan.records:
         for problem in rec.problems:
-            report.error(problem, capture_id=capture_id, path=w["path"], record_id=rec.record_id, url=rec.target_uri)
+            report.error(problem, capture_id=capture_id, path=w.path, record_id=rec.record_id, url=rec.target_uri)
 
 
-def _judge_entries(capture_id: str, manifest: dict[str, Any], scans: dict[str, ScanResult],
-                   report: VerifyReport) -> None:
-    """Every resource entry against its record (archiver.entrycheck), in the files of this capture only."""
+def _judge_entries(capture_id: str, manifest: Manifest, scans: dict[str, ScanResult], report: VerifyReport) -> None:
+    """Every resource entry against its record (fixity.entry_check), in the files of this capture only."""
     from .entry_check import resource_problems, text_problems
 
-    own = {w["path"] for w in manifest["warc_files"]}
+    own = {w.path for w in manifest.warc_files}
     at = {path: {r.offset: r for r in scan.records} for path, scan in scans.items()}
     ids = {r.record_id for scan in scans.values() for r in scan.records}
-    for res in manifest["resources"]:
-        where = {"capture_id": capture_id, "path": res["warc"], "record_id": res["record_id"], "url": res["url"]}
-        if res["warc"] not in own:
+    for res in manifest.resources:
+        where = {"capture_id": capture_id, "path": res.warc, "record_id": res.record_id, "url": res.url}
+        if res.warc not in own:
             report.error("the entry points into a WARC file that is not this capture's", **where)
             continue
-        if res["warc"] not in scans:
+        if res.warc not in scans:
             continue                                  # missing or unreadable: said already
-        rec = at[res["warc"]].get(res["offset"])
+        rec = at[res.warc].get(res.offset)
         if rec is None:
-            if not scans[res["warc"]].error:
-                report.error(f"no record at offset {res['offset']}", **where)
+            if not scans[res.warc].error:
+                report.error(f"no record at offset {res.offset}", **where)
             continue
         for problem in resource_problems(res, rec):
             report.error(problem, **where)
-        text = res.get("text")
-        if isinstance(text, dict):
-            text_file = text.get("warc", res["warc"])
+        if res.text is not None:
+            text_file = res.text.warc or res.warc
             if text_file not in own:
                 report.error("the main-text entry points into a WARC file that is not this capture's", **where)
             elif text_file in scans:
-                # read_manifest checked that a text mapping has an int offset
-                for problem in text_problems(res, at[text_file].get(text["offset"])):
+                for problem in text_problems(res, res.text, at[text_file].get(res.text.offset)):
                     report.error(problem, **where)
-        request = res.get("request_record_id")
+        request = res.request_record_id
         if request and request not in ids and not any(s.error for s in scans.values()):
             report.error(f"its request record {request} is not in the capture's WARC files", **where)
 
 
-def _member_named(manifest: dict[str, Any], path: str, offset: int | None) -> tuple[str | None, str | None]:
+def _member_named(manifest: Manifest, path: str, offset: int | None) -> tuple[str | None, str | None]:
     """(record id, URL) of the record whose gzip member starts at ``offset``, by the manifest: a
     response (or revisit), its page's main-text conversion record, or the request record written
     just before a response. (None, None) when the manifest does not place one there."""
     if not offset:
         return None, None                   # none, or offset 0: the file's warcinfo record
     ends: list[int] = []                    # where the known members of this file end
-    for res in manifest["resources"]:
-        if res["warc"] != path:
-            continue
-        if res["offset"] == offset:
-            return res["record_id"], res["url"]
-        text = res.get("text")
-        if isinstance(text, dict) and text.get("offset") == offset:
-            return text.get("record_id"), res["url"]
-        ends.append(res["offset"] + res["length"])
-        if isinstance(text, dict) and isinstance(text.get("offset"), int):
-            ends.append(text["offset"] + text.get("length", 0))
-    after = [r for r in manifest["resources"] if r["warc"] == path and r["offset"] > offset]
+    in_file = [r for r in manifest.resources if r.warc == path]
+    for res in in_file:
+        if res.offset == offset:
+            return res.record_id, res.url
+        if res.text is not None and res.text.offset == offset:
+            return res.text.record_id, res.url
+        ends.append(res.offset + res.length)
+        if res.text is not None:
+            ends.append(res.text.offset + res.text.length)
+    after = [r for r in in_file if r.offset > offset]
     if after:
-        following = min(after, key=lambda r: r["offset"])
+        following = min(after, key=lambda r: r.offset)
         # members are contiguous: a request starts where the member before it ended (or after the warcinfo)
         before = [end for end in ends if end <= offset]
         if before and max(before) == offset or not before:
-            return following.get("request_record_id"), following["url"]
+            return following.request_record_id, following.url
     return None, None
 
 
 def _find_debris(workspace: Workspace, loaded: dict[str, _Loaded], report: VerifyReport) -> None:
-    listed = {w["path"] for m in loaded.values() for w in m.data["warc_files"]}
+    listed = {w.path for m in loaded.values() for w in m.manifest.warc_files}
     if workspace.archive_dir.is_dir():
         for path in sorted(workspace.archive_dir.iterdir()):
             rel = workspace.relative(path)

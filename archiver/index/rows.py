@@ -5,12 +5,14 @@ never allowed to stop the index."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from typing import Any
 
 from ..core import bounds
 from ..core.errors import ArchiverError
+from ..core.models import ArchivedResource, Failure
 from ..core.moments import parse_moment
 from ..net.surt import surt
 
@@ -42,10 +44,6 @@ def short(value: object, limit: int) -> str | None:
     return value if isinstance(value, str) and len(value) <= limit else None
 
 
-def listed(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _url_problem(value: object) -> str | None:
     problem = bounds.url_problem("url", value)
     if problem is None:
@@ -64,91 +62,63 @@ def warc_problem(value: object) -> str | None:
     return None
 
 
-def failure_row(f: object, cid: str, started: str | None) -> tuple[str, ...] | str | None:
+def failure_row(f: Failure, cid: str, started: str | None) -> tuple[str, ...] | str | None:
     """The failures row, None for what is not listed (truncations), or why it cannot be indexed."""
-    if not isinstance(f, dict):
-        return "not a mapping"
-    if f.get("kind") == "truncated":
+    if f.kind == "truncated":
         return None
-    problem = _url_problem(f.get("url"))
+    problem = _url_problem(f.url)
     if problem or started is None:
         return problem or "the capture's started time is not a date"
-    url = f["url"]
-    return (surt(url), url, cid, started, short(f.get("role"), 64) or "", short(f.get("kind"), 64) or "",
-            str(f.get("reason", ""))[:2000])
+    return (surt(f.url), f.url, cid, started, f.role.value, f.kind[:64], f.reason[:2000])
 
 
-def _memento_problem(res: dict[str, Any]) -> str | None:
-    """What makes a resource impossible to index: a required value missing, of the wrong type or out
-    of range."""
-    return (_url_problem(res.get("url"))
-            or bounds.text_problem("role", res.get("role"), 64)
-            or bounds.text_problem("record_id", res.get("record_id"), bounds.MAX_RECORD_ID)
-            or bounds.int_problem("status", res.get("status"), bounds.MIN_STATUS, bounds.MAX_STATUS)
-            or bounds.int_problem("offset", res.get("offset"), 0, bounds.MAX_INT)
-            or bounds.int_problem("length", res.get("length"), 0, bounds.MAX_INT)
-            or warc_problem(res.get("warc"))
-            or _sha256_problem(res.get("payload_sha256")))
+def _memento_problem(res: ArchivedResource) -> str | None:
+    """What makes a resource impossible to index: a value out of the bounds imports are held to."""
+    return (_url_problem(res.url)
+            or bounds.text_problem("record_id", res.record_id, bounds.MAX_RECORD_ID)
+            or bounds.int_problem("status", res.status, bounds.MIN_STATUS, bounds.MAX_STATUS)
+            or warc_problem(res.warc))
 
 
-def _sha256_problem(value: object) -> str | None:
-    if isinstance(value, str) and len(value) == 64 and _HEX64.issuperset(value):
-        return None
-    return f"payload_sha256 {bounds.shown(value)} is not 64 hex digits"
-
-
-def memento_row(res: object, cid: str, started: str | None) -> tuple[tuple[Any, ...] | None, list[str], str]:
+def memento_row(res: ArchivedResource, cid: str, started: str | None) -> tuple[tuple[Any, ...] | None, list[str], str]:
     """(the mementos row or None, what was left out or clamped, the page title for search)."""
-    if not isinstance(res, dict):
-        return None, ["not a mapping"], ""
     if problem := _memento_problem(res):
         return None, [problem], ""
-    date = res.get("date")
-    when = started if date is None else moment_text(date)
+    when = moment_text(res.date)
     if when is None:
-        return None, [f"date {bounds.shown(date if date is not None else started)} is not a date from "
-                      f"{bounds.MIN_YEAR} to {bounds.MAX_YEAR}"], ""
-    revisit = res.get("revisit_of")
-    if revisit and not (isinstance(revisit, dict) and short(revisit.get("capture_id"), 1000)
-                        and short(revisit.get("record_id"), bounds.MAX_RECORD_ID)):
-        return None, ["revisit_of does not name its original's capture_id and record_id"], ""
+        return None, [f"date {bounds.shown(res.date)} is not a date from {bounds.MIN_YEAR} to {bounds.MAX_YEAR}"], ""
     notes: list[str] = []
-    mime = _optional(res, "content_type", bounds.MAX_HEADER_VALUE, notes)
-    location = _optional(res, "location", bounds.MAX_URL, notes)
-    digest = _optional(res, "warc_payload_digest", bounds.MAX_DIGEST, notes)
+    mime = _optional("content_type", res.content_type, bounds.MAX_HEADER_VALUE, notes)
+    location = _optional("location", res.location, bounds.MAX_URL, notes)
+    digest = _optional("warc_payload_digest", res.warc_payload_digest, bounds.MAX_DIGEST, notes)
     if digest is not None and bounds.digest_problem("", digest):
         notes.append(f"warc_payload_digest {bounds.shown(digest)} is not a labelled digest: left out")
         digest = None
-    meta, title = _metadata(res.get("metadata"), notes)
-    revisit_json = _json(revisit, notes, "revisit_of") if revisit else None
-    if revisit and revisit_json is None:
-        return None, notes, ""
-    url = res["url"]
-    return (surt(url), url, when, cid, res["role"], res["status"], mime, res["payload_sha256"], res["warc"],
-            res["offset"], res["length"], res["record_id"], location, meta, digest, revisit_json), notes, title
+    meta, title = _metadata(res.metadata, notes)
+    revisit_json = None
+    if res.revisit_of is not None:
+        revisit_json = _json(dataclasses.asdict(res.revisit_of), notes, "revisit_of")
+        if revisit_json is None:
+            return None, notes, ""
+    return (surt(res.url), res.url, when, cid, res.role.value, res.status, mime, res.payload_sha256, res.warc,
+            res.offset, res.length, res.record_id, location, meta, digest, revisit_json), notes, title
 
 
-def _optional(res: dict[str, Any], key: str, limit: int, notes: list[str]) -> str | None:
-    value = res.get(key)
+def _optional(key: str, value: str | None, limit: int, notes: list[str]) -> str | None:
     if value is None:
         return None
     if problem := bounds.text_problem(key, value, limit):
         notes.append(f"{problem}: left out")
         return None
-    return str(value)
+    return value
 
 
-def _metadata(meta: object, notes: list[str]) -> tuple[str | None, str]:
-    """The page's metadata as JSON (fields that are mappings only), and its title."""
+def _metadata(meta: dict[str, dict[str, Any]] | None, notes: list[str]) -> tuple[str | None, str]:
+    """The page's metadata as JSON, and its title."""
     if not meta:
         return None, ""
-    if not isinstance(meta, dict):
-        notes.append("metadata is not a mapping: left out")
-        return None, ""
-    fields = {k: v for k, v in meta.items() if isinstance(k, str) and isinstance(v, dict)}
-    if len(fields) < len(meta):
-        notes.append(f"{len(meta) - len(fields)} metadata field(s) that are not mappings: left out")
-    text = _json(fields, notes, "metadata") if fields else None
+    fields = meta
+    text = _json(fields, notes, "metadata")
     title = fields.get("title", {}).get("value") if text else None
     return text, title if isinstance(title, str) else ""
 

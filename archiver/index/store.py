@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import bounds
+from ..core.models import ArchivedResource, Manifest, Original
 from ..core.moments import iso
 from ..core.workspace import Workspace
 from ..net.surt import surt
@@ -26,14 +27,13 @@ from .rows import (
     MAX_TEXT_RECORD,
     ROW_ERRORS,
     failure_row,
-    listed,
     memento_row,
     moment_text,
     short,
     warc_problem,
 )
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE captures (capture_id TEXT PRIMARY KEY, sequence INTEGER, started TEXT, ended TEXT,
@@ -75,14 +75,41 @@ class Memento:
     record_id: str
     location: str | None
     metadata: dict[str, Any] | None
-    revisit_of: dict[str, Any] | None = None     # for a revisit record: where the payload is stored
+    revisit_of: Original | None = None     # for a revisit record: where the payload is stored
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Memento:
         values = dict(zip(COLUMNS, row))
-        for key in ("metadata", "revisit_of"):
-            values[key] = json.loads(values[key]) if values[key] else None
+        values["metadata"] = json.loads(values["metadata"]) if values["metadata"] else None
+        values["revisit_of"] = original_of_json(values["revisit_of"])
         return cls(**values)
+
+
+def original_of_json(text: str | None) -> Original | None:
+    """The revisit_of column (rows.memento_row wrote it from an Original) back as an Original."""
+    return Original(**json.loads(text)) if text else None
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureRow:
+    """One capture as the index lists it."""
+
+    capture_id: str
+    sequence: int | None       # None when the manifest's was out of range
+    started: str | None        # None when the manifest's was not a date the index takes
+    ended: str | None
+    schedule: str | None
+    ok: bool                   # every seed was captured
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRow:
+    """A URL a capture could not archive."""
+
+    url: str
+    role: str
+    kind: str
+    reason: str
 
 
 class Index:
@@ -142,10 +169,8 @@ class Index:
         return {row[0] for row in self.db.execute(
             "SELECT capture_id FROM captures UNION SELECT capture_id FROM left_out WHERE item = 'capture'")}
 
-    def add(self, manifest: dict[str, Any]) -> None:
-        cid = manifest.get("capture_id")
-        if not isinstance(cid, str):
-            return                # nothing to key it by: sync lists it under its file name
+    def add(self, manifest: Manifest) -> None:
+        cid = manifest.capture_id
         with self.workspace.lock("index"), self.db:
             if cid not in self._known():
                 self._add_safely(cid, manifest)
@@ -178,13 +203,13 @@ class Index:
         except DATA_ERRORS as exc:   # verify reports unreadable manifests; the index lists and skips them
             self._leave_out(capture_id, "capture", f"the manifest cannot be read: {exc}")
             return
-        if manifest["capture_id"] != capture_id:
-            self._leave_out(capture_id, "capture", f"its capture_id {bounds.shown(manifest['capture_id'])} "
+        if manifest.capture_id != capture_id:
+            self._leave_out(capture_id, "capture", f"its capture_id {bounds.shown(manifest.capture_id)} "
                                                    "is not its file name")
             return
         self._add_safely(capture_id, manifest)
 
-    def _add_safely(self, capture_id: str, manifest: dict[str, Any]) -> None:
+    def _add_safely(self, capture_id: str, manifest: Manifest) -> None:
         """Add one capture, or nothing of it (listed in ``left_out``) if it holds what cannot be indexed."""
         self.db.execute("SAVEPOINT capture")
         try:
@@ -194,29 +219,28 @@ class Index:
             self._leave_out(capture_id, "capture", f"cannot be indexed: {type(exc).__name__}: {exc}")
         self.db.execute("RELEASE capture")
 
-    def _add(self, cid: str, manifest: dict[str, Any]) -> None:
-        started = moment_text(manifest.get("started"))
+    def _add(self, cid: str, manifest: Manifest) -> None:
+        started = moment_text(manifest.started)
         if started is None:
-            self._leave_out(cid, "started", f"{bounds.shown(manifest.get('started'))} is not a date from "
+            self._leave_out(cid, "started", f"{bounds.shown(manifest.started)} is not a date from "
                                             f"{bounds.MIN_YEAR} to {bounds.MAX_YEAR}: its failures are left out")
-        sequence = manifest.get("sequence")
+        sequence = manifest.sequence
         self.db.execute("INSERT INTO captures VALUES (?, ?, ?, ?, ?, ?)",
                         (cid, sequence if bounds.int_problem("", sequence, 1, bounds.MAX_INT) is None else None,
-                         started, moment_text(manifest.get("ended")), short(manifest.get("schedule"), 1000),
-                         0 if manifest.get("seed_problems") else 1))
-        for i, f in enumerate(listed(manifest.get("failures"))):
+                         started, moment_text(manifest.ended), short(manifest.schedule, 1000),
+                         0 if manifest.seed_problems else 1))
+        for i, f in enumerate(manifest.failures):
             row = failure_row(f, cid, started)
             if isinstance(row, str):
                 self._leave_out(cid, f"failures[{i}]", row)
             elif row is not None:
                 self._insert(cid, f"failures[{i}]", "INSERT INTO failures VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-        for i, res in enumerate(listed(manifest.get("resources"))):
+        for i, res in enumerate(manifest.resources):
             self._add_resource(cid, f"resources[{i}]", res, started)
 
-    def _add_resource(self, cid: str, item: str, res: Any, started: str | None) -> None:
+    def _add_resource(self, cid: str, item: str, res: ArchivedResource, started: str | None) -> None:
         row, notes, title = memento_row(res, cid, started)
-        if isinstance(res, dict) and isinstance(res.get("url"), str):
-            item += f" {bounds.shown(res['url'])}"
+        item += f" {bounds.shown(res.url)}"
         for note in notes:
             self._leave_out(cid, item, note)
         if row is None:
@@ -237,19 +261,16 @@ class Index:
             self._leave_out(cid, item, f"cannot be indexed: {exc}")
             return None
 
-    def _text_of(self, res: dict[str, Any]) -> tuple[str | None, str | None]:
+    def _text_of(self, res: ArchivedResource) -> tuple[str | None, str | None]:
         """The main text of a page from its conversion record, at most 16 MiB of it; or a problem."""
-        record = res.get("text")
-        if not record:
+        record = res.text
+        if record is None:
             return None, None
-        warc = (record.get("warc") or res["warc"]) if isinstance(record, dict) else None
-        offset, length = (record.get("offset"), record.get("length")) if isinstance(record, dict) else (None, None)
-        if (warc_problem(warc) or bounds.int_problem("", offset, 0, bounds.MAX_INT)
-                or bounds.int_problem("", length, 1, MAX_TEXT_RECORD)
-                or not isinstance(warc, str) or not isinstance(offset, int) or not isinstance(length, int)):
+        warc = record.warc or res.warc
+        if warc_problem(warc) or bounds.int_problem("", record.length, 1, MAX_TEXT_RECORD):
             return None, "text is not a conversion record's warc, offset and length: its text is not searchable"
         try:
-            block = read_block(self.workspace.root / warc, offset, length, MAX_TEXT)
+            block = read_block(self.workspace.root / warc, record.offset, record.length, MAX_TEXT)
         except (OSError, ValueError, OverflowError):
             return None, None
         return block.decode("utf-8", errors="replace"), None
@@ -278,7 +299,7 @@ class Index:
         distance, _, best = min(scored)
         return best, distance
 
-    def original(self, url: str, payload_sha256: str) -> dict[str, Any] | None:
+    def original(self, url: str, payload_sha256: str) -> Original | None:
         """The earliest stored (non-revisit) response of ``url`` with this payload, for dedup."""
         return original_in(self.db, url, payload_sha256)
 
@@ -287,17 +308,16 @@ class Index:
                               "WHERE m.capture_id = ? AND m.record_id = ?", (capture_id, record_id)).fetchone()
         return row[0] if row else None
 
-    def captures(self, schedule: str | None = None) -> list[dict[str, Any]]:
+    def captures(self, schedule: str | None = None) -> list[CaptureRow]:
         """Captures (oldest first), optionally only those made for one schedule."""
         sql = "SELECT capture_id, sequence, started, ended, schedule, ok FROM captures"
         rows = self.db.execute(sql + (" WHERE schedule = ?" if schedule else "") + " ORDER BY started, capture_id",
                                (schedule,) if schedule else ())
-        keys = ("capture_id", "sequence", "started", "ended", "schedule", "ok")
-        return [dict(zip(keys, r)) for r in rows]
+        return [CaptureRow(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
 
-    def failures_of(self, capture_id: str) -> list[dict[str, Any]]:
+    def failures_of(self, capture_id: str) -> list[FailureRow]:
         rows = self.db.execute("SELECT url, role, kind, reason FROM failures WHERE capture_id = ?", (capture_id,))
-        return [dict(zip(("url", "role", "kind", "reason"), r)) for r in rows]
+        return [FailureRow(*r) for r in rows]
 
     def capture_mementos(self, capture_id: str) -> list[Memento]:
         rows = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM mementos WHERE capture_id = ? "
@@ -318,15 +338,14 @@ class Index:
         return [(Memento.from_row(r[:len(COLUMNS)]), r[-2], r[-1]) for r in rows]
 
 
-def original_in(db: sqlite3.Connection, url: str, payload_sha256: str) -> dict[str, Any] | None:
+def original_in(db: sqlite3.Connection, url: str, payload_sha256: str) -> Original | None:
     row = db.execute("SELECT capture_id, record_id, url, datetime, warc_payload_digest, warc, offset FROM mementos "
                      "WHERE surt = ? AND payload_sha256 = ? AND revisit_of IS NULL AND warc_payload_digest IS NOT NULL "
                      "AND status BETWEEN 200 AND 299 ORDER BY datetime, capture_id LIMIT 1",
                      (surt(url), payload_sha256)).fetchone()
     if row is None:
         return None
-    keys = ("capture_id", "record_id", "url", "date", "payload_digest", "warc", "offset")
-    return dict(zip(keys, row))
+    return Original(*row)
 
 
 class DedupLookup:
@@ -338,7 +357,7 @@ class DedupLookup:
         self.path = workspace.state_dir / "index.sqlite"
         self.local = threading.local()
 
-    def original(self, url: str, payload_sha256: str) -> dict[str, Any] | None:
+    def original(self, url: str, payload_sha256: str) -> Original | None:
         db = getattr(self.local, "db", None)
         if db is None:
             db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60, check_same_thread=False)
@@ -426,7 +445,7 @@ def rebuild(workspace: Workspace) -> int:
     return int(count)
 
 
-def index_sealed(workspace: Workspace, manifest: dict[str, Any]) -> None:
+def index_sealed(workspace: Workspace, manifest: Manifest) -> None:
     """Add a just-sealed capture to the index. The index is derived: if this fails, the next
     lookup (or ``archiver reindex``) adds the capture from its manifest."""
     try:

@@ -33,6 +33,7 @@ from ..citing.citations import cite
 from ..citing.formats import FORMATS
 from ..core.errors import ManifestError, NotArchivedError, UsageError
 from ..core.interrupts import temporary_name
+from ..core.models import Manifest
 from ..core.settings import Settings
 from ..core.workspace import Workspace, fsync_dir
 from ..fixity.manifest import read_manifest
@@ -59,7 +60,7 @@ class Contents:
     """Everything an export of some captures needs, read from the workspace before writing anything."""
 
     capture_ids: tuple[str, ...]
-    manifests: dict[str, dict]                 # capture id -> manifest
+    manifests: dict[str, Manifest]             # capture id -> manifest
     warcs: tuple[WarcFile, ...]                # the captures' own, then those holding revisit originals
     records: tuple[Record, ...]                # the captures' records
     originals: tuple[Record, ...]              # originals of their revisits stored in other captures
@@ -91,8 +92,8 @@ def gather(workspace: Workspace, capture_ids: list[str], settings: Settings) -> 
                     _citations(workspace, ids, settings))
 
 
-def _warc_files(capture_id: str, manifest: dict) -> list[WarcFile]:
-    return [WarcFile(w["path"], w["sha256"], capture_id) for w in manifest["warc_files"]]
+def _warc_files(capture_id: str, manifest: Manifest) -> list[WarcFile]:
+    return [WarcFile(w.path, w.sha256, capture_id) for w in manifest.warc_files]
 
 
 def _citations(workspace: Workspace, ids: tuple[str, ...], settings: Settings) -> dict[str, bytes]:

@@ -18,8 +18,9 @@ from typing import Any
 
 from ..core.errors import NotArchivedError
 from ..core.interrupts import temporary_name
+from ..core.models import Original
 from ..core.workspace import ARCHIVE_DIR, Workspace, fsync_dir
-from ..index.store import Index
+from ..index.store import Index, original_of_json
 from ..net.surt import surt, timestamp14
 
 _COLUMNS = ("url", "datetime", "capture_id", "record_id", "status", "mime", "payload_sha256",
@@ -41,12 +42,12 @@ class Record:
     warc: str                              # workspace-relative: archive/<file>.warc.gz
     offset: int
     length: int
-    revisit_of: dict[str, Any] | None
+    revisit_of: Original | None
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Record:
         values = dict(zip(_COLUMNS, row))
-        values["revisit_of"] = json.loads(values["revisit_of"]) if values["revisit_of"] else None
+        values["revisit_of"] = original_of_json(values["revisit_of"])
         return cls(**values)
 
 
@@ -71,7 +72,7 @@ def records_of(db: sqlite3.Connection, capture_ids: list[str] | None = None) -> 
 def originals_of(db: sqlite3.Connection, records: list[Record]) -> list[Record]:
     """The stored originals of the revisit records among ``records`` that are not already there."""
     have = {(r.capture_id, r.record_id) for r in records}
-    wanted = {(r.revisit_of["capture_id"], r.revisit_of["record_id"]) for r in records if r.revisit_of}
+    wanted = {(r.revisit_of.capture_id, r.revisit_of.record_id) for r in records if r.revisit_of}
     found = []
     for capture_id, record_id in sorted(wanted - have):
         row = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM mementos WHERE capture_id = ? AND record_id = ?",

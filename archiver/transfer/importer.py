@@ -35,6 +35,7 @@ from ..core.interrupts import temporary_folder
 from ..core.models import (
     ArchivedResource,
     CaptureResult,
+    Manifest,
     Original,
     Role,
     TextRecord,
@@ -97,7 +98,7 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
                 for path in placed:
                     path.unlink(missing_ok=True)
             raise
-    index_sealed(workspace, manifest)
+    index_sealed(workspace, sealed.document or manifest)
     return replace(result, manifest_path=workspace.relative(sealed.manifest))
 
 
@@ -257,8 +258,11 @@ def _same_payload(originals: dict[str, ArchivedResource], e: Entry) -> ArchivedR
 
 def _manifest(settings: Settings, source: Path, kind: str, capture_id: str, started: datetime,
               ended: datetime, seeds: list[str], checked: list[Checked], files: list[WarcFile],
-              texts: dict[str, _Described], unpacked: Unpacked) -> tuple[dict[str, Any], CaptureResult]:
+              texts: dict[str, _Described], unpacked: Unpacked) -> tuple[Manifest, CaptureResult]:
     resources, notes = _resources(checked, files, capture_id, seeds, texts)
+    derived = files[len(checked)].path if len(files) > len(checked) else None
+    if derived:                 # the conversion records live in the derived file
+        resources = [replace(r, text=replace(r.text, warc=derived)) if r.text else r for r in resources]
     by_url = {r.url: r for r in resources}
     problems = [f"{s}: not in the imported file" if s not in by_url else f"{s}: HTTP {by_url[s].status}"
                 for s in seeds if s not in by_url or by_url[s].status >= 400]
@@ -267,12 +271,8 @@ def _manifest(settings: Settings, source: Path, kind: str, capture_id: str, star
                            seed_problems=tuple(problems))
     manifest = build_manifest(result, started=started, ended=ended, options=settings.capture,
                               operator=settings.operator, redacted=[])
-    derived = files[len(checked)].path if len(files) > len(checked) else None
-    for res in manifest["resources"]:
-        if derived and res.get("text"):
-            res["text"]["warc"] = derived          # the conversion record lives in the derived file
-    manifest["imported_from"] = _provenance(source, kind, checked, unpacked)
-    manifest["notes"] = [*unpacked.notes, *notes, _ROLES_NOTE]
+    manifest = replace(manifest, imported_from=_provenance(source, kind, checked, unpacked),
+                       notes=(*unpacked.notes, *notes, _ROLES_NOTE))
     return manifest, result
 
 

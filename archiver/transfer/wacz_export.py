@@ -163,7 +163,7 @@ def page(memento: Memento) -> dict[str, str]:
 
 def datapackage(entries: list[Entry], contents: Contents, now: datetime) -> bytes:
     """datapackage.json: a Frictionless data package listing every other file of the WACZ."""
-    seeds = [s for cid in contents.capture_ids for s in contents.manifests[cid]["seeds"]]
+    seeds = [s for cid in contents.capture_ids for s in contents.manifests[cid].seeds]
     package = {
         "profile": "data-package",
         "wacz_version": WACZ_VERSION,

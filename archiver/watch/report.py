@@ -27,11 +27,11 @@ class ReportLine:
 
 def build_history(index: Index) -> tuple[dict[str, list[Observation]], dict[tuple[str, str], Memento]]:
     captures = index.captures()
-    watched = [c for c in captures if c["schedule"]] or captures
+    watched = [c for c in captures if c.schedule] or captures
     history: dict[str, list[Observation]] = {}
     mementos: dict[tuple[str, str], Memento] = {}
     for cap in watched:
-        cid = cap["capture_id"]
+        cid = cap.capture_id
         for m in index.capture_mementos(cid):
             if m.role not in _PAGE_ROLES:
                 continue
@@ -40,15 +40,15 @@ def build_history(index: Index) -> tuple[dict[str, list[Observation]], dict[tupl
                 url=m.url, datetime=m.datetime, capture_id=cid, status=m.status, location=m.location,
                 text=_text(index, m), payload_sha256=m.payload_sha256))
         for f in index.failures_of(cid):
-            if f["role"] in _PAGE_ROLES:
-                history.setdefault(f["url"], []).append(Observation(
-                    url=f["url"], datetime=cap["started"], capture_id=cid, status=None, failure=f["reason"]))
+            if f.role in _PAGE_ROLES and cap.started is not None:
+                history.setdefault(f.url, []).append(Observation(
+                    url=f.url, datetime=cap.started, capture_id=cid, status=None, failure=f.reason))
     return history, mementos
 
 
 def _text(index: Index, m: Memento) -> str | None:
     if m.revisit_of:
-        return index.text_of(m.revisit_of["capture_id"], m.revisit_of["record_id"])
+        return index.text_of(m.revisit_of.capture_id, m.revisit_of.record_id)
     return index.text_of(m.capture_id, m.record_id)
 
 

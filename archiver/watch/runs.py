@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from ..capturing.run import capture
 from ..core.errors import ArchiverError, UsageError, WorkspaceError
@@ -22,7 +21,7 @@ from ..core.moments import parse_moment
 from ..core.schedule_times import next_due
 from ..core.settings import Schedule, Settings
 from ..core.workspace import Workspace
-from ..index.store import Index
+from ..index.store import CaptureRow, Index
 
 EX_TEMPFAIL = 75
 
@@ -57,22 +56,22 @@ def states(workspace: Workspace, settings: Settings, now: datetime) -> list[Sche
             runs = index.captures(schedule=sched.name)
             failures = 0
             for run in reversed(runs):
-                if run["ok"]:
+                if run.ok:
                     break
                 failures += 1
             last = _last_run(runs)
-            outcome = "never run" if not runs else ("ok" if runs[-1]["ok"] else "failed")
+            outcome = "never run" if not runs else ("ok" if runs[-1].ok else "failed")
             out.append(ScheduleState(sched, last, failures, outcome, next_due(sched.when, last, now, failures)))
     return out
 
 
-def _last_run(runs: list[dict[str, Any]]) -> datetime | None:
+def _last_run(runs: list[CaptureRow]) -> datetime | None:
     """When the latest run whose start time can be read started (a hand-edited manifest may have
     an unreadable one: it does not stop the schedule)."""
     for run in reversed(runs):
         try:
-            return parse_moment(run["started"])
-        except (UsageError, TypeError, AttributeError):
+            return parse_moment(run.started or "")
+        except UsageError:
             continue
     return None
 
