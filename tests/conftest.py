@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -33,6 +35,29 @@ def serve() -> Iterator[Callable[..., Site]]:
     yield start
     for site in started:
         site.stop()
+
+
+def need(what: str, found: object, install: str) -> None:
+    """Skip, naming the install command, when a test's outside part (Chromium, Redis) is missing;
+    under CI (``ARCHIVER_CI``, set by .ci/run) fail instead: nothing passes by being skipped there."""
+    if found:
+        return
+    message = f"{what} is not installed: {install}"
+    if os.environ.get("ARCHIVER_CI"):
+        pytest.fail(message + " (ARCHIVER_CI is set: a missing part fails the run)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The path of Debian's Chromium, for Playwright's ``executable_path``."""
+    path = os.environ.get("ARCHIVER_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    need("Chromium", path, "apt-get install -y chromium")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        need("Playwright", None, "pip install '.[test]'")
+    return str(path)
 
 
 @pytest.fixture
