@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,8 @@ MANIFESTS_DIR = "manifests"
 STATE_DIR = ".archiver"
 KEYS_DIR = "keys"
 OPEN_SUFFIX = ".open"
+CAPTURE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")   # what a capture id may be: fullmatch it before
+                                                              # it names a file
 
 
 def new_capture_id(now: datetime | None = None, token: str | None = None) -> str:
