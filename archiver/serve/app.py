@@ -73,22 +73,55 @@ def make_context(workspace: Workspace, settings: Settings, *, host: str, port: i
                         replay_base=f"http://{shown}:{replay}", public_url=public_url, token=token)
 
 
+class Server:
+    """Both origins' uvicorn servers: ``run()`` serves until interrupted (Ctrl-C, SIGTERM) or ``stop()``."""
+
+    def __init__(self, ctx: ServeContext, *, host: str, port: int, replay_port: int) -> None:
+        import uvicorn
+
+        self.ctx = ctx
+        self.servers = [uvicorn.Server(uvicorn.Config(app, host=host, port=p, log_level="warning", access_log=False,
+                                                      lifespan="off", server_header=False))
+                        for app, p in ((create_app(ctx), port), (create_replay_app(ctx), replay_port))]
+
+    @property
+    def started(self) -> bool:
+        return all(s.started for s in self.servers)
+
+    def run(self, ready: Path | None = None) -> None:
+        """Serve; ``ready``: a file written with both addresses once both listen."""
+        async def main() -> None:
+            tasks = [asyncio.create_task(s.serve()) for s in self.servers]
+            while not self.started and not any(t.done() for t in tasks):
+                await asyncio.sleep(0.02)
+            if ready is not None and self.started:
+                ready.write_text(f"{self.ctx.ui_base}\n{self.ctx.replay_base}\n")
+            await asyncio.gather(*tasks)
+
+        asyncio.run(main())
+
+    def stop(self) -> None:
+        for s in self.servers:
+            s.should_exit = True
+
+
+def start_in_thread(ctx: ServeContext, *, host: str, port: int, replay_port: int, timeout: float = 30.0) -> Server:
+    """A server running in a background thread (for tests, benches and the demo); ``stop()`` ends it."""
+    import threading
+    import time
+
+    server = Server(ctx, host=host, port=port, replay_port=replay_port)
+    thread = threading.Thread(target=server.run, name="archiver-serve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.stop()
+            raise UsageError(f"the server did not start on {host} ports {port} and {replay_port} (in use?)")
+        time.sleep(0.02)
+    return server
+
+
 def run_server(ctx: ServeContext, *, host: str, port: int, replay_port: int, ready: Path | None = None) -> None:
     """Serve both origins until interrupted (Ctrl-C or SIGTERM). ``ready``: a file written once both listen."""
-    import uvicorn
-
-    servers = [uvicorn.Server(uvicorn.Config(factory, host=host, port=p, log_level="warning", access_log=False,
-                                             lifespan="off"))
-               for factory, p in ((create_app(ctx), port), (create_replay_app(ctx), replay_port))]
-
-    async def main() -> None:
-        tasks = [asyncio.create_task(s.serve()) for s in servers]
-        while not all(s.started for s in servers):
-            if any(t.done() for t in tasks):
-                break
-            await asyncio.sleep(0.02)
-        if ready is not None and all(s.started for s in servers):
-            ready.write_text(f"{ctx.ui_base}\n{ctx.replay_base}\n")
-        await asyncio.gather(*tasks)
-
-    asyncio.run(main())
+    Server(ctx, host=host, port=port, replay_port=replay_port).run(ready)
