@@ -1,13 +1,14 @@
 """Importing captures made by other tools (wget --warc-file, pywb, browsertrix, ArchiveWeb.page) as
 one new sealed capture. The public entry point is :func:`import_archive`; the checks of steps 2 and 3
-(warcio's home) are in ``warc_check``.
+are in ``warc_check``, which reads every WARC with archiver's one WARC reader.
 
 Order, so that a bad input never touches the workspace:
 
 1. unpack (a WACZ: refuse escaping paths, check ``datapackage-digest.json`` and every resource's
    hash and size, extract its ``archive/*.warc.gz``) into a temporary folder outside the workspace;
-2. check every WARC fully: the gzip framing, every record's syntax (warcio) and every block and
-   payload digest of any algorithm (warcio) and by archiver's own rule (``scan_warc``);
+2. check every WARC fully, in one pass (``warc.framing``): the gzip framing, every record's syntax,
+   every block and payload digest of any common algorithm (sha1, sha256, sha512, md5 ...; the payload
+   by archiver's rule, docs/warc.md) and every header value within its bounds;
 3. a WARC that is uncompressed, or gzipped as a whole, is re-framed as one gzip member per record.
    Only the gzip framing changes, never a record's bytes: the members hold exactly the input's bytes
    from one record's first byte to the next one's, so decompressing the stored file gives back the
@@ -22,11 +23,11 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__
@@ -55,7 +56,6 @@ from .wacz_unpack import ImportRefused, Unpacked, unpack_wacz
 from .warc_check import Checked, Entry, check_warc, is_html
 
 Clock = Callable[[], datetime]
-_COPY_BLOCK = 1 << 20
 _ROLES_NOTE = ("imported: via and depth are not known from the input; roles are inferred (seeds from "
                "pages.jsonl, else the first 2xx HTML page; other HTML pages source, the rest requisite)")
 
@@ -179,23 +179,15 @@ def _install(workspace: Workspace, src: Path, dest: Path, expected: str | None, 
     before they exist, so that whoever cleans up after an interruption knows every one."""
     tmp = dest.with_name(dest.name + OPEN_SUFFIX)
     placed += [tmp, dest]
-    h, size = hashlib.sha256(), 0
-    with open(src, "rb") as fin, open(tmp, "xb") as fout:
-        for chunk in _chunks(fin):
-            h.update(chunk)
-            size += fout.write(chunk)
+    with open(tmp, "xb") as fout:
+        sha256, size = file_digest(src, also=fout.write)      # hashed as it is copied
         fout.flush()
         os.fsync(fout.fileno())
-    if expected is not None and h.hexdigest() != expected:
+    if expected is not None and sha256 != expected:
         raise ImportRefused("the file changed while it was being imported", path=str(src))
     os.replace(tmp, dest)
     fsync_dir(dest.parent)
-    return WarcFile(workspace.relative(dest), size, h.hexdigest())
-
-
-def _chunks(fh: IO[bytes]) -> Iterator[bytes]:
-    while chunk := fh.read(_COPY_BLOCK):
-        yield chunk
+    return WarcFile(workspace.relative(dest), size, sha256)
 
 
 def _role(entry: Entry, seeds: set[str]) -> Role:
