@@ -24,8 +24,32 @@ _KINDS = {"newsarticle": "article-newspaper", "reportagenewsarticle": "article-n
 
 
 def replay_url(settings: Settings, memento: Memento) -> str:
-    return settings.replay_url.format(collection=settings.collection, timestamp=timestamp14(memento.datetime),
-                                      url=memento.url, capture_id=memento.capture_id)
+    """The archived copy's URL: ``settings.archived_url_template`` (replay_url, else public_url's, else
+    the local ``archiver serve``'s) filled in for ``memento``."""
+    return settings.archived_url_template.format(collection=settings.collection,
+                                                 timestamp=timestamp14(memento.datetime), url=memento.url,
+                                                 capture_id=memento.capture_id)
+
+
+def copies_are_local(settings: Settings) -> bool:
+    """Whether archived copies are cited on this machine (localhost, a loopback address): no use
+    to a reader of a publication, who cannot open them."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    try:
+        host = urlsplit(settings.archived_url_template.format(collection="c", timestamp="t", url="u",
+                                                              capture_id="i")).hostname
+    except ValueError:
+        return False
+    if host is None:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def citation_data(memento: Memento, settings: Settings) -> CitationData:

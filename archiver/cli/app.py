@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .. import __version__
 from ..core.capture_options import bounds_help, shown
 from ..core.errors import ArchiverError, UsageError
+from .browse_commands import cmd_list, cmd_serve, cmd_show
 from .commands import (
     MAX_VERIFY_WORKERS,
     cmd_capture,
@@ -72,6 +73,16 @@ EPILOG_EXPORT = """example:
 EPILOG_IMPORT = """example:
   archiver import crawl.warc.gz
   archiver import collection.wacz"""
+EPILOG_LIST = """example:
+  archiver list
+  archiver list --json"""
+EPILOG_SHOW = """example:
+  archiver show 20261129T150447Z-bce0ff
+  archiver show 20261129T150447Z-bce0ff --json"""
+EPILOG_SERVE = """example:
+  archiver serve                       # http://127.0.0.1:8080/ (UI), http://127.0.0.1:8081/ (replay)
+  archiver -w ~/sources serve --port 9000 --replay-port 9001
+  ARCHIVER_SERVE_TOKEN=... archiver serve --host 0.0.0.0 --public-url https://archive.example.org"""
 EPILOG_REPORT = """example:
   archiver report
   archiver report --since 2026-11-01 --json"""
@@ -244,7 +255,48 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--json", action="store_true", help="print the summary as JSON")
     imp.set_defaults(func=cmd_import)
+    add_browse_commands(sub)
     return parser
+
+
+def add_browse_commands(sub: Any) -> None:
+    lst = sub.add_parser("list", help="the captures in this workspace, newest first",
+                         description="List every capture, newest first: when it started, its id, seeds, "
+                                     "resources archived, failures, fidelity flags, whether it is signed and "
+                                     "whether every seed was captured.",
+                         epilog=EPILOG_LIST, formatter_class=argparse.RawDescriptionHelpFormatter)
+    lst.add_argument("--json", action="store_true", help="print as JSON")
+    lst.set_defaults(func=cmd_list)
+
+    show = sub.add_parser("show", help="one capture: every resource, failure and flag, its provenance and files",
+                          description="Show one capture from its manifest: seeds, every resource (URL, role, "
+                                      "status, type, size, via), failures with their reasons, skipped URLs, "
+                                      "fidelity flags, provenance (operator, software, settings, times, remote "
+                                      "addresses, place in the chain, signing key) and its files. An unknown "
+                                      "capture id exits 1.",
+                          epilog=EPILOG_SHOW, formatter_class=argparse.RawDescriptionHelpFormatter)
+    show.add_argument("capture_id", metavar="CAPTURE_ID")
+    show.add_argument("--json", action="store_true", help="print as JSON")
+    show.set_defaults(func=cmd_show)
+
+    srv = sub.add_parser("serve", help="open the archive in a browser: web UI, replay, Memento, CDX and JSON APIs",
+                         description="Serve the workspace until Ctrl-C or SIGTERM: the web UI, JSON API, Memento "
+                                     "(TimeGate, TimeMaps) and CDX on --port, and replayed pages on --replay-port "
+                                     "(another origin, so nothing archived runs with the UI's). Citations' "
+                                     "archived copies (http://localhost:8080/archive/<timestamp>/<url> by default) "
+                                     "resolve here. Read-only without a token; a --host other than loopback "
+                                     "needs one.",
+                         epilog=EPILOG_SERVE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    srv.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    srv.add_argument("--port", type=int, default=8080, metavar="PORT", help="the UI's port (default 8080)")
+    srv.add_argument("--replay-port", type=int, metavar="PORT", help="the replay origin's port (default: --port + 1)")
+    srv.add_argument("--public-url", metavar="URL",
+                     help="where the server is published (default: public_url in archiver.yaml): citations "
+                          "name archived copies there")
+    srv.add_argument("--token", metavar="TOKEN",
+                     help="writing requests (capture, verify) must carry it (default: $ARCHIVER_SERVE_TOKEN, "
+                          "else serve_token in archiver.yaml); never printed")
+    srv.set_defaults(func=cmd_serve)
 
 
 def add_capture_flags(p: argparse.ArgumentParser) -> None:
@@ -281,9 +333,11 @@ def add_capture_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
-EXIT_CODES = {0: "done", 1: "done, but not all is well (a seed not captured, a check failed)",
-              2: "refused: bad input (arguments, archiver.yaml, workspace)", 75: "another archiver run is busy",
-              130: "interrupted (Ctrl-C, SIGTERM)"}
+EXIT_CODES = {0: "done (serve: stopped by Ctrl-C or SIGTERM)",
+              1: "done, but not all is well (a seed not captured, a check failed, a URL or capture id not archived)",
+              2: "refused: bad input (arguments, archiver.yaml, workspace, an existing output file, a busy port)",
+              75: "another archiver run is busy",
+              130: "interrupted (Ctrl-C, SIGTERM; except serve, which they stop: 0)"}
 
 
 def check_arguments(argv: list[str]) -> None:

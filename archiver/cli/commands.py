@@ -250,11 +250,14 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 def cmd_cite(args: argparse.Namespace) -> int:
     from ..citing.citations import cite
     from ..citing.formats import FORMATS
+    from ..core.settings import load_settings
 
     ws = existing_workspace(args)
     at = moment_of("--at", args.at)
     out = output_path(args.output) if args.output is not None else None
-    text = FORMATS[args.style](cite(ws, args.targets, at=at))
+    settings = load_settings(ws.root)
+    text = FORMATS[args.style](cite(ws, args.targets, at=at, settings=settings))
+    note_local_copies(settings)
     if out is not None:
         from ..core.workspace import atomic_write
 
@@ -262,6 +265,16 @@ def cmd_cite(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def note_local_copies(settings: Any) -> None:
+    """One line on stderr when the citations name archived copies on this machine (the default)."""
+    from ..citing.citations import copies_are_local
+
+    if copies_are_local(settings):
+        print("archiver: note: these citations name archived copies on localhost (archiver serve on this "
+              "machine), which no reader of a publication can open: set public_url in archiver.yaml to "
+              "where the archive is published", file=sys.stderr)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -283,6 +296,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
         settings = load_settings(ws.root)
         sys.stdout.write(FORMATS[args.cite]([citation_data(m, settings) for m, _, _ in hits]) if hits else "")
+        if hits:
+            note_local_copies(settings)
     else:
         from .output import search_json, search_text
 

@@ -93,3 +93,110 @@ def search_text(query: str, hits: list[tuple[Any, str, float]]) -> str:
         lines.append(f"{title}\n  {m.url}\n  captured {m.datetime} (capture {m.capture_id})\n"
                      f"  {' '.join(snippet.split())}")
     return "\n\n".join(lines)
+
+
+def printable(text: object) -> str:
+    """``text`` on one line with every control character escaped: archived strings (URLs, reasons,
+    flags) never reach the terminal as escape sequences."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text))
+
+
+def _table(rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+                      for i, cell in enumerate(row)).rstrip() for row in rows]
+
+
+def _when(moment: str | None) -> str:
+    """'2026-11-30T19:28:03.728800Z' -> '2026-11-30 19:28:03Z'."""
+    return f"{moment[:10]} {moment[11:19]}Z" if moment and len(moment) >= 19 else (moment or "?")
+
+
+def list_text(captures: list[Any]) -> str:
+    if not captures:
+        return "no capture in this workspace yet (archiver capture URL)"
+    rows = [["started", "capture", "resources", "failures", "flags", "signed", "outcome", "seeds"]]
+    for c in captures:
+        if c.problem:
+            rows.append(["?", printable(c.capture_id), "", "", "", "", "unreadable", printable(c.problem)[:200]])
+            continue
+        seeds = printable(c.seeds[0]) if c.seeds else ""
+        if len(c.seeds) > 1:
+            seeds += f" (+{len(c.seeds) - 1} more)"
+        rows.append([_when(c.started), printable(c.capture_id), str(c.resources), str(c.failures),
+                     str(len(c.flags)), "signed" if c.signed else "no", "ok" if c.ok else "seed failed", seeds])
+    return "\n".join([*_table(rows, {2, 3, 4}), f"{len(captures)} capture(s), newest first"])
+
+
+def show_text(detail: Any) -> str:
+    m = detail.manifest
+    out = [f"capture {printable(m.capture_id)}: " + ("every seed captured" if not m.seed_problems else
+                                                     "NOT every seed captured")]
+    for problem in m.seed_problems:
+        out.append(f"  seed problem  {printable(problem)}")
+    out += [f"  seed        {printable(s)}" for s in m.seeds]
+    out += _provenance(detail)
+    out.append(f"\nresources ({len(m.resources)}; {human_bytes(m.payload_bytes)} of payload)")
+    rows = [["status", "role", "type", "size", "URL"]]
+    for r in m.resources:
+        url = printable(r.url)
+        if r.revisit_of is not None:
+            url += f"  (revisit: payload in capture {printable(r.revisit_of.capture_id)})"
+        if r.truncated:
+            url += f"  (truncated: {printable(r.truncated)})"
+        if r.via:
+            url += f"  via {printable(r.via)}"
+        rows.append([str(r.status), r.role.value, printable((r.content_type or "-").split(";")[0])[:40],
+                     human_bytes(r.payload_bytes), url])
+    out += ["  " + line for line in _table(rows, {3})]
+    if m.failures:
+        out.append(f"\nfailures ({len(m.failures)})")
+        out += [f"  {printable(f.kind)}  {printable(f.url)}: {printable(f.reason)} ({f.role.value}"
+                + (f", via {printable(f.via)})" if f.via else ")") for f in m.failures]
+    if m.skipped:
+        out.append(f"\nskipped ({len(m.skipped)})")
+        out += [f"  {printable(s.url)}: {printable(s.reason)}" for s in m.skipped]
+    if m.flags:
+        out.append(f"\nfidelity flags ({len(m.flags)})")
+        out += [f"  {printable(f.flag)}  {printable(f.url)}: {printable(f.detail)}" for f in m.flags]
+    out.append("\nfiles")
+    rows = [[f.kind, printable(f.path), human_bytes(f.bytes) if f.bytes is not None else "MISSING",
+             f"sha256 {f.sha256}" if f.sha256 else ""] for f in detail.files]
+    out += ["  " + line for line in _table(rows, {2})]
+    return "\n".join(out)
+
+
+def _provenance(detail: Any) -> list[str]:
+    m = detail.manifest
+    operator = m.operator or {}
+    who = " ".join(printable(operator.get(k) or "") for k in ("name", "contact")).strip() or "(not set)"
+    chain = f"sequence {m.sequence}" if m.sequence is not None else "no sequence (format version 1)"
+    chain += (f", after capture {printable(m.previous.capture_id)} (its manifest's sha256 {m.previous.sha256})"
+              if m.previous else ", the first in the chain")
+    lines = [f"  started     {printable(m.started)}", f"  ended       {printable(m.ended)}",
+             f"  operator    {who}", f"  host        {printable(m.host or '(not recorded)')}",
+             "  software    " + ", ".join(f"{printable(k)} {printable(v)}" for k, v in (m.software or {}).items()),
+             "  settings    " + ", ".join(f"{printable(k)}={printable(v)}" for k, v in (m.settings or {}).items()),
+             f"  chain       {chain}",
+             f"  signed      by key {printable(m.signing_key)}" if m.signing_key else "  signed      no",
+             "  addresses   " + (", ".join(printable(a) for a in _addresses(m)) or "(none recorded)")]
+    if m.schedule:
+        lines.append(f"  schedule    {printable(m.schedule)}")
+    if m.imported_from:
+        lines.append(f"  imported    {printable(json_line(m.imported_from))}")
+    if m.redacted_headers:
+        lines.append(f"  redacted    {', '.join(printable(h) for h in m.redacted_headers)} (request header values)")
+    lines += [f"  note        {printable(n)}" for n in m.notes]
+    return lines
+
+
+def _addresses(m: Any) -> list[str]:
+    from ..index.catalog import remote_addresses
+
+    return remote_addresses(m)
+
+
+def json_line(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)

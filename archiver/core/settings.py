@@ -71,6 +71,17 @@ class Settings:
     collection: str = "archive"            # the pywb collection name that replay_url uses
     schedules: tuple[Schedule, ...] = ()
     witness_file: Path | None = None       # outside the workspace: a record of each sealed capture's chain head
+    public_url: str | None = None          # where ``archiver serve`` is published: citations name copies there
+    serve_token: str | None = None         # ``archiver serve``: writing requests must carry it
+
+    @property
+    def archived_url_template(self) -> str:
+        """The template of an archived copy's URL in citations: ``replay_url`` when the user set their
+        own, else ``{public_url}/{collection}/{timestamp}/{url}`` when ``public_url`` is set, else the
+        default (``archiver serve`` on this machine, which answers it with the default collection)."""
+        if self.public_url and self.replay_url == DEFAULT_REPLAY_URL:
+            return self.public_url.replace("{", "{{").replace("}", "}}") + "/{collection}/{timestamp}/{url}"
+        return self.replay_url
 
 
 _CAPTURE_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -162,7 +173,7 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str, workspace_roo
     def fail(key: str, message: str) -> SettingsError:
         return SettingsError(f"{key}: {message}", path=path, line=lines.get(key), key=key)
 
-    known = {"operator", "capture", "replay_url", "collection", "schedules", "witness"}
+    known = {"operator", "capture", "replay_url", "collection", "schedules", "witness", "public_url", "serve_token"}
     for key in data:
         if key not in known:
             raise fail(shown(key) if not isinstance(key, str) else key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -177,6 +188,14 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str, workspace_roo
         extra["collection"] = _collection(data["collection"], fail)
     if "witness" in data:
         extra["witness_file"] = _witness(data["witness"], workspace_root, fail)
+    for key, check in (("public_url", check_public_url), ("serve_token", check_token)):
+        if key in data:
+            if not isinstance(data[key], str):
+                raise fail(key, f"must be text, not {type(data[key]).__name__}")
+            try:
+                extra[key] = check(data[key])
+            except UsageError as exc:
+                raise fail(key, str(exc)) from None
     return Settings(operator=operator, capture=capture, schedules=schedules, **extra)
 
 
@@ -217,6 +236,42 @@ def _replay_url(value: Any, fail: Fail) -> str:
     if "url" not in names:
         raise fail("replay_url", "must contain {url} (and usually {timestamp})")
     return value.strip()
+
+
+MAX_PUBLIC_URL = 2000
+MIN_TOKEN, MAX_TOKEN = 8, 512
+_TOKEN_CHARS = re.compile(r"[!#-+\--:<-\[\]-~]+")    # visible ASCII a cookie value carries: no space " , ; \\
+
+
+def check_public_url(text: str) -> str:
+    """An http(s) base URL (no user name, query or fragment), without its trailing slashes; UsageError."""
+    from urllib.parse import urlsplit
+
+    problem = text_problem(text, MAX_PUBLIC_URL)
+    if problem or not text.strip():
+        raise UsageError(f"{shown(text)} {problem or 'is empty'}")
+    url = text.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise UsageError(f"{shown(text)} is not an http(s) URL with a host, e.g. https://archive.example.org")
+    if any(c.isspace() for c in url):
+        raise UsageError(f"{shown(text)} contains white space")
+    if parts.username is not None or parts.query or parts.fragment or "?" in url or "#" in url:
+        raise UsageError(f"{shown(text)} must be a base URL: no user name, query (?) or fragment (#)")
+    return url
+
+
+def check_token(text: str) -> str:
+    """A server token: MIN_TOKEN to MAX_TOKEN visible ASCII characters that a cookie can carry; UsageError.
+    The message never shows the token."""
+    if not MIN_TOKEN <= len(text) <= MAX_TOKEN or not _TOKEN_CHARS.fullmatch(text):
+        raise UsageError(f"the token must be {MIN_TOKEN} to {MAX_TOKEN} visible ASCII characters without space, "
+                         "quotes, ',', ';' or backslash (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe())')")
+    return text
 
 
 _COLLECTION = re.compile(r"[A-Za-z0-9._-]{1,100}")
