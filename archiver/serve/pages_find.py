@@ -14,7 +14,7 @@ from ..core.errors import UsageError
 from ..core.moments import parse_moment
 from ..index.store import Index, Memento
 from ..watch.drift import Change, Observation, changes_over_time
-from .pages_view import View, capture_id_of, param
+from .pages_view import View, capture_id_of, param, title_of
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -93,7 +93,7 @@ def _failures_of(index: Index, url: str) -> list[Observation]:
 
 
 def _citation(view: View, m: Memento | None) -> str | None:
-    if m is None or m.status >= 400:
+    if m is None or not 200 <= m.status < 300:
         return None
     return FORMATS[TIMELINE_STYLE]([citation_data(m, view.ctx.settings)]).strip()
 
@@ -123,7 +123,7 @@ def _search(view: View, request: Request) -> Response:
             if len(hits) == SHOWN:
                 more = True
                 break
-            hits.append(Hit(m, _title(m), snippet, replay_url(view.ctx.settings, m)))
+            hits.append(Hit(m, title_of(m.metadata), snippet, replay_url(view.ctx.settings, m)))
     return view.page(request, "search.html", query=query, host=host, start=param(request, "from", 40),
                      end=param(request, "to", 40), hits=hits, more=more or len(found) == SEARCHED)
 
@@ -157,12 +157,6 @@ def _in_range(moment: str, start: datetime | None, end: datetime | None) -> bool
     except UsageError:
         return False
     return (start is None or at >= start) and (end is None or at <= end)
-
-
-def _title(m: Memento) -> str | None:
-    field = (m.metadata or {}).get("title")
-    value = field.get("value") if isinstance(field, dict) else None
-    return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
 
 
 # -- citations -----------------------------------------------------------------------------------

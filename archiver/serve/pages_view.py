@@ -60,7 +60,7 @@ class View:
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
                                  autoescape=jinja2.select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         view = cls(ctx, env)
-        env.filters.update(when=when, size=size, marked=marked, plural=plural)
+        env.filters.update(when=when, size=size, marked=marked, plural=plural, title=title_of)
         env.globals.update(ctx=ctx, collection=ctx.collection, memento_href=view.memento_href,
                            timeline_href=timeline_href, cite_href=cite_href, ts14=timestamp14)
         return view
@@ -73,8 +73,11 @@ class View:
         from starlette.responses import HTMLResponse
 
         html = self.env.get_template(template).render(request=request, path=request.url.path, **data)
-        return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": PAGE_POLICY,
-                                                               "Cache-Control": "no-store"})
+        return HTMLResponse(html, status_code=status, headers={
+            "Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-store",
+            # same-origin, not no-referrer: under no-referrer a browser sends "Origin: null" with a
+            # form's POST, and security.may_write rightly refuses a cookie from an unnamed origin
+            "Referrer-Policy": "same-origin"})
 
     def error(self, request: Request, status: int, message: str) -> Response:
         """The error page; to htmx (which swaps every answer in), the error as a fragment."""
@@ -152,6 +155,13 @@ def size(value: int | None) -> str:
             return f"{int(amount)} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
         amount /= 1000
     return f"{value} B"
+
+
+def title_of(metadata: dict[str, Any] | None) -> str | None:
+    """The title in a resource's citation metadata (``{"title": {"value": ..., "source": ...}}``)."""
+    field = (metadata or {}).get("title")
+    value = field.get("value") if isinstance(field, dict) else None
+    return " ".join(value.split()) if isinstance(value, str) and value.strip() else None
 
 
 def plural(count: int, word: str) -> str:
