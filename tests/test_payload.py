@@ -28,6 +28,10 @@ from archiver.warc.reader import scan_warc
 
 HTML = b"<!doctype html><title>Encodings</title>\n" + b"<p>A paragraph of the test page.</p>\n" * 120
 BIG = 5 * 2**20
+HOSTILE_TITLE = '<script>alert("title")</script> & <b>bold</b>'
+HOSTILE = (b'<!doctype html><html><head><title>' + HOSTILE_TITLE.replace("&", "&amp;").encode()
+           + b'</title></head><body><p>A page whose title is markup.</p></body></html>')
+SEED_PATHS = ("/chunked.html", "/gzip.html", "/big.bin", "/odd.txt", "/odd.txt?b=2&a=1", "/hostile.html")
 
 
 @dataclass
@@ -67,6 +71,7 @@ def encodings_host() -> tuple[Host, bytes, bytes]:
         "/big.bin": Response(200, [("Content-Type", "application/octet-stream")], big),
         "/odd.txt": Response(200, [("X-Odd-CASE", "1"), ("content-type", "text/plain"), ("X-Odd-CASE", "2")],
                              b"odd headers"),
+        "/hostile.html": Response(200, page, HOSTILE),
     })
     return host, big, gzipped
 
@@ -76,8 +81,7 @@ def capture_archive(root: Path) -> Archive:
     host, big, gzipped = encodings_host()
     results = []
     with sample_site() as site, Site([host]) as extra:
-        seeds = [site.url("news", ARTICLE_PATH)] + [extra.url("enc", p)
-                                                    for p in ("/chunked.html", "/gzip.html", "/big.bin", "/odd.txt")]
+        seeds = [site.url("news", ARTICLE_PATH)] + [extra.url("enc", p) for p in SEED_PATHS]
         for days in (2, 1):
             shift = timedelta(days=days)
             result = capture(seeds, Workspace(root), CaptureOptions(depth=1),
