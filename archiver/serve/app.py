@@ -27,7 +27,6 @@ DEFAULT_PORT = 8080
 def create_app(ctx: ServeContext) -> Starlette:
     """The UI origin's app."""
     from starlette.applications import Starlette
-
     from starlette.middleware import Middleware
 
     from . import api, archive_routes, pages
