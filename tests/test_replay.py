@@ -13,6 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -35,16 +36,16 @@ STATIC = Path(__file__).resolve().parent.parent / "archiver" / "serve" / "static
 
 
 @contextmanager
-def replay_server(ws: Workspace) -> Iterator[str]:
-    """The replay origin's app under uvicorn in a thread, on a free loopback port; yields its base URL."""
+def replay_server(ws: Workspace, ui_port: int | None = None) -> Iterator[str]:
+    """The replay origin's app under uvicorn in a thread, on a free loopback port; yields its base URL.
+    The UI origin's app does not run: ``ui_port`` is where the test serves what stands in for it."""
     import uvicorn
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    # the UI origin's port is not served here: only the replay app runs
-    ctx = make_context(ws, Settings(), host="127.0.0.1", port=port + 1 if port < 65535 else port - 1,
+    ctx = make_context(ws, Settings(), host="127.0.0.1", port=ui_port or (port + 1 if port < 65535 else port - 1),
                        replay_port=port, public_url=None, token=None)
     server = uvicorn.Server(uvicorn.Config(create_replay_app(ctx), log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -194,17 +195,75 @@ def test_replayed_article_shows_text_figure_and_styles_from_the_replay_origin_on
     assert elapsed < 120, f"replaying the article took {elapsed:.1f} s"
 
 
-def one_page_capture(serve, ws: Workspace) -> str:
+class FramingPage:
+    """A page on its own loopback port whose only content is an iframe of ``src`` (set once known)."""
+
+    def __init__(self) -> None:
+        self.src = "about:blank"
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                page = (f'<!doctype html><title>Around</title>'
+                        f'<iframe src="{outer.src}" width="900" height="600"></iframe>').encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_embed_replays_framed_by_the_ui_origin_and_refuses_other_framers(chromium: str, serve,
+                                                                         workspace: Workspace) -> None:
+    from playwright.sync_api import sync_playwright
+
+    capture_id, url = one_page_capture(serve, workspace)
+    ui, other = FramingPage(), FramingPage()          # the UI origin's stand-in, and a stranger
+    try:
+        with replay_server(workspace, ui_port=ui.port) as base, sync_playwright() as pw:
+            ui.src = other.src = f"{base}/embed/{capture_id}/2026/{url}"
+            browser = pw.chromium.launch(executable_path=chromium)
+            try:
+                page = browser.new_page()
+                page.goto(ui.url)
+                frame = replayed_frame(page, url)
+                frame.wait_for_load_state("load")
+                assert frame.title() == "Range" and "range bytes" in frame.inner_text("p")
+                page.goto(other.url)
+                page.wait_for_timeout(1500)
+                hosting = [f.url for f in page.frames if f.url.startswith(base)]
+                assert hosting == [], f"a stranger framed the replay: {hosting}"
+            finally:
+                browser.close()
+    finally:
+        ui.close()
+        other.close()
+
+
+def one_page_capture(serve, ws: Workspace) -> tuple[str, str]:
+    """A capture of one page on its own loopback host: (capture id, its URL)."""
     body = b"<!doctype html><title>Range</title><p>" + b"range bytes " * 4000 + b"</p>"
     site: Site = serve([Host("one", "127.0.0.21", routes={"/": Response(200, [("Content-Type", "text/html")],
                                                                           body)})])
     result = capture([site.url("one", "/")], ws, CaptureOptions(timeout=10))
     assert result.ok, result.seed_problems
-    return result.capture_id
+    return result.capture_id, site.url("one", "/")
 
 
 def test_wacz_is_made_once_into_the_state_folder_and_served_with_ranges(serve, workspace: Workspace) -> None:
-    capture_id = one_page_capture(serve, workspace)
+    capture_id, _ = one_page_capture(serve, workspace)
     with replay_server(workspace) as base, httpx.Client(base_url=base) as client:
         url = f"/wacz/{capture_id}.wacz"
         full = client.get(url)
@@ -245,7 +304,7 @@ def test_wacz_is_made_once_into_the_state_folder_and_served_with_ranges(serve, w
 
 
 def test_two_first_requests_at_once_make_one_wacz(serve, workspace: Workspace) -> None:
-    capture_id = one_page_capture(serve, workspace)
+    capture_id, _ = one_page_capture(serve, workspace)
     bodies: list[bytes] = []
     with replay_server(workspace) as base:
         def fetch() -> None:
@@ -262,12 +321,14 @@ def test_two_first_requests_at_once_make_one_wacz(serve, workspace: Workspace) -
     assert bodies[0] == (workspace.state_dir / "replay" / files[0]).read_bytes()
 
 
-def raw_get(base: str, path: str) -> tuple[int, dict[str, str], bytes]:
-    """A GET with the path sent exactly as written (no client normalising '..' away)."""
+def raw_get(base: str, path: str, host: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    """A GET with the path (and Host header) sent exactly as written (no client normalising '..' away)."""
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     try:
-        conn.putrequest("GET", path, skip_accept_encoding=True)
+        conn.putrequest("GET", path, skip_host=host is not None, skip_accept_encoding=True)
+        if host is not None:
+            conn.putheader("Host", host)
         conn.endheaders()
         answer = conn.getresponse()
         return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
@@ -276,7 +337,7 @@ def raw_get(base: str, path: str) -> tuple[int, dict[str, str], bytes]:
 
 
 def test_unknown_ids_paths_outside_and_bad_embeds_are_refused_with_headers(serve, workspace: Workspace) -> None:
-    capture_id = one_page_capture(serve, workspace)
+    capture_id, _ = one_page_capture(serve, workspace)
     (workspace.root / "secret.wacz").write_bytes(b"not to be served")
     with replay_server(workspace) as base:
         for path in ("/wacz/../../etc/passwd", "/wacz/..%2F..%2Fetc%2Fpasswd", "/wacz/%2e%2e/secret.wacz",
@@ -300,7 +361,7 @@ def test_unknown_ids_paths_outside_and_bad_embeds_are_refused_with_headers(serve
 
 def test_embed_page_hosts_the_engine_escaped_and_engine_files_have_their_types(serve,
                                                                                 workspace: Workspace) -> None:
-    capture_id = one_page_capture(serve, workspace)
+    capture_id, _ = one_page_capture(serve, workspace)
     url = 'http://example.org/a%20b?q="><script>alert(1)</script>'
     with replay_server(workspace) as base, httpx.Client(base_url=base) as client:
         status, headers, body = raw_get(base, f"/embed/{capture_id}/20261130120000/{url.replace(' ', '%20')}")
@@ -315,6 +376,12 @@ def test_embed_page_hosts_the_engine_escaped_and_engine_files_have_their_types(s
         assert f'replayBase="{STATIC_PREFIX}"' in tag.group(0)
         csp = headers["content-security-policy"]
         assert "default-src 'self'" in csp and "frame-ancestors 'self' http://127.0.0.1:" in csp
+        embed = f"/embed/{capture_id}/2026/http://example.org/"
+        port = urlsplit(base).port
+        by_name = raw_get(base, embed, host=f"localhost:{port}")[1]["content-security-policy"]
+        assert re.search(r"frame-ancestors 'self' http://127\.0\.0\.1:\d+ http://localhost:\d+$", by_name)
+        odd = raw_get(base, embed, host="evil;script-src *")[1]["content-security-policy"]
+        assert "script-src *" not in odd and odd.count(";") == csp.count(";")
         assert headers["cross-origin-resource-policy"] == "same-origin"
         for name, media_type in ENGINE_FILES.items():
             answer = client.get(f"{STATIC_PREFIX}{name}")

@@ -44,6 +44,8 @@ REPLAY_DIR = "replay"                     # under the workspace's state folder: 
 TIMESTAMP = re.compile(r"[0-9]{1,14}")
 WACZ_NAME = re.compile(r"(.+)\.wacz")
 WACZ_TYPE = "application/wacz"
+HOST_NAME = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")      # a host name, IPv4 or IPv6 address (no brackets)
+NETLOC = re.compile(r"[A-Za-z0-9.-]+(:[0-9]+)?|\[[0-9A-Fa-f:.]+\](:[0-9]+)?")
 CHUNK = 256 * 1024
 RANGE = re.compile(r"\s*([0-9]*)\s*-\s*([0-9]*)\s*")
 
@@ -101,7 +103,6 @@ def routes(ctx: ServeContext) -> list[BaseRoute]:
     from starlette.routing import Mount, Route, Router
 
     embed_page = Environment(autoescape=True).from_string(EMBED_PAGE)
-    frame_ancestors = f"frame-ancestors 'self' {ctx.ui_base}"
 
     async def embed(request: Request) -> Response:
         from starlette.responses import HTMLResponse
@@ -116,7 +117,8 @@ def routes(ctx: ServeContext) -> list[BaseRoute]:
             return plain(400, f"not an http(s) URL: {url[:200]!r}")
         html = embed_page.render(static=STATIC_PREFIX, source=f"/wacz/{capture_id}.wacz", url=url, ts=ts,
                                  coll=f"capture-{capture_id}")
-        return HTMLResponse(html)
+        csp = f"{CSP}; frame-ancestors {' '.join(frame_ancestors(ctx, request))}"
+        return HTMLResponse(html, headers={"Content-Security-Policy": csp})
 
     async def wacz(request: Request) -> Response:
         from starlette.concurrency import run_in_threadpool
@@ -156,8 +158,26 @@ def routes(ctx: ServeContext) -> list[BaseRoute]:
         Route(STATIC_PREFIX, engine_index, methods=["GET", "HEAD"]),
         Route(STATIC_PREFIX + "{name:path}", engine_file, methods=["GET", "HEAD"]),
     ], default=_not_found_app)
-    headers = {**REPLAY_HEADERS, "Content-Security-Policy": f"{CSP}; {frame_ancestors}"}
+    headers = {**REPLAY_HEADERS, "Content-Security-Policy": f"{CSP}; frame-ancestors 'self' {ctx.ui_base}"}
     return [Mount("", app=ReplayHeaders(inner, headers))]
+
+
+def frame_ancestors(ctx: ServeContext, request: Request) -> list[str]:
+    """Who may frame an embed page: this origin, the UI origin as started, the UI origin under the host
+    name this request came by (a browser at http://localhost:8080 frames http://localhost:8081: the
+    service worker needs the frame to be same-site with the page around it), and the public URL's."""
+    from urllib.parse import urlsplit
+
+    out = ["'self'", ctx.ui_base]
+    ui_port = urlsplit(ctx.ui_base).port
+    host = (request.url.hostname or "").lower()
+    if ui_port and HOST_NAME.fullmatch(host):        # never a Host header's stray ';' into the policy
+        shown = f"[{host}]" if ":" in host else host
+        out.append(f"{request.url.scheme}://{shown}:{ui_port}")
+    public = urlsplit(ctx.public_url or "")
+    if public.scheme in ("http", "https") and NETLOC.fullmatch(public.netloc):
+        out.append(f"{public.scheme}://{public.netloc}")
+    return list(dict.fromkeys(out))
 
 
 def archived_url(request: Request) -> str:
