@@ -1,6 +1,6 @@
 """Screenshots of the web UI for docs/ui.md, and the workspace the page tests share.
 
-    python -m tests.screenshots            # writes docs/screenshots/*.png
+    python tests/screenshots.py            # writes docs/screenshots/*.png
 
 Everything is real and local: the sample news site and a small "ferry" site are served on loopback
 addresses and captured into a temporary workspace (the ferry page four times as it changes, is
@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from archiver import capture
 from archiver.core.settings import CaptureOptions, load_settings
@@ -180,21 +181,22 @@ def take(out: Path = SHOTS) -> list[Path]:
             desk = browser.new_page(viewport={"width": 1280, "height": 860})
             sign_in(desk, base, token)
             _verify_first(desk, base, built.article_id)
-            from urllib.parse import quote
-
+            article, ferry = quote(built.article_url, safe=""), quote(built.ferry_url, safe="")
             shots = [
-                ("captures.png", desk, "/", None),
-                ("capture.png", desk, f"/captures/{built.article_id}", None),
-                ("url-timeline.png", desk, "/url?u=" + quote(built.ferry_url, safe=""), None),
-                ("search.png", desk, "/search?q=harbour", None),
-                ("cite.png", desk, "/cite?url=" + quote(built.article_url, safe=""), None),
-                ("capture-form.png", desk, "/capture", None),
+                ("captures.png", desk, "/"),
+                ("capture.png", desk, f"/captures/{built.article_id}"),
+                ("capture-provenance.png", desk, f"/captures/{built.article_id}#provenance"),
+                ("url-timeline.png", desk, f"/url?u={ferry}"),
+                ("search.png", desk, "/search?q=harbour"),
+                ("cite.png", desk, f"/cite?url={article}"),
+                ("capture-form.png", desk, "/capture"),
             ]
             phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
             sign_in(phone, base, token)
-            shots += [("captures-phone.png", phone, "/", None),
-                      ("capture-phone.png", phone, f"/captures/{built.article_id}", None)]
-            for name, page, path, _ in shots:
+            shots += [("captures-phone.png", phone, "/"),
+                      ("capture-phone.png", phone, f"/captures/{built.article_id}"),
+                      ("cite-phone.png", phone, f"/cite?url={article}")]
+            for name, page, path in shots:
                 page.goto(base + path)
                 page.screenshot(path=str(out / name))
                 written.append(out / name)
