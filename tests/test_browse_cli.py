@@ -4,12 +4,19 @@ command as a subprocess, a real server on free loopback ports."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +24,9 @@ import pytest
 
 from archiver.core.workspace import Workspace
 from archiver.demo.sample import ARTICLE_PATH, sample_site
+from archiver.demo.server import Host, Response
 from archiver.fixity.manifest import read_manifest
+from archiver.net.surt import timestamp14
 
 ARCHIVER = [sys.executable, "-m", "archiver"]
 
@@ -211,3 +220,210 @@ def test_bad_public_url_and_token_settings_name_file_line_and_key(archive: Archi
     key = setting.split(":")[0]
     one_line_error(proc, 2, f"archiver.yaml:2: {key}: ", message)
     assert "short" not in proc.stderr and "has space" not in proc.stderr      # a token is never shown
+
+
+# -- extract -----------------------------------------------------------------------------------------
+
+def extract(archive: Archive, url: str, out: Path, *more: str) -> subprocess.CompletedProcess:
+    return run("-w", str(archive.root), "extract", url, "-o", str(out), *more)
+
+
+def resource(archive: Archive, capture_id: str, url: str):
+    return next(r for r in manifest(archive, capture_id).resources if r.url == url)
+
+
+def test_extract_a_page_and_an_image_as_archived(archive: Archive, tmp_path: Path) -> None:
+    first = manifest(archive, archive.first)
+    image = archive.article.replace(ARTICLE_PATH, "/media/harbour-800.png")
+    for url in (archive.article, image):
+        out = tmp_path / url.rsplit("/", 1)[1]
+        proc = extract(archive, url, out, "--at", first.started)            # the first capture: stored whole
+        assert proc.returncode == 0, proc.stderr
+        expected = resource(archive, archive.first, url)
+        assert expected.revisit_of is None and f"in capture {archive.first}" in proc.stdout
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == expected.payload_sha256
+        assert out.read_bytes() == archive.served[url]                         # what the site sent
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["harbour-800.png", "harbour-contract.html"]   # no debris
+
+
+def test_extract_a_revisit_reads_its_original(archive: Archive, tmp_path: Path) -> None:
+    revisit = resource(archive, archive.second, archive.article)
+    assert revisit.revisit_of is not None and revisit.revisit_of.capture_id == archive.first
+    out = tmp_path / "article.html"
+    proc = extract(archive, archive.article, out)                               # default: the latest capture
+    assert proc.returncode == 0, proc.stderr
+    assert f"in capture {archive.second}" in proc.stdout
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == revisit.payload_sha256
+    assert revisit.payload_sha256 in proc.stdout
+
+
+def test_extract_keeps_content_coding_and_removes_chunked_framing(serve, tmp_path: Path) -> None:
+    body = b"<!doctype html><title>Minutes</title><p>" + b"eleven votes to four " * 300
+    coded = gzip.compress(body, mtime=0)
+    site = serve([Host("h", "127.0.0.146", routes={"/m.html": Response(
+        200, [("Content-Type", "text/html"), ("Content-Encoding", "gzip")], coded, chunked=True)})])
+    root = tmp_path / "ws"
+    captured = run("-w", str(root), "capture", "--depth", "0", "--json", site.url("h", "/m.html"))
+    assert captured.returncode == 0, captured.stderr
+    out = tmp_path / "m.html.gz"
+    proc = run("-w", str(root), "extract", site.url("h", "/m.html"), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == coded and gzip.decompress(out.read_bytes()) == body
+    archived = read_manifest(next((root / "manifests").glob("*.yaml"))).resources[0]
+    assert hashlib.sha256(coded).hexdigest() == archived.payload_sha256
+    assert "Content-Encoding gzip kept" in proc.stdout
+
+
+def test_extract_refuses_to_overwrite_unless_forced(archive: Archive, tmp_path: Path) -> None:
+    out = tmp_path / "article.html"
+    out.write_bytes(b"mine")
+    one_line_error(extract(archive, archive.article, out), 2, "exists", "--force")
+    assert out.read_bytes() == b"mine"
+    proc = extract(archive, archive.article, out, "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == resource(archive, archive.second, archive.article).payload_sha256
+    assert [p.name for p in tmp_path.iterdir()] == ["article.html"]
+
+
+def test_extract_bad_input_is_one_line(archive: Archive, tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    one_line_error(extract(archive, archive.article + "?not-archived", out), 1, "has not been captured")
+    one_line_error(extract(archive, archive.article, out, "--at", "yesterday"), 2, "--at", "not a date")
+    one_line_error(extract(archive, archive.article, out, "--at", "20261399"), 2, "--at")
+    one_line_error(extract(archive, archive.article, tmp_path), 2, "is a folder")
+    one_line_error(extract(archive, archive.article, tmp_path / "no" / "x"), 2, "does not exist")
+    one_line_error(extract(archive, "ftp://example.org/x", out), 2, "http")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- serve -------------------------------------------------------------------------------------------
+
+def free_ports(count: int) -> list[int]:
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def get(url: str, headers: dict[str, str] | None = None, data: bytes | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {}, data=data, method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    ui: str
+    replay: str
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str, str]:
+        self.proc.send_signal(sig)
+        out, err = self.proc.communicate(timeout=20)
+        return self.proc.returncode, out, err
+
+
+@pytest.fixture
+def start_server() -> Iterator:
+    started: list[subprocess.Popen] = []
+
+    def start(root: Path, *more: str, env: dict[str, str] | None = None) -> Server:
+        port, replay = free_ports(2)
+        full = {k: v for k, v in os.environ.items() if k not in ("ARCHIVER_WORKSPACE", "ARCHIVER_SERVE_TOKEN")}
+        proc = subprocess.Popen([*ARCHIVER, "-w", str(root), "serve", "--port", str(port), "--replay-port",
+                                 str(replay), *more], env={**full, **(env or {})}, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        started.append(proc)
+        server = Server(proc, f"http://127.0.0.1:{port}", f"http://127.0.0.1:{replay}")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", replay), timeout=1).close()
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return server
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"archiver serve did not start: {proc.communicate(timeout=10)}")
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_answers_on_both_ports_resolves_citations_and_stops_cleanly(archive: Archive, start_server,
+                                                                          sig: int) -> None:
+    server = start_server(archive.root)
+    status, page = get(server.ui + "/")
+    assert status == 200 and archive.second.encode() in page
+    status, head = get(f"{server.replay}/wacz/{archive.second}.wacz", {"Range": "bytes=0-3"})
+    assert status == 206 and head == b"PK\x03\x04"
+    cited = run("-w", str(archive.root), "cite", "--style", "markdown", archive.article).stdout
+    ts = timestamp14(resource(archive, archive.second, archive.article).date)
+    local = f"http://localhost:8080/archive/{ts}/{archive.article}"
+    assert local in cited                                        # the default citation names this server's route
+    status, page = get(local.replace("http://localhost:8080", server.ui))
+    assert status == 200 and b"<iframe" in page
+    code, out, err = server.stop(sig)
+    assert code == 0 and "Traceback" not in err and "server stopped" in err, (code, err)
+    assert f"UI      {server.ui}/" in out and f"replay  {server.replay}/" in out and "read-only" in out
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", int(server.ui.rsplit(":", 1)[1])), timeout=1).close()
+
+
+def test_serve_takes_its_token_from_the_environment_and_never_prints_it(archive: Archive, start_server,
+                                                                        tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(archive.root, root)
+    token = "env-token-" + "x" * 20
+    server = start_server(root, env={"ARCHIVER_SERVE_TOKEN": token})
+    verify = f"{server.ui}/api/captures/{archive.second}/verify"
+    assert get(verify, data=b"")[0] == 403
+    assert get(verify, {"Authorization": f"Bearer {token}"}, data=b"")[0] == 202
+    code, out, err = server.stop()
+    assert code == 0 and "writable" in out and token not in out + err
+
+
+def test_serve_token_from_the_settings_and_the_flag_wins(archive: Archive, start_server, tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(archive.root, root)
+    (root / "archiver.yaml").write_text("serve_token: from-the-settings-file\n")
+    server = start_server(root, "--token", "from-the-command-line")
+    verify = f"{server.ui}/api/captures/{archive.second}/verify"
+    assert get(verify, {"Authorization": "Bearer from-the-settings-file"}, data=b"")[0] == 403
+    assert get(verify, {"Authorization": "Bearer from-the-command-line"}, data=b"")[0] == 202
+    code, out, err = server.stop()
+    assert code == 0 and "from-the" not in out + err
+    server = start_server(root)
+    verify = f"{server.ui}/api/captures/{archive.second}/verify"
+    assert get(verify, {"Authorization": "Bearer from-the-settings-file"}, data=b"")[0] == 202
+    assert server.stop()[0] == 0
+
+
+def test_serve_refuses_other_hosts_without_a_token_busy_ports_and_bad_flags(archive: Archive, tmp_path: Path) -> None:
+    one_line_error(run("-w", str(archive.root), "serve", "--host", "0.0.0.0", "--port", str(free_ports(1)[0]),
+                       timeout=30), 2, "--host 0.0.0.0", "--token")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        one_line_error(run("-w", str(archive.root), "serve", "--port", str(port), timeout=30), 2, f"--port {port}",
+                       "cannot listen")
+        one_line_error(run("-w", str(archive.root), "serve", "--port", str(free_ports(1)[0]), "--replay-port",
+                           str(port), timeout=30), 2, "--replay-port")
+    one_line_error(run("-w", str(archive.root), "serve", "--port", "70000"), 2, "--port must be from 1 to 65535")
+    one_line_error(run("-w", str(archive.root), "serve", "--port", "9000", "--replay-port", "9000"), 2, "differ")
+    one_line_error(run("-w", str(archive.root), "serve", "--public-url", "javascript:alert(1)"), 2, "--public-url")
+    bad = run("-w", str(archive.root), "serve", "--token", "tiny")
+    one_line_error(bad, 2, "--token", "8 to 512")
+    assert "tiny" not in bad.stderr
+    one_line_error(run("-w", str(tmp_path / "none"), "serve"), 2, "does not exist")

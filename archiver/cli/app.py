@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 from .. import __version__
 from ..core.capture_options import bounds_help, shown
 from ..core.errors import ArchiverError, UsageError
-from .browse_commands import cmd_list, cmd_serve, cmd_show
+from .browse_commands import cmd_extract, cmd_list, cmd_serve, cmd_show
 from .commands import (
     MAX_VERIFY_WORKERS,
     cmd_capture,
@@ -79,6 +79,9 @@ EPILOG_LIST = """example:
 EPILOG_SHOW = """example:
   archiver show 20261129T150447Z-bce0ff
   archiver show 20261129T150447Z-bce0ff --json"""
+EPILOG_EXTRACT = """example:
+  archiver extract https://example.org/docs/minutes.pdf -o minutes.pdf
+  archiver extract https://example.org/news/article --at 2026-11-29 -o article.html --force"""
 EPILOG_SERVE = """example:
   archiver serve                       # http://127.0.0.1:8080/ (UI), http://127.0.0.1:8081/ (replay)
   archiver -w ~/sources serve --port 9000 --replay-port 9001
@@ -278,6 +281,20 @@ def add_browse_commands(sub: Any) -> None:
     show.add_argument("capture_id", metavar="CAPTURE_ID")
     show.add_argument("--json", action="store_true", help="print as JSON")
     show.set_defaults(func=cmd_show)
+
+    ext = sub.add_parser("extract", help="write the archived payload of a URL to a file, exactly as archived",
+                         description="Write the archived payload of URL's capture nearest --at (default: the "
+                                     "latest) to FILE: the body exactly as the server sent it (chunked framing "
+                                     "removed, content coding such as gzip kept), so that its sha256 is the "
+                                     "manifest's payload_sha256; a revisit's payload comes from its original. "
+                                     "FILE is written under a temporary name, checked, then renamed; an existing "
+                                     "FILE is refused unless --force.",
+                         epilog=EPILOG_EXTRACT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ext.add_argument("url", metavar="URL")
+    ext.add_argument("--at", metavar="DATETIME", help="the capture nearest this moment (2026-11-29, 20261129150447...)")
+    ext.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
+    ext.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    ext.set_defaults(func=cmd_extract)
 
     srv = sub.add_parser("serve", help="open the archive in a browser: web UI, replay, Memento, CDX and JSON APIs",
                          description="Serve the workspace until Ctrl-C or SIGTERM: the web UI, JSON API, Memento "

@@ -37,6 +37,95 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- extract ---------------------------------------------------------------------------------------
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from ..core.urls import canonical
+    from ..index.store import Index
+    from .commands import moment_of, output_path
+
+    ws = existing_workspace(args)
+    url = canonical(args.url)
+    at = moment_of("--at", args.at)
+    target = output_path(args.output)
+    _check_target(target, args.force)
+    with Index.open(ws) as index:
+        if at is None:
+            timemap = index.timemap(url)
+            found = timemap[-1] if timemap else None
+        else:
+            nearest = index.nearest(url, at)
+            found = nearest[0] if nearest else None
+        if found is None:
+            from ..core.errors import NotArchivedError
+
+            raise NotArchivedError(f"{url} has not been captured in this workspace", target=url)
+        size, coding = _write_payload(ws, index, found, target, args.force)
+    from .output import printable
+
+    print(f"{printable(target)}: {size} bytes, sha256 {found.payload_sha256} (the manifest's payload_sha256)")
+    print(f"  {printable(found.url)} as archived {found.datetime} in capture {found.capture_id}, HTTP {found.status}"
+          + (f", {printable(found.mime)}" if found.mime else ""))
+    if coding:
+        print(f"  the bytes are as sent, Content-Encoding {printable(coding)} kept: decode them to read them")
+    if 300 <= found.status < 400 and found.location:
+        print(f"  a redirect to {printable(found.location)}: extract that URL for what it pointed to")
+    return 0
+
+
+def _check_target(target: Any, force: bool) -> None:
+    """UsageError unless ``target`` can be written: its folder exists, and it does not, unless ``force``."""
+    if target.is_dir():
+        raise UsageError(f"--output {target} is a folder; name a file")
+    if (target.exists() or target.is_symlink()) and not force:
+        raise UsageError(f"--output {target} exists; add --force to replace it")
+    if not target.parent.is_dir():
+        raise UsageError(f"--output {target}: the folder {target.parent} does not exist")
+
+
+def _write_payload(ws: Any, index: Any, found: Any, target: Any, force: bool) -> tuple[int, str | None]:
+    """Write ``found``'s payload to a temporary name beside ``target``, check its sha256, rename it.
+    Returns (bytes, the Content-Encoding kept or None)."""
+    import hashlib
+
+    from ..core.errors import ArchiverError
+    from ..core.interrupts import temporary_name
+    from ..index.catalog import open_memento
+    from ..warc.payload import PayloadError
+
+    tmp = temporary_name(target)
+    digest, size = hashlib.sha256(), 0
+    try:
+        try:
+            with open_memento(ws, index, found) as archived, open(tmp, "xb") as out:
+                coding = archived.http.get("Content-Encoding")
+                for block in archived.blocks:
+                    digest.update(block)
+                    out.write(block)
+                    size += len(block)
+                out.flush()
+                os.fsync(out.fileno())
+        except (PayloadError, ValueError) as exc:
+            raise ArchiverError(f"cannot read the archived record of {found.url}: {exc}") from None
+        if digest.hexdigest() != found.payload_sha256:
+            raise ArchiverError(f"the archived payload of {found.url} has sha256 {digest.hexdigest()}, not the "
+                                f"manifest's {found.payload_sha256}: run archiver verify")
+        if force:
+            os.replace(tmp, target)
+        else:
+            try:
+                os.link(tmp, target)        # never replaces a file that appeared meanwhile
+            except FileExistsError:
+                raise UsageError(f"--output {target} exists; add --force to replace it") from None
+            except OSError:                 # a file system without hard links
+                if target.exists():
+                    raise UsageError(f"--output {target} exists; add --force to replace it") from None
+                os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return size, coding
+
+
 # -- serve -----------------------------------------------------------------------------------------
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -136,9 +225,11 @@ def _check_free(host: str, port: int, flag: str) -> None:
 
 
 def _cited(settings: Any) -> str:
+    """How citations name archived copies, e.g. ``http://localhost:8080/archive/<timestamp>/<url>``."""
     from ..citing.citations import copies_are_local
 
-    template = settings.archived_url_template
+    shown = settings.archived_url_template.format(collection=settings.collection, timestamp="<timestamp>",
+                                                  url="<url>", capture_id="<capture_id>")
     if copies_are_local(settings):
-        return f"{template} (this machine only: set public_url to cite a published server)"
-    return template
+        return f"{shown} (this machine only: set public_url to cite a published server)"
+    return shown

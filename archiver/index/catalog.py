@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ManifestError, NotArchivedError
 from ..core.models import Failure, Manifest, PageFlag, Skipped
 from ..core.workspace import CAPTURE_ID, Workspace
-from .store import Index
+from .store import Index, Memento
+
+if TYPE_CHECKING:
+    from ..warc.payload import ArchivedPayload
 
 _HEAD_KEYS = (b"capture_id", b"seeds", b"warc_files", b"flags", b"signing_key")
 _NEXT_KEY = re.compile(rb"\n[^ \t\n#-]")     # a line that starts the next top-level field
@@ -285,3 +289,31 @@ def _size(workspace: Workspace, relative: str) -> int | None:
         return (workspace.root / relative).stat().st_size
     except (OSError, ValueError):
         return None
+
+
+# -- one archived payload --------------------------------------------------------------------------
+
+def open_memento(workspace: Workspace, index: Index, memento: Memento) -> ArchivedPayload:
+    """The archived response of ``memento``, its payload ready to stream (chunked framing removed,
+    content coding kept: the bytes hash to ``memento.payload_sha256``); a revisit's payload from
+    its original. ValueError when the index names a file outside ``archive/``; OSError, PayloadError."""
+    from ..warc.payload import RecordAt, open_payload
+
+    at = RecordAt(warc_path(workspace, memento.warc), memento.offset, memento.length)
+    original = None
+    if memento.revisit_of is not None:
+        o = memento.revisit_of
+        row = index.db.execute("SELECT length FROM mementos WHERE capture_id = ? AND record_id = ? AND warc = ? "
+                               "AND offset = ? AND revisit_of IS NULL",
+                               (o.capture_id, o.record_id, o.warc, o.offset)).fetchone()
+        original = RecordAt(warc_path(workspace, o.warc), o.offset, int(row[0]) if row else None)
+    return open_payload(at, original)
+
+
+def warc_path(workspace: Workspace, relative: str) -> Path:
+    """A WARC file a manifest or the index names, never outside the workspace's archive folder."""
+    root = workspace.archive_dir.resolve()
+    path = (workspace.root / relative).resolve()
+    if not relative.startswith("archive/") or not path.is_relative_to(root):
+        raise ValueError(f"the index names a file outside archive/: {relative[:200]!r}")
+    return path
