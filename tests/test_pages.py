@@ -114,6 +114,20 @@ def test_captures_newest_first_with_counts_flags_seal_and_verify_state(built: Bu
     assert page.locator("button", has_text="Verify now").count() == 0     # not signed in: no button
 
 
+def test_an_empty_workspace_and_an_unreadable_manifest(tmp_path: Path, page: Any) -> None:
+    from archiver.core.workspace import Workspace
+
+    ws = Workspace(tmp_path / "fresh").ensure()
+    with ui_server(ws) as fresh:
+        page.goto(fresh + "/")
+        assert "Nothing captured yet" in page.locator("main").inner_text()
+        ws.manifest_path("20260101T000000Z-abcdef").write_text("format: [not a manifest\n")
+        page.goto(fresh + "/")
+        row = page.locator("table.captures tbody tr")
+        assert row.count() == 1 and "20260101T000000Z-abcdef" in row.inner_text()
+        assert row.locator("td.problem").count() == 1
+
+
 def test_capture_page_shows_resources_failures_provenance_and_downloads(built: Built, base: str,
                                                                        page: Any) -> None:
     manifest = read_manifest(built.workspace.manifest_path(built.article_id))

@@ -1,4 +1,5 @@
 """The captures pages: the list (``/``), one capture (``/captures/{id}``), its files and its exports.
+What they show comes from ``index.catalog``, as ``archiver list`` and ``archiver show`` print it.
 
 A capture's files are served only by the names its own manifest lists (its WARC files) and its
 seal files (manifest, checksum list, signature): a name from the request is looked up, never joined
@@ -13,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from ..core.errors import ManifestError, NotArchivedError, UsageError
-from ..core.models import Manifest
-from ..index.store import Index
+from ..core.errors import NotArchivedError, UsageError
+from ..index.catalog import CaptureDetail, CaptureSummary, captures_page, show_capture
 from .jobs import VerifyState, last_verify
 from .pages_view import View, capture_id_of, param
 
@@ -29,21 +29,16 @@ ROLE_ORDER = {"seed": 0, "source": 1, "requisite": 2, "robots": 3}
 
 
 @dataclass(frozen=True, slots=True)
-class CaptureLine:
-    """One capture as the list shows it."""
+class Listed:
+    """One capture as the list shows it: what ``index.catalog`` says of it, and its last verify."""
 
-    capture_id: str
-    started: str | None
-    ended: str | None
-    seeds: tuple[str, ...]
-    resources: int
-    failures: int
-    flags: tuple[str, ...]          # fidelity flags, each once
-    signed: bool
-    ok: bool                        # every seed was captured
-    warc_bytes: int
+    capture: CaptureSummary
     verify: VerifyState | None
-    problem: str | None = None      # the manifest could not be read
+
+    @property
+    def flag_names(self) -> tuple[str, ...]:
+        """Its fidelity flags, each once (the catalog lists them as 'flag: url')."""
+        return tuple(dict.fromkeys(line.split(":", 1)[0] for line in self.capture.flags))
 
 
 def routes(view: View) -> list[BaseRoute]:
@@ -79,39 +74,11 @@ def _captures(view: View, request: Request) -> Response:
         raise UsageError("the parameter 'page' must be a whole number from 1")
     page = int(page_text)
     ws = view.ctx.workspace
-    with Index.open(ws) as index:
-        rows = index.captures()[::-1]
-        left_out = [(cid, reason) for cid, item, reason in index.left_out() if item == "capture"]
-    shown = rows[(page - 1) * PER_PAGE: page * PER_PAGE]
-    lines = [capture_line(view, row.capture_id) for row in shown]
-    pages = max(1, -(-len(rows) // PER_PAGE))
-    return view.page(request, "captures.html", lines=lines, total=len(rows), page=page, pages=pages,
-                     left_out=left_out if page == 1 else [], may_write=_may_write(view, request))
-
-
-def capture_line(view: View, capture_id: str) -> CaptureLine:
-    ws = view.ctx.workspace
-    verify = last_verify(ws, capture_id)
-    try:
-        m = read(view, capture_id)
-    except (ManifestError, NotArchivedError) as exc:
-        return CaptureLine(capture_id, None, None, (), 0, 0, (), False, False, 0, verify, problem=str(exc))
-    return CaptureLine(capture_id, m.started, m.ended, m.seeds, len(m.resources), len(m.failures),
-                       tuple(dict.fromkeys(f.flag for f in m.flags)), signed(view, capture_id), not m.seed_problems,
-                       m.warc_bytes, verify)
-
-
-def read(view: View, capture_id: str) -> Manifest:
-    from ..fixity.manifest import read_manifest
-
-    path = view.ctx.workspace.manifest_path(capture_id)
-    if not path.is_file():
-        raise NotArchivedError(f"no capture {capture_id} in this workspace")
-    return read_manifest(path)
-
-
-def signed(view: View, capture_id: str) -> bool:
-    return view.ctx.workspace.signature_path(capture_id).is_file()
+    found = captures_page(ws, offset=(page - 1) * PER_PAGE, limit=PER_PAGE)
+    lines = [Listed(c, last_verify(ws, c.capture_id)) for c in found.captures]
+    pages = max(1, -(-found.total // PER_PAGE))
+    return view.page(request, "captures.html", lines=lines, total=found.total, page=page, pages=pages,
+                     may_write=_may_write(view, request))
 
 
 def _may_write(view: View, request: Request) -> bool:
@@ -123,17 +90,17 @@ def _may_write(view: View, request: Request) -> bool:
 # -- one capture ---------------------------------------------------------------------------------
 
 def _capture(view: View, request: Request) -> Response:
-    capture_id = capture_id_of(request)
-    m = read(view, capture_id)
+    detail = show_capture(view.ctx.workspace, capture_id_of(request))
+    m = detail.manifest
     resources = sorted(m.resources, key=lambda r: ROLE_ORDER.get(str(r.role), 9))
     addresses: dict[str, set[str]] = {}
     for r in m.resources:
         if r.remote_address:
             addresses.setdefault(_host(r.url), set()).add(r.remote_address)
-    return view.page(request, "capture.html", m=m, capture_id=capture_id, resources=resources,
+    return view.page(request, "capture.html", m=m, capture_id=m.capture_id, resources=resources,
                      addresses={host: sorted(a) for host, a in sorted(addresses.items())},
-                     files=_downloads(view, capture_id, m), signed=signed(view, capture_id),
-                     verify=last_verify(view.ctx.workspace, capture_id), may_write=_may_write(view, request))
+                     files=_downloads(view, detail), signed=detail.signed,
+                     verify=last_verify(view.ctx.workspace, m.capture_id), may_write=_may_write(view, request))
 
 
 def _host(url: str) -> str:
@@ -147,31 +114,30 @@ def _host(url: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Download:
-    name: str           # the last part of its link, /captures/{id}/files/{name}
+    name: str               # the last part of its link, /captures/{id}/files/{name}
     what: str
-    path: Path
+    path: Path | None       # None: listed, but not (or no longer) a file inside the workspace
     bytes: int | None
     sha256: str | None
 
 
-def _downloads(view: View, capture_id: str, m: Manifest) -> list[Download]:
-    """The files of a capture that may be downloaded: its WARC files (as the manifest lists them,
-    and the files holding its text records) and its seal files, each inside the workspace."""
-    ws = view.ctx.workspace
+WHAT = {"warc": "WARC file", "manifest": "manifest", "checksums": "checksum list",
+        "signature": "signature of the checksum list"}
+
+
+def _downloads(view: View, detail: CaptureDetail) -> list[Download]:
+    """The files of a capture that may be downloaded: those ``index.catalog`` lists (its WARC files
+    and seal files) and the WARC files its manifest names for text records, each by its name."""
     out: dict[str, Download] = {}
-    for w in m.warc_files:
-        path = _inside(view, w.path)
-        if path is not None:
-            out.setdefault(path.name, Download(path.name, "WARC file", path, w.bytes, w.sha256))
-    for r in m.resources:
+    for f in detail.files:
+        name = PurePosixPath(f.path).name
+        out.setdefault(name, Download(name, WHAT.get(f.kind, f.kind), _inside(view, f.path), f.bytes, f.sha256))
+    for r in detail.manifest.resources:
         if r.text is not None and r.text.warc:
+            name = PurePosixPath(r.text.warc).name
             path = _inside(view, r.text.warc)
-            if path is not None:
-                out.setdefault(path.name, Download(path.name, "WARC file (text records)", path, None, None))
-    for path, what in ((ws.manifest_path(capture_id), "manifest"), (ws.checksum_path(capture_id), "checksum list"),
-                       (ws.signature_path(capture_id), "signature of the checksum list")):
-        if path.is_file():
-            out.setdefault(path.name, Download(path.name, what, path, path.stat().st_size, None))
+            out.setdefault(name, Download(name, "WARC file (text records)", path,
+                                          path.stat().st_size if path else None, None))
     return list(out.values())
 
 
@@ -190,11 +156,11 @@ def _inside(view: View, relative: str) -> Path | None:
 def _file(view: View, request: Request) -> Response:
     from starlette.responses import FileResponse
 
-    capture_id = capture_id_of(request)
+    detail = show_capture(view.ctx.workspace, capture_id_of(request))
     name = str(request.path_params["name"])
-    found = {d.name: d for d in _downloads(view, capture_id, read(view, capture_id))}.get(name)
-    if found is None:
-        raise NotArchivedError(f"capture {capture_id} has no file named {name[:100]!r}")
+    found = {d.name: d for d in _downloads(view, detail)}.get(name)
+    if found is None or found.path is None:
+        raise NotArchivedError(f"capture {detail.manifest.capture_id} has no file named {name[:100]!r}")
     kind = ("text/plain; charset=utf-8" if name.endswith((".yaml", ".sha256")) else
             "application/warc" if ".warc" in name else "application/octet-stream")
     inline = kind.startswith("text/")
@@ -214,8 +180,7 @@ def _export(view: View, request: Request, kind: str) -> Response:
     from ..transfer.bag_export import export_bag
     from ..transfer.wacz_export import export_wacz
 
-    capture_id = capture_id_of(request)
-    read(view, capture_id)
+    capture_id = show_capture(view.ctx.workspace, capture_id_of(request)).manifest.capture_id
     ws = view.ctx.workspace
     ws.state_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="export-", dir=ws.state_dir))
