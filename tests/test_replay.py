@@ -321,6 +321,21 @@ def test_two_first_requests_at_once_make_one_wacz(serve, workspace: Workspace) -
     assert bodies[0] == (workspace.state_dir / "replay" / files[0]).read_bytes()
 
 
+def test_a_changed_warc_is_not_made_into_a_wacz(serve, workspace: Workspace) -> None:
+    capture_id, _ = one_page_capture(serve, workspace)
+    warc = next(workspace.archive_dir.glob(f"{capture_id}-*.warc.gz"))
+    data = bytearray(warc.read_bytes())
+    data[-40] ^= 0xFF
+    warc.write_bytes(bytes(data))
+    with replay_server(workspace) as base:
+        answer = httpx.get(f"{base}/wacz/{capture_id}.wacz")
+    assert answer.status_code == 500 and answer.headers["content-type"].startswith("text/plain")
+    assert f"cannot make the WACZ of {capture_id}" in answer.text and "run archiver verify" in answer.text
+    assert "Traceback" not in answer.text and str(workspace.root) not in answer.text
+    assert not (workspace.state_dir / "replay" / f"{capture_id}.wacz").exists()
+    assert [p.name for p in (workspace.state_dir / "replay").iterdir()] == []     # no temporary left
+
+
 def raw_get(base: str, path: str, host: str | None = None) -> tuple[int, dict[str, str], bytes]:
     """A GET with the path (and Host header) sent exactly as written (no client normalising '..' away)."""
     parts = urlsplit(base)

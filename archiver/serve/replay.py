@@ -11,11 +11,11 @@ port of their own so that nothing archived ever runs with the UI's origin.
                                      (/static/replay/w/<collection>/<ts>mp_/<url>)
 
 The engine fetches the WACZ with Range requests and replays from it inside the browser; nothing is
-rewritten on the server. Every response carries ``REPLAY_HEADERS``: a Content-Security-Policy that
-allows requests to this origin only (and blob:/data: URLs the engine makes), so neither the engine nor
-its service worker, whose policy is the one sent with sw.js, can reach the live web. Replayed
-documents themselves are made by the service worker, which gives them its own policy (``default-src
-'self' ...``). See docs/replay.md.
+rewritten on the server. Every response, errors included, carries ``REPLAY_HEADERS`` and ``CSP``, a
+Content-Security-Policy that allows requests to this origin only (and the data:/blob: URLs the engine
+makes), so neither the engine nor its service worker, whose policy is the one sent with sw.js, can
+reach the live web. Replayed documents themselves are made by the service worker, which gives them
+its own policy (``default-src 'self' ...``). See docs/replay.md.
 """
 
 from __future__ import annotations
@@ -130,8 +130,9 @@ def routes(ctx: ServeContext) -> list[BaseRoute]:
                              "in this workspace")
         try:
             path = await run_in_threadpool(cached_wacz, ctx, capture_id)
-        except ArchiverError as exc:
-            return plain(500, f"cannot make the WACZ of {capture_id}: {exc}")
+        except ArchiverError as exc:             # e.g. a WARC that no longer has its manifest's sha256
+            reason = str(exc).replace(f"{ctx.workspace.root}/", "")    # paths shown within the workspace
+            return plain(500, f"cannot make the WACZ of {capture_id}: {reason}")
         try:
             return file_response(path, WACZ_TYPE, request.headers, head=request.method == "HEAD")
         except RangeNotSatisfiable as exc:
