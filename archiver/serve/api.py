@@ -10,9 +10,10 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ArchiverError, NotArchivedError, UsageError
+from ..core.settings import MAX_TOKEN
 from .context import ServeContext
 from .jobs import Jobs, TooBusy, last_verify
-from .security import COOKIE, MAX_TOKEN, may_write
+from .security import COOKIE, may_write
 
 if TYPE_CHECKING:
     from starlette.requests import Request

@@ -8,7 +8,12 @@ Each part of the server is a module with ``routes(ctx)``: ``archive_routes`` (Me
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+import signal
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,16 +77,43 @@ def make_context(workspace: Workspace, settings: Settings, *, host: str, port: i
                         replay_base=f"http://{shown}:{replay}", public_url=public_url, token=token)
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host``:``port``; UsageError (one line) when it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 class Server:
-    """Both origins' uvicorn servers: ``run()`` serves until interrupted (Ctrl-C, SIGTERM) or ``stop()``."""
+    """Both origins' uvicorn servers on sockets bound here (so a busy port is a one-line UsageError,
+    before anything starts): ``run()`` serves until Ctrl-C, SIGTERM or ``stop()``."""
 
     def __init__(self, ctx: ServeContext, *, host: str, port: int, replay_port: int) -> None:
         import uvicorn
 
+        class _Quiet(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield                                  # run() handles signals, once for both servers
+
         self.ctx = ctx
-        self.servers = [uvicorn.Server(uvicorn.Config(app, host=host, port=p, log_level="warning", access_log=False,
-                                                      lifespan="off", server_header=False))
-                        for app, p in ((create_app(ctx), port), (create_replay_app(ctx), replay_port))]
+        self.sockets = [_listen(host, port)]
+        try:
+            self.sockets.append(_listen(host, replay_port))
+        except UsageError:
+            self.sockets[0].close()
+            raise
+        self.servers = [_Quiet(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                                              server_header=False))
+                        for app in (create_app(ctx), create_replay_app(ctx))]
 
     @property
     def started(self) -> bool:
@@ -90,14 +122,22 @@ class Server:
     def run(self, ready: Path | None = None) -> None:
         """Serve; ``ready``: a file written with both addresses once both listen."""
         async def main() -> None:
-            tasks = [asyncio.create_task(s.serve()) for s in self.servers]
+            if threading.current_thread() is threading.main_thread():
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(signum, self.stop)
+            tasks = [asyncio.create_task(s.serve(sockets=[sock])) for s, sock in zip(self.servers, self.sockets)]
             while not self.started and not any(t.done() for t in tasks):
                 await asyncio.sleep(0.02)
             if ready is not None and self.started:
                 ready.write_text(f"{self.ctx.ui_base}\n{self.ctx.replay_base}\n")
             await asyncio.gather(*tasks)
 
-        asyncio.run(main())
+        try:
+            asyncio.run(main())
+        finally:
+            for sock in self.sockets:
+                sock.close()
 
     def stop(self) -> None:
         for s in self.servers:
@@ -106,7 +146,6 @@ class Server:
 
 def start_in_thread(ctx: ServeContext, *, host: str, port: int, replay_port: int, timeout: float = 30.0) -> Server:
     """A server running in a background thread (for tests, benches and the demo); ``stop()`` ends it."""
-    import threading
     import time
 
     server = Server(ctx, host=host, port=port, replay_port=replay_port)

@@ -13,6 +13,7 @@ import secrets
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from ..core.settings import MAX_TOKEN
 from .context import ServeContext
 
 if TYPE_CHECKING:
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "archiver_token"
-MAX_TOKEN = 512
 
 
 def may_write(request: Request, ctx: ServeContext) -> bool:
@@ -41,8 +41,12 @@ def _same(given: str, token: str) -> bool:
     return len(given) <= MAX_TOKEN and secrets.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
 
 
-def allowed_hosts(ctx: ServeContext) -> set[str]:
-    """The Host header values the UI origin answers to: its own address, localhost, the public URL's."""
+def allowed_hosts(ctx: ServeContext) -> set[str] | None:
+    """The Host header values the UI origin answers to: its own address, localhost, the public URL's.
+    None (any) when it listens on every address (0.0.0.0, ::): the token guards writing there, and the
+    names it is reached by are not known."""
+    if urlsplit(ctx.ui_base).hostname in ("0.0.0.0", "::"):
+        return None
     hosts = set()
     for base in (ctx.ui_base, ctx.replay_base, ctx.public_url):
         if base:
@@ -77,7 +81,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         host = next((v.decode("latin-1").lower() for k, v in scope["headers"] if k == b"host"), "")
-        if host not in self.hosts:
+        if self.hosts is not None and host not in self.hosts:
             body = b"this server answers to its own address only (Host not recognised)\n"
             await send({"type": "http.response.start", "status": 421,
                         "headers": [(b"content-type", b"text/plain; charset=utf-8"),
