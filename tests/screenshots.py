@@ -189,7 +189,6 @@ def take(out: Path = SHOTS) -> list[Path]:
                 ("url-timeline.png", desk, f"/url?u={ferry}"),
                 ("search.png", desk, "/search?q=harbour"),
                 ("cite.png", desk, f"/cite?url={article}"),
-                ("capture-form.png", desk, "/capture"),
             ]
             phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2)
             sign_in(phone, base, token)
@@ -200,8 +199,25 @@ def take(out: Path = SHOTS) -> list[Path]:
                 page.goto(base + path)
                 page.screenshot(path=str(out / name))
                 written.append(out / name)
+            written.append(_capture_running(desk, base, out / "capture-progress.png"))
             browser.close()
     return written
+
+
+def _capture_running(page: Page, base: str, path: Path) -> Path:
+    """The capture form with a capture of the sample site (served slowly) under way."""
+    with sample_site(latency=0.3) as slow:
+        page.goto(base + "/capture")
+        page.fill("#urls", slow.url("news", ARTICLE_PATH))
+        page.click("form.capture-form button[type=submit]")
+        progress = page.locator("#capture-job progress")
+        progress.wait_for()
+        deadline = time.monotonic() + 60           # (the page's policy forbids wait_for_function's eval)
+        while int(progress.get_attribute("value") or 0) < 6 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        page.screenshot(path=str(path))
+        page.wait_for_selector("#capture-job a.result-link", timeout=120_000)
+    return path
 
 
 def _verify_first(page: Page, base: str, capture_id: str) -> None:

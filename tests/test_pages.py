@@ -143,6 +143,9 @@ def test_capture_page_shows_resources_failures_provenance_and_downloads(built: B
         assert row.locator(f"a[href='{timeline(res.url)}']").count() == 1
         if res.via:
             assert texts(row, "td[data-label='Found on']") == [res.via]
+    seed = manifest.resources[0]
+    memento = httpx.get(f"{base}/archive/{timestamp14(seed.date)}/{seed.url}")     # the link resolves
+    assert memento.status_code == 200 and memento.headers["memento-datetime"]
     failure = manifest.failures[0]
     assert failure.reason in page.locator("table.failures").inner_text()
     provenance = page.locator("#provenance").inner_text()
