@@ -310,6 +310,7 @@ def test_verify_now_runs_to_a_result(built: Built, base: str, page: Any) -> None
     assert "intact" in result.inner_text() and "records checked" in result.inner_text()
     page.reload()
     assert "intact" in texts(row, ".verify .badge")[0]
+    assert not any("Content Security Policy" in line for line in page.console_lines)
 
 
 def test_verify_now_works_without_javascript(built: Built, base: str, browser: Any) -> None:
@@ -336,15 +337,21 @@ def test_capture_form_runs_a_capture_to_the_end(built: Built, base: str, page: A
         page.fill("#urls", url)
         page.select_option("#depth", "0")
         page.click("form.capture-form button[type=submit]")
+        polls: list[str] = []
+        page.on("request", lambda r: polls.append(r.url) if r.url.endswith("/fragment") else None)
         link = page.locator("#capture-job a.result-link")
         link.wait_for(timeout=60_000)
         capture_id = link.get_attribute("href").rsplit("/", 1)[1]
+        asked = len(polls)
+        page.wait_for_timeout(2500)
+        assert len(polls) == asked, "the finished job's fragment asks no more"
         link.click()
     page.wait_for_url(f"{base}/captures/{capture_id}")
     assert url in texts(page, "table.resources td[data-label=URL] a")
     page.goto(base + "/")
     assert texts(page, "table.captures small.id")[0] == capture_id
     assert url in page.locator("table.captures tbody tr").first.inner_text()
+    assert not any("Content Security Policy" in line for line in page.console_lines)
 
 
 def test_a_read_only_server_says_how_to_start_it_writable(built: Built, page: Any) -> None:
