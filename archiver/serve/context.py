@@ -3,10 +3,14 @@ Built once by ``app.create_app``; passed to each part's ``routes``. No global st
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..core.settings import Settings
 from ..core.workspace import Workspace
+
+_HOST_NAME = re.compile(r"[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +32,13 @@ class ServeContext:
     @property
     def writable(self) -> bool:
         return self.token is not None
+
+    def replay_origin(self, host_header: str | None) -> str:
+        """The replay origin as seen from a page reached by ``host_header``: the same host name with
+        the replay port. A frame must share the page's host name (localhost and 127.0.0.1 are
+        different sites: the replay engine's service worker does not start in a cross-site frame)."""
+        replay = urlsplit(self.replay_base)
+        name = (host_header or "").rsplit(":", 1)[0] if host_header and not host_header.endswith("]") else host_header
+        if not name or not _HOST_NAME.fullmatch(name):
+            return self.replay_base
+        return f"{replay.scheme}://{name}:{replay.port}"

@@ -60,10 +60,11 @@ def allowed_hosts(ctx: ServeContext) -> set[str] | None:
     return hosts
 
 
-def ui_policy(ctx: ServeContext) -> str:
-    """The Content-Security-Policy of the UI's pages: its own scripts only, replay only in a frame."""
+def ui_policy(ctx: ServeContext, host_header: str | None = None) -> str:
+    """The Content-Security-Policy of the UI's pages: its own scripts only, replay only in a frame
+    (from the replay origin under the host name the page was reached by)."""
     return ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"frame-src {ctx.replay_base}; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+            f"frame-src {ctx.replay_origin(host_header)}; connect-src 'self'; object-src 'none'; base-uri 'none'; "
             "form-action 'self'; frame-ancestors 'self'")
 
 
@@ -73,8 +74,8 @@ class Guard:
 
     def __init__(self, app: ASGIApp, ctx: ServeContext) -> None:
         self.app = app
+        self.ctx = ctx
         self.hosts = allowed_hosts(ctx)
-        self.policy = ui_policy(ctx).encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,11 +90,13 @@ class Guard:
             await send({"type": "http.response.body", "body": body})
             return
 
+        policy = ui_policy(self.ctx, host).encode("latin-1")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
-                for name, value in ((b"content-security-policy", self.policy),
+                for name, value in ((b"content-security-policy", policy),
                                     (b"x-content-type-options", b"nosniff"),
                                     (b"referrer-policy", b"no-referrer"),
                                     (b"cross-origin-resource-policy", b"same-origin")):
