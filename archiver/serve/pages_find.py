@@ -111,21 +111,20 @@ class Hit:
 def _search(view: View, request: Request) -> Response:
     query, host = param(request, "q", MAX_QUERY), param(request, "host", 300).lower()
     start, end = _moment(request, "from", end=False), _moment(request, "to", end=True)
-    hits: list[Hit] = []
-    found: list[tuple[Memento, str, float]] = []
-    more = False
-    if query:
-        with Index.open(view.ctx.workspace) as index:
-            found = index.search(query, SEARCHED)
-        for m, snippet, _ in found:
-            if not _host_matches(m.url, host) or not _in_range(m.datetime, start, end):
-                continue
-            if len(hits) == SHOWN:
-                more = True
-                break
-            hits.append(Hit(m, title_of(m.metadata), snippet, replay_url(view.ctx.settings, m)))
+    hits, more = _hits(view, query, host, start, end) if query else ([], False)
     return view.page(request, "search.html", query=query, host=host, start=param(request, "from", 40),
-                     end=param(request, "to", 40), hits=hits, more=more or len(found) == SEARCHED)
+                     end=param(request, "to", 40), hits=hits, more=more)
+
+
+def _hits(view: View, query: str, host: str, start: datetime | None, end: datetime | None) -> tuple[list[Hit], bool]:
+    """The best SHOWN hits within the filters, and whether there may be more (beyond SHOWN, or
+    beyond the SEARCHED best the index was asked for)."""
+    with Index.open(view.ctx.workspace) as index:
+        found = index.search(query, SEARCHED)
+    kept = [(m, snippet) for m, snippet, _ in found
+            if _host_matches(m.url, host) and _in_range(m.datetime, start, end)]
+    hits = [Hit(m, title_of(m.metadata), snippet, replay_url(view.ctx.settings, m)) for m, snippet in kept[:SHOWN]]
+    return hits, len(kept) > SHOWN or len(found) == SEARCHED
 
 
 def _moment(request: Request, name: str, end: bool) -> datetime | None:
