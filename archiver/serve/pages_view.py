@@ -62,7 +62,7 @@ class View:
         view = cls(ctx, env)
         env.filters.update(when=when, size=size, marked=marked, plural=plural, title=title_of)
         env.globals.update(ctx=ctx, collection=ctx.collection, memento_href=view.memento_href,
-                           timeline_href=timeline_href, cite_href=cite_href, ts14=timestamp14)
+                           timeline_href=timeline_href, cite_href=cite_href)
         return view
 
     def memento_href(self, url: str, date: str) -> str:
