@@ -210,6 +210,15 @@ def test_the_session_cookie_writes_only_from_the_ui_origin(captured, writable) -
     except urllib.error.HTTPError as err:
         assert err.code == 403
         check(doc, "/api/session", "POST", 403, err.read())
+    request = urllib.request.Request(writable + "/api/session", data=b"token=wrong", method="POST",
+                                     headers={"Accept": "text/html"})
+    try:
+        opener.open(request, timeout=10)
+        raise AssertionError("a browser's wrong token was not sent back to the form")
+    except urllib.error.HTTPError as err:
+        assert err.code == 303 and err.headers["Location"] == "/session?refused=1"
+    status, _, page = call(writable, "GET", "/session?refused=1")
+    assert status == 200 and (b"not the server&#39;s token" in page or b"not the server's token" in page)
     request = urllib.request.Request(writable + "/api/session", data=urllib.parse.urlencode({"token": TOKEN}).encode(),
                                      method="POST")
     try:

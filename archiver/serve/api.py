@@ -264,6 +264,8 @@ async def _session(request: Request, ctx: ServeContext) -> Response:
     if ctx.token is None:
         return _error(403, "this server is read-only: there is no token to sign in with")
     if not isinstance(token, str) or len(token) > MAX_TOKEN or token != ctx.token:
+        if "text/html" in request.headers.get("accept", ""):       # a browser's form: back to it, saying so
+            return RedirectResponse("/session?refused=1", status_code=303)
         return _error(403, "that is not the server's token")
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")

@@ -47,7 +47,8 @@ def routes(view: View) -> list[BaseRoute]:
         return view.page(request, "job_fragment.html", job=_job(request))
 
     def session(request: Request) -> Response:
-        return view.page(request, "session.html", **_access(view, request))
+        return view.page(request, "session.html", refused=request.query_params.get("refused") == "1",
+                         **_access(view, request))
 
     return [
         view.route("/capture", form),

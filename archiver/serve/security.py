@@ -70,7 +70,7 @@ def ui_policy(ctx: ServeContext, host_header: str | None = None) -> str:
 
 class Guard:
     """ASGI middleware of the UI origin: refuses unknown Host headers (421), and gives every response
-    the safety headers it lacks (CSP, nosniff, no referrer, no framing by others)."""
+    the safety headers it lacks (CSP, nosniff, referrer kept to this origin, no framing by others)."""
 
     def __init__(self, app: ASGIApp, ctx: ServeContext) -> None:
         self.app = app
@@ -98,7 +98,7 @@ class Guard:
                 names = {k.lower() for k, _ in headers}
                 for name, value in ((b"content-security-policy", policy),
                                     (b"x-content-type-options", b"nosniff"),
-                                    (b"referrer-policy", b"no-referrer"),
+                                    (b"referrer-policy", b"same-origin"),   # no-referrer makes a form's Origin null
                                     (b"cross-origin-resource-policy", b"same-origin")):
                     if name not in names:
                         headers.append((name, value))
