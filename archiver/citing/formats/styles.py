@@ -52,7 +52,17 @@ def render(items: list[CitationData], style: str) -> list[str]:
             by_key[d["id"]] = citation
         ordered = {str(item.key): str(entry) for item, entry in
                    zip(bibliography.items, bibliography.bibliography())}
-    return [" ".join("".join(ordered[d["id"]]).split()) for d in data]
+    return [_urls_as_given(" ".join("".join(ordered[d["id"]]).split()), d) for d in data]
+
+
+def _urls_as_given(text: str, item: dict) -> str:
+    """URLs exactly as given: citeproc-py capitalises the first letter of a sentence even when the
+    sentence is a URL (Chicago's "Http://..."), and a URL's case is part of it."""
+    for key in ("URL", "archive_location"):
+        url = item.get(key)
+        if isinstance(url, str) and url[:1].islower():
+            text = text.replace(url[:1].upper() + url[1:], url)
+    return text
 
 
 def to_apa(items: list[CitationData]) -> str:
