@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import re
 import sqlite3
 import threading
@@ -51,6 +52,7 @@ _URL_SAFE = frozenset(range(0x21, 0x7F)) - frozenset(b'"<>\\^`{|}')
 _PASSED = {"content-type", "content-encoding"}                 # sent as archived; the rest as X-Archive-Orig-*
 _NO_BODY = {204, 304}
 CHUNK = 64 * 1024
+QUICK_ROWS = 1000           # captures of one URL a CDX query may list on the event loop
 
 
 class IndexPool:
@@ -150,6 +152,27 @@ class ArchiveRoutes:
     def urls(self, request: Request) -> memento.Urls:
         return memento.Urls(str(request.base_url).rstrip("/") + self.prefix)
 
+    def is_quick(self, request: Request) -> bool:
+        """Whether the answer is a few indexed lookups, to be given on the event loop: a TimeGate, an
+        id_ head, a CDX query of one URL with at most ``QUICK_ROWS`` captures. Threads would only add
+        a hop and contention for the GIL; what may take longer (other CDX queries, TimeMaps, the
+        memento page with its citation) runs in a thread."""
+        rest = _raw_rest(request, self.prefix)
+        if rest == "cdx":
+            try:
+                query = cdx.parse_query(request.query_params.multi_items())
+            except UsageError:
+                return True
+            if query.end is not None:
+                return False
+            with self.pool.borrow() as index:
+                return index.db.execute("SELECT 1 FROM mementos WHERE surt = ? LIMIT 1 OFFSET ?",
+                                        (query.start, QUICK_ROWS)).fetchone() is None
+        if rest.startswith("timemap/"):
+            return False
+        replay = _REPLAY.fullmatch(rest)
+        return replay is None or replay.group(2) == "id_"
+
     def dispatch(self, request: Request) -> Response:
         rest = _raw_rest(request, self.prefix)
         query: bytes = request.scope.get("query_string", b"")
@@ -177,7 +200,8 @@ class ArchiveRoutes:
             raise UsageError(f"not an http(s) URL: {url[:200]}") from None
 
     def cdx(self, request: Request) -> Response:
-        from starlette.responses import StreamingResponse
+        """The CDX answer: whole when it is small (most are), else streamed as the rows come."""
+        from starlette.responses import Response, StreamingResponse
 
         query = cdx.parse_query(request.query_params.multi_items())
         collection = self.ctx.collection
@@ -187,8 +211,14 @@ class ArchiveRoutes:
                 rows = cdx.search(index.db, query)
                 yield from _batched(cdx.render(rows, query, collection))
 
-        return StreamingResponse(body(), media_type=cdx.OUTPUTS[query.output],
-                                 headers={"Content-Security-Policy": TEXT_POLICY, "X-Content-Type-Options": "nosniff"})
+        chunks = body()
+        first = next(chunks, b"")
+        rest = next(chunks, None)
+        headers = {"Content-Security-Policy": TEXT_POLICY, "X-Content-Type-Options": "nosniff"}
+        media = cdx.OUTPUTS[query.output]
+        if rest is None:
+            return Response(first, media_type=media, headers=headers)
+        return StreamingResponse(itertools.chain((first, rest), chunks), media_type=media, headers=headers)
 
     def timemap(self, request: Request, kind: str, url: str) -> Response:
         from starlette.responses import Response
@@ -394,11 +424,16 @@ def page_policy(replay_base: str) -> str:
 
 def routes(ctx: ServeContext) -> list[BaseRoute]:
     """The catch-all under ``/{collection}/``: mounted last, after the API's and the pages' routes."""
+    from starlette.concurrency import run_in_threadpool
     from starlette.routing import Route
 
     handlers = ArchiveRoutes(ctx, IndexPool(ctx.workspace))
 
-    def endpoint(request: Request) -> Response:
-        return handlers.dispatch(request)
+    async def endpoint(request: Request) -> Response:
+        # one indexed lookup (a TimeGate, a redirect, an id_ head) is answered on the event loop:
+        # threads would only add a hop and GIL contention; what may take longer runs in a thread
+        if handlers.is_quick(request):
+            return handlers.dispatch(request)
+        return await run_in_threadpool(handlers.dispatch, request)
 
     return [Route(f"/{ctx.collection}/{{rest:path}}", endpoint, methods=["GET", "HEAD"])]
