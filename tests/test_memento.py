@@ -20,7 +20,7 @@ import hashlib
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -29,11 +29,13 @@ from pathlib import Path
 import httpx
 import pytest
 from pywbkit import free_port, wayback
-from test_payload import HOSTILE_TITLE, Archive, capture_archive
+from test_payload import HOSTILE_TITLE, Archive, capture_archive, encodings_host
 
+from archiver import CaptureOptions, capture
 from archiver.core.settings import Settings
 from archiver.core.workspace import Workspace
 from archiver.demo.sample import ARTICLE_PATH
+from archiver.demo.server import Site
 from archiver.net.surt import timestamp14
 from archiver.serve import archive_routes
 from archiver.serve.context import ServeContext
@@ -42,15 +44,16 @@ REPLAY_BASE = "http://127.0.0.1:9"        # the replay origin the memento page f
 
 
 @contextmanager
-def serving(root: Path) -> Iterator[str]:
-    """Our archive routes under a real uvicorn on a free loopback port; yields the collection's URL."""
+def serving(root: Path, chunk: int = archive_routes.CHUNK) -> Iterator[str]:
+    """Our archive routes under a real uvicorn on a free loopback port; yields the collection's URL.
+    ``chunk``: the size of a CDX answer's parts (a smaller one streams more answers)."""
     import uvicorn
     from starlette.applications import Starlette
 
     port = free_port()
     ctx = ServeContext(workspace=Workspace(root), settings=Settings(), ui_base=f"http://127.0.0.1:{port}",
                        replay_base=REPLAY_BASE, public_url=None, token=None)
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=archive_routes.routes(ctx)), host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=archive_routes.routes(ctx, chunk=chunk)), host="127.0.0.1", port=port,
                                            log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, name="archive-routes", daemon=True)
     thread.start()
@@ -294,6 +297,24 @@ def test_bad_paths_are_400s_never_500s(archive: Archive, servers: tuple[str, str
         mine = client.get(ours + path)
         assert mine.status_code in (400, 404), path
         assert mine.text.count("\n") == 1, path
+
+
+def test_a_capture_sealed_while_serving_is_found(tmp_path: Path, serve: Callable[..., Site]) -> None:
+    site = serve([encodings_host()[0]])
+    url = site.url("enc", "/odd.txt")
+    root = tmp_path / "ws"
+    day_ago = datetime.now(UTC) - timedelta(days=1)
+    first = capture([url], Workspace(root), CaptureOptions(depth=0), clock=lambda: day_ago)
+    with serving(root) as ours, httpx.Client(trust_env=False, timeout=30) as client:
+        latest = client.get(ours + url).headers["location"]
+        assert latest == f"{ours}{timestamp14(first.resources[0].date)}/{url}"
+        second = capture([url], Workspace(root), CaptureOptions(depth=0))
+        expected = f"{ours}{timestamp14(second.resources[0].date)}/{url}"
+        deadline = time.monotonic() + 10
+        while (latest := client.get(ours + url).headers["location"]) != expected and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert latest == expected
+        assert len(timemap_entries(client.get(ours + "timemap/link/" + url).text, ours)) == 3 + 2
 
 
 def parse(date: str) -> datetime:

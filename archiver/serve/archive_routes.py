@@ -142,10 +142,10 @@ def _raw_rest(request: Request, prefix: str) -> str:
 class ArchiveRoutes:
     """The handlers of ``/{collection}/...``, sharing one index pool."""
 
-    def __init__(self, ctx: ServeContext, pool: IndexPool) -> None:
+    def __init__(self, ctx: ServeContext, pool: IndexPool, chunk: int = CHUNK) -> None:
         from jinja2 import Environment
 
-        self.ctx, self.pool = ctx, pool
+        self.ctx, self.pool, self.chunk = ctx, pool, chunk
         self.prefix = f"/{ctx.collection}/"
         self.template = Environment(autoescape=True).from_string(PAGE)
 
@@ -209,7 +209,7 @@ class ArchiveRoutes:
         def body() -> Iterator[bytes]:
             with self.pool.borrow() as index:
                 rows = cdx.search(index.db, query)
-                yield from _batched(cdx.render(rows, query, collection))
+                yield from _batched(cdx.render(rows, query, collection), self.chunk)
 
         chunks = body()
         first = next(chunks, b"")
@@ -422,12 +422,13 @@ def page_policy(replay_base: str) -> str:
             "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
 
 
-def routes(ctx: ServeContext) -> list[BaseRoute]:
-    """The catch-all under ``/{collection}/``: mounted last, after the API's and the pages' routes."""
+def routes(ctx: ServeContext, *, chunk: int = CHUNK) -> list[BaseRoute]:
+    """The catch-all under ``/{collection}/``: mounted last, after the API's and the pages' routes.
+    ``chunk``: the size of a CDX answer's parts (a larger answer is streamed in parts of this size)."""
     from starlette.concurrency import run_in_threadpool
     from starlette.routing import Route
 
-    handlers = ArchiveRoutes(ctx, IndexPool(ctx.workspace))
+    handlers = ArchiveRoutes(ctx, IndexPool(ctx.workspace), chunk)
 
     async def endpoint(request: Request) -> Response:
         # one indexed lookup (a TimeGate, a redirect, an id_ head) is answered on the event loop:
