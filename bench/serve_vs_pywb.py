@@ -31,10 +31,16 @@ request a random present URL:
 Then the time to first byte of ``GET /archive/<ts>id_/<url>`` of the 5 MB record, and to its last
 byte, ``--replays`` times each on a kept-alive connection, one request at a time.
 
+Before the load, 200 CDX requests are sent one after another on one connection to each server: a
+median near 40 ms means responses wait for the client's delayed ACK (a server socket without
+TCP_NODELAY writing head and body apart). ``--nodelay`` starts archiver's server with TCP_NODELAY set
+on its connections (the fix proposed for ``serve.app._listen``, patched into that module only).
+
 Targets: ahead of pywb on every figure; TimeGate p99 under 50 ms.
 
 Run:  /tmp/venv/bin/python bench/serve_vs_pywb.py [--captures 1000] [--per-capture 1000] [--urls 100000]
-          [--hosts 1000] [--clients 16] [--duration 10] [--replays 30] [--workdir DIR] [--reuse] [--json]
+          [--hosts 1000] [--clients 16] [--duration 10] [--replays 30] [--nodelay] [--threads]
+          [--workdir DIR] [--reuse] [--json]
 """
 
 from __future__ import annotations
@@ -475,6 +481,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     rng = random.Random(SEED + 9)
     load = load_wrk if shutil.which("wrk") and not args.threads else load_threads
     result["load_tool"] = "wrk" if load is load_wrk else "python threads"
+    result["clients"], result["duration"] = args.clients, args.duration
     queries = requests_for(plan, rng, 20_000)
     big_ts = "".join(c for c in big_row.datetime if c.isdigit())[:14]
     big_path = f"/archive/{big_ts}id_/{BIG_URL}"
@@ -533,7 +540,8 @@ def report(r: dict[str, Any]) -> str:
               f"{', TCP_NODELAY patched in' if r['nodelay_patch'] else ''}), {seq['pywb']:.2f} ms (pywb)"
               + ("; over 30 ms: the response waits for the client's delayed ACK (no TCP_NODELAY)"
                  if seq["archiver"] > 30 else ""),
-              f"  load: {r['load_tool']}, 16 concurrent clients; 1-minute load average "
+              f"  load: {r['load_tool']}, {r['clients']} concurrent clients, {r['duration']:g} s per figure; "
+              "1-minute load average "
               f"{r['loadavg_before']:.2f} before, {r['loadavg_after']:.2f} after "
               f"({os.cpu_count()} CPUs shared by client and server)", "",
               f"{'':30} {'archiver':>30}   {'pywb':>30}",
