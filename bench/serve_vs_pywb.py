@@ -1,45 +1,35 @@
 """Benchmark: ``archiver serve``'s TimeGate, CDX API and id_ replay against pywb on the same WARC files.
 
-The data: ``--captures`` captures (default 1,000) of ``--per-capture`` URLs each (default 1,000), so
-1,000,000 mementos, spread over seven years and over ``--urls`` URLs (default 100,000) on ``--hosts``
-hosts (default 1,000); a URL's share of the captures follows a log-normal spread. Each memento is a
-small real ``response`` record (an HTTP head and a body of about 100 bytes) written with archiver's
-own writer (``warc.writer.write_record``, one gzip member each) into one WARC file per capture. Each
-capture is then sealed through the normal API (``build_manifest``, ``seal``: manifest, checksum list,
-chain, witness) and added to the index as a capture adds it (``index_sealed``). One more capture
-holds a single 5 MB response (incompressible bytes) for the replay timing.
+The data: ``--captures`` sealed captures (default 1,000) of ``--per-capture`` URLs (default 1,000):
+1,000,000 mementos over seven years, drawn log-normally from ``--urls`` URLs (default 100,000) on
+``--hosts`` hosts. Each memento is a small real ``response`` record written with archiver's writer
+(``warc.writer.write_record``), one WARC file per capture; each capture is sealed through the normal
+API (``build_manifest``, ``seal``) and indexed as a capture is (``index_sealed``). One more capture
+holds a 5 MB response (incompressible bytes) for the replay timing.
 
-pywb reads the same WARC files (its config's ``archive_paths`` is the workspace's ``archive/``)
-through a CDXJ index of them, written while the records are written and sorted by byte value
-(``LC_ALL=C sort``); the script checks that pywb's own indexer (``cdxj-indexer``) gives the same
-lines for the first WARC file. pywb runs with ``redirect_to_exact`` so that its TimeGate redirects,
-as ours does (it loads the record before it redirects: that is how pywb answers a TimeGate).
+pywb reads the same WARC files (``archive_paths``) through a CDXJ of them, written with the records
+and sorted by byte value; pywb's own ``cdxj-indexer`` must give the same lines for the first file.
+pywb runs with ``redirect_to_exact``, so its TimeGate redirects as ours does (it loads the record
+first: that is how pywb answers a TimeGate). Both run as child processes on loopback: archiver's
+``serve.app.run_server`` (uvicorn, one process) and ``wayback`` (gevent). Before timing, both must
+give the same TimeGate target and CDX rows (pywb's own fields aside) for 200 URLs, and the same id_
+bytes, whose sha256 is the manifest's payload_sha256.
 
-Both servers run as child processes on loopback: ``archiver serve``'s server (``serve.app.run_server``,
-one process, uvicorn) and ``wayback`` (gevent). Before timing, each kind of query is asked of both
-for 200 URLs and must give the same answer (TimeGate target; CDX JSON rows, pywb's own fields
-aside; id_ bytes, whose sha256 must be the manifest's payload_sha256).
+Load: ``wrk`` (Debian's package), ``--clients`` connections (default 16), ``--duration`` seconds per
+figure after a warm-up, each request a random captured URL: a TimeGate (``GET /archive/<url>``, a
+random ``Accept-Datetime``), a CDX query of the URL (``output=json``), a CDX query of the memento
+closest to a random moment (``closest=<ts>&limit=1``). Then the time to the first and the last byte
+of the 5 MB record's ``id_`` replay, ``--replays`` times, one request at a time.
 
-Load: ``wrk`` (Debian's package; else Python threads with keep-alive connections) with
-``--clients`` connections (default 16) for ``--duration`` seconds per figure after a warm-up, each
-request a random present URL:
-
-- TimeGate: ``GET /archive/<url>`` with a random ``Accept-Datetime`` within the seven years;
-- CDX: ``GET /archive/cdx?url=<url>&output=json`` (every capture of the URL);
-- CDX closest: ``GET /archive/cdx?url=<url>&closest=<ts>&limit=1&output=json``.
-
-Then the time to first byte of ``GET /archive/<ts>id_/<url>`` of the 5 MB record, and to its last
-byte, ``--replays`` times each on a kept-alive connection, one request at a time.
-
-Before the load, 200 CDX requests are sent one after another on one connection to each server: a
-median near 40 ms means responses wait for the client's delayed ACK (a server socket without
-TCP_NODELAY writing head and body apart). ``--nodelay`` starts archiver's server with TCP_NODELAY set
-on its connections (the fix proposed for ``serve.app._listen``, patched into that module only).
+Before the load, 200 CDX requests go one after another on one connection to each server: a median
+near 40 ms means responses wait for the client's delayed ACK (no TCP_NODELAY on the server's socket,
+head and body written apart). ``--nodelay`` starts archiver's server with TCP_NODELAY on its
+connections: the fix proposed for ``serve.app._listen``, patched into that module only.
 
 Targets: ahead of pywb on every figure; TimeGate p99 under 50 ms.
 
 Run:  /tmp/venv/bin/python bench/serve_vs_pywb.py [--captures 1000] [--per-capture 1000] [--urls 100000]
-          [--hosts 1000] [--clients 16] [--duration 10] [--replays 30] [--nodelay] [--threads]
+          [--hosts 1000] [--clients 16] [--duration 10] [--replays 30] [--nodelay]
           [--workdir DIR] [--reuse] [--json]
 """
 
@@ -49,19 +39,20 @@ import argparse
 import hashlib
 import http.client
 import io
+import itertools
 import json
 import math
 import os
 import random
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -90,9 +81,6 @@ TARGET_P99_MS = 50.0
 BIN = Path(sys.executable).parent
 
 
-# --------------------------------------------------------------------------- the plan
-
-
 @dataclass(slots=True)
 class Plan:
     urls: list[str]
@@ -108,11 +96,7 @@ def make_plan(captures: int, per_capture: int, url_count: int, hosts: int) -> Pl
         kind = rng.choices(list(KINDS), [60, 10, 20, 10])[0]
         path = f"/{rng.choice(WORDS)}/{n}.{kind}" if rng.random() < 0.8 else f"/{rng.choice(WORDS)}/view?id={n}"
         urls.append(names[n % hosts] + path)
-    weights = [rng.lognormvariate(0.0, 1.0) for _ in range(url_count)]
-    cumulative, total = [], 0.0
-    for w in weights:
-        total += w
-        cumulative.append(total)
+    cumulative = list(itertools.accumulate(rng.lognormvariate(0.0, 1.0) for _ in range(url_count)))
     picks = []
     for _ in range(captures):
         chosen: set[int] = set()
@@ -122,15 +106,6 @@ def make_plan(captures: int, per_capture: int, url_count: int, hosts: int) -> Pl
     offsets = sorted(rng.random() for _ in range(captures))
     started = [EPOCH + SPAN * f + timedelta(microseconds=rng.randrange(10**6)) for f in offsets]
     return Plan(urls, picks, started)
-
-
-# --------------------------------------------------------------------------- the data
-
-
-def response_block(url: str, when: datetime, body: bytes, mime: str) -> tuple[bytes, bytes]:
-    head = (f"HTTP/1.1 200 OK\r\nContent-Type: {mime}\r\nContent-Length: {len(body)}\r\n"
-            f"Date: {format_datetime(when, usegmt=True)}\r\nServer: bench\r\n\r\n").encode()
-    return head, body
 
 
 def write_capture(ws: Workspace, started: datetime, items: list[tuple[str, bytes, str]], level: int,
@@ -145,8 +120,8 @@ def write_capture(ws: Workspace, started: datetime, items: list[tuple[str, bytes
     placed = []
     for i, (url, body, mime) in enumerate(items):
         when = started + timedelta(milliseconds=i)
-        head, body = response_block(url, when, body, mime)
-        block = head + body
+        block = (f"HTTP/1.1 200 OK\r\nContent-Type: {mime}\r\nContent-Length: {len(body)}\r\n"
+                 f"Date: {format_datetime(when, usegmt=True)}\r\nServer: bench\r\n\r\n").encode() + body
         record_id, digest = new_record_id(), hashlib.sha256(body).hexdigest()
         headers = [("WARC-Type", "response"), ("WARC-Record-ID", record_id), ("WARC-Date", warc_date(when)),
                    ("WARC-Target-URI", url), ("WARC-Block-Digest", f"sha256:{hashlib.sha256(block).hexdigest()}"),
@@ -176,18 +151,15 @@ def write_capture(ws: Workspace, started: datetime, items: list[tuple[str, bytes
     return lines
 
 
-def body_of(url: str, k: int) -> bytes:
-    return f"<!doctype html><title>{url}</title><p>capture {k}</p>".encode()
-
-
 def build(ws: Workspace, pywb_dir: Path, plan: Plan, witness: Path) -> dict[str, float]:
     level = CaptureOptions().compress_level
     ws.ensure()
     lines: list[str] = []
     t0 = time.perf_counter()
     for k, (started, picks) in enumerate(zip(plan.started, plan.picks)):
-        items = [(plan.urls[u], body_of(plan.urls[u], k), KINDS[plan.urls[u].rsplit(".", 1)[-1]]
-                  if "view?" not in plan.urls[u] else KINDS["html"]) for u in picks]
+        items = [(url, f"<!doctype html><title>{url}</title><p>capture {k}</p>".encode(),
+                  KINDS["html"] if "view?" in url else KINDS[url.rsplit(".", 1)[-1]])
+                 for url in (plan.urls[u] for u in picks)]
         lines += write_capture(ws, started, items, level, witness)
         if k % 100 == 99:
             print(f"  {k + 1} captures sealed ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
@@ -198,8 +170,7 @@ def build(ws: Workspace, pywb_dir: Path, plan: Plan, witness: Path) -> dict[str,
     t0 = time.perf_counter()
     encoded = sorted(line.encode() for line in lines)         # bytes order: LC_ALL=C sort
     pywb_dir.mkdir(parents=True, exist_ok=True)
-    with open(pywb_dir / "index.cdxj", "wb") as fh:
-        fh.writelines(encoded)
+    (pywb_dir / "index.cdxj").write_bytes(b"".join(encoded))
     (pywb_dir / "config.yaml").write_text(
         f"collections:\n  archive:\n    index: {pywb_dir / 'index.cdxj'}\n    archive_paths: {ws.archive_dir}/\n"
         "redirect_to_exact: true\nenable_memento: true\n")
@@ -216,12 +187,7 @@ def check_cdxj(ws: Workspace, pywb_dir: Path) -> int:
     return len(ours)
 
 
-# --------------------------------------------------------------------------- servers
-
-
 def free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -235,9 +201,7 @@ from archiver.core.settings import load_settings
 from archiver.core.workspace import Workspace
 ws, port, replay, ready = Workspace(Path(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
 if sys.argv[5] == "nodelay":
-    # app._listen's sockets are made with proto 0, so asyncio does not set TCP_NODELAY on the
-    # connections (it checks proto == IPPROTO_TCP): a response written as head then body waits for
-    # the client's delayed ACK (40 ms). The fix proposed for app._listen, applied to app only:
+    # app._listen makes its sockets with proto 0: asyncio sets TCP_NODELAY only when proto == IPPROTO_TCP
     class TcpSocket(socket.socket):
         def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
             tcp = fileno is None and type == socket.SOCK_STREAM and proto in (-1, 0)
@@ -272,118 +236,61 @@ def child(argv: list[str], cwd: Path, ready: Any, name: str) -> Iterator[subproc
 
 def answers(base: str) -> bool:
     try:
-        status(base)
-        return True
+        return status(base)[0] > 0
     except OSError:
         return False
 
 
 def status(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     host, _, path = url.removeprefix("http://").partition("/")
-    conn = http.client.HTTPConnection(host, timeout=60)
-    try:
+    with closing(http.client.HTTPConnection(host, timeout=60)) as conn:
         conn.request("GET", "/" + path, headers=headers or {})
         reply = conn.getresponse()
         return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
-    finally:
-        conn.close()
-
-
-# --------------------------------------------------------------------------- load
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    errors: int
 
 
 WRK_SCRIPT = """
-local lines = {}
-local n = 0
-local i = 0
-init = function(args)
+local lines, n, i = {}, 0, 0
+function init(args)
   for line in io.lines(args[1]) do n = n + 1; lines[n] = line end
   i = math.random(n)
 end
-request = function()
+function request()
   i = i % n + 1
-  local path, date = lines[i]:match("([^\\t]*)\\t?(.*)")
-  local headers = {}
-  if date ~= "" then headers["Accept-Datetime"] = date end
-  return wrk.format("GET", path, headers)
+  local path, date = lines[i]:match("([^\t]*)\t?(.*)")
+  return wrk.format("GET", path, date ~= "" and {["Accept-Datetime"] = date} or {})
 end
-done = function(summary, latency, requests)
+function done(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "errors": %d, '
-    .. '"status_errors": %d}\\n', summary.requests, summary.duration, latency:percentile(50),
-    latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
+  io.write(string.format('{"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "errors": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout + e.status))
 end
 """
 
 
-def load_wrk(base: str, requests: list[tuple[str, str]], clients: int, duration: float, work: Path) -> Figures:
-    listing = work / "requests.txt"
+def load_wrk(base: str, requests: list[tuple[str, str]], clients: int, duration: float, work: Path) -> dict[str, Any]:
+    """req/s, p50 and p99 (ms), requests and errors of ``clients`` connections sending ``requests`` for ``duration`` s."""
+    listing, script = work / "requests.txt", work / "requests.lua"
     listing.write_text("".join(f"{path}\t{date}\n" for path, date in requests))
-    script = work / "requests.lua"
     script.write_text(WRK_SCRIPT)
     argv = ["wrk", "-t", str(min(clients, os.cpu_count() or 2)), "-c", str(clients), "-d", f"{duration:g}s",
             "--timeout", "10s", "-s", str(script), base, "--", str(listing)]
     done = subprocess.run(argv, capture_output=True, text=True, check=True)
     data = json.loads(done.stdout.strip().splitlines()[-1])
-    return Figures(data["requests"] / (data["duration_us"] / 1e6), data["p50_us"] / 1000, data["p99_us"] / 1000,
-                   data["requests"], data["errors"] + data["status_errors"])
-
-
-def load_threads(base: str, requests: list[tuple[str, str]], clients: int, duration: float, work: Path) -> Figures:
-    host = base.removeprefix("http://")
-    stop = time.monotonic() + duration
-    times: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-
-    def run(offset: int) -> None:
-        conn = http.client.HTTPConnection(host, timeout=30)
-        mine, i = [], offset
-        while time.monotonic() < stop:
-            path, date = requests[i % len(requests)]
-            i += 1
-            t0 = time.perf_counter()
-            conn.request("GET", path, headers={"Accept-Datetime": date} if date else {})
-            reply = conn.getresponse()
-            reply.read()
-            mine.append(time.perf_counter() - t0)
-            if reply.status >= 400:
-                with lock:
-                    errors[0] += 1
-        with lock:
-            times.extend(mine)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=run, args=(k * 7919,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - started
-    times.sort()
-    return Figures(len(times) / wall, percentile(times, 0.5) * 1000, percentile(times, 0.99) * 1000, len(times),
-                   errors[0])
+    return {"rps": data["requests"] / (data["duration_us"] / 1e6), "p50_ms": data["p50_us"] / 1000,
+            "p99_ms": data["p99_us"] / 1000, "requests": data["requests"], "errors": data["errors"]}
 
 
 def sequential(base: str, requests: list[tuple[str, str]]) -> float:
     """Median ms of requests sent one after another on one kept-alive connection."""
-    conn = http.client.HTTPConnection(base.removeprefix("http://"), timeout=60)
     times = []
-    for path, _ in requests:
-        t0 = time.perf_counter()
-        conn.request("GET", path)
-        conn.getresponse().read()
-        times.append((time.perf_counter() - t0) * 1000)
-    conn.close()
+    with closing(http.client.HTTPConnection(base.removeprefix("http://"), timeout=60)) as conn:
+        for path, _ in requests:
+            t0 = time.perf_counter()
+            conn.request("GET", path)
+            conn.getresponse().read()
+            times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
 
 
@@ -395,25 +302,18 @@ def replay_times(url: str, runs: int) -> tuple[list[float], list[float], str]:
     """(ms to the first body byte, ms to the last, sha256 of the body) on one kept-alive connection."""
     host, _, path = url.removeprefix("http://").partition("/")
     conn = http.client.HTTPConnection(host, timeout=60)
-    first, last, digest = [], [], ""
-    for n in range(runs + 2):
+    times, digest = [], ""
+    for _ in range(runs + 2):               # the first two are not timed: warm-up
         t0 = time.perf_counter()
         conn.request("GET", "/" + path, headers={"Accept-Encoding": "identity"})
-        reply = conn.getresponse()
-        h = hashlib.sha256(reply.read(1))
+        h = hashlib.sha256((reply := conn.getresponse()).read(1))
         t1 = time.perf_counter()
         while block := reply.read(1 << 20):
             h.update(block)
-        t2 = time.perf_counter()
-        if n >= 2:                          # two untimed warm-up runs
-            first.append((t1 - t0) * 1000)
-            last.append((t2 - t0) * 1000)
+        times.append(((t1 - t0) * 1000, (time.perf_counter() - t0) * 1000))
         digest = h.hexdigest()
     conn.close()
-    return first, last, digest
-
-
-# --------------------------------------------------------------------------- the run
+    return [t[0] for t in times[2:]], [t[1] for t in times[2:]], digest
 
 
 def cdx_rows(text: bytes) -> list[dict[str, str]]:
@@ -432,8 +332,8 @@ def check_answers(ours: str, theirs: str, sample: list[tuple[str, str]], big: tu
         mine_rows, pywb_rows = cdx_rows(status(ours + query)[2]), cdx_rows(status(theirs + query)[2])
         assert mine_rows == pywb_rows and mine_rows, url
     path, sha = big
-    mine_body, pywb_body = status(ours + path)[2], status(theirs + path)[2]
-    assert hashlib.sha256(mine_body).hexdigest() == hashlib.sha256(pywb_body).hexdigest() == sha
+    assert hashlib.sha256(status(ours + path)[2]).hexdigest() == hashlib.sha256(status(theirs + path)[2]).hexdigest() \
+        == sha
     return len(sample)
 
 
@@ -457,9 +357,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
               "seed": SEED}
     stamp = work / "bench-params.json"
     result: dict[str, Any] = {"params": params}
-    t0 = time.perf_counter()
     plan = make_plan(args.captures, args.per_capture, args.urls, args.hosts)
-    result["plan_s"] = time.perf_counter() - t0
     if args.reuse and stamp.exists() and json.loads(stamp.read_text()) == params:
         print(f"reusing the workspace and CDXJ in {work}", file=sys.stderr)
         result["build"] = None
@@ -479,16 +377,15 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     assert result["mementos"] == result["cdxj_lines"] == args.captures * args.per_capture + 1
 
     rng = random.Random(SEED + 9)
-    load = load_wrk if shutil.which("wrk") and not args.threads else load_threads
-    result["load_tool"] = "wrk" if load is load_wrk else "python threads"
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install wrk")
     result["clients"], result["duration"] = args.clients, args.duration
     queries = requests_for(plan, rng, 20_000)
     big_ts = "".join(c for c in big_row.datetime if c.isdigit())[:14]
     big_path = f"/archive/{big_ts}id_/{BIG_URL}"
     port, replay, pywb_port = free_port(), free_port(), free_port()
     ours, theirs = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{pywb_port}"
-    ready = work / "ready"
-    ready.unlink(missing_ok=True)
+    (ready := work / "ready").unlink(missing_ok=True)
     ours_argv = [sys.executable, "-c", LAUNCH, str(ws.root), str(port), str(replay), str(ready),
                  "nodelay" if args.nodelay else "as-is"]
     result["nodelay_patch"] = args.nodelay
@@ -504,8 +401,8 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         for name, requests in queries.items():
             figures[name] = {}
             for server, base in (("archiver", ours), ("pywb", theirs)):
-                load(base, requests, args.clients, min(3.0, args.duration), work)          # warm-up
-                figures[name][server] = _as_dict(load(base, requests, args.clients, args.duration, work))
+                load_wrk(base, requests, args.clients, min(3.0, args.duration), work)          # warm-up
+                figures[name][server] = load_wrk(base, requests, args.clients, args.duration, work)
         result["load"] = figures
         replays = {}
         for server, base in (("archiver", ours), ("pywb", theirs)):
@@ -518,10 +415,6 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         result["replay_5mb"] = replays
         result["loadavg_after"] = os.getloadavg()[0]
     return result
-
-
-def _as_dict(f: Figures) -> dict[str, Any]:
-    return {"rps": f.rps, "p50_ms": f.p50_ms, "p99_ms": f.p99_ms, "requests": f.requests, "errors": f.errors}
 
 
 def report(r: dict[str, Any]) -> str:
@@ -540,8 +433,7 @@ def report(r: dict[str, Any]) -> str:
               f"{', TCP_NODELAY patched in' if r['nodelay_patch'] else ''}), {seq['pywb']:.2f} ms (pywb)"
               + ("; over 30 ms: the response waits for the client's delayed ACK (no TCP_NODELAY)"
                  if seq["archiver"] > 30 else ""),
-              f"  load: {r['load_tool']}, {r['clients']} concurrent clients, {r['duration']:g} s per figure; "
-              "1-minute load average "
+              f"  load: wrk, {r['clients']} concurrent clients, {r['duration']:g} s per figure; 1-minute load average "
               f"{r['loadavg_before']:.2f} before, {r['loadavg_after']:.2f} after "
               f"({os.cpu_count()} CPUs shared by client and server)", "",
               f"{'':30} {'archiver':>30}   {'pywb':>30}",
@@ -578,15 +470,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--nodelay", action="store_true",
                    help="start archiver's server with TCP_NODELAY on its connections (the fix proposed for "
                         "serve.app._listen), to measure the server without the 40 ms delayed-ACK stall")
-    p.add_argument("--threads", action="store_true", help="load with Python threads even when wrk is installed")
     p.add_argument("--workdir", type=Path, help="build here and keep the files (default: a temporary folder)")
     p.add_argument("--reuse", action="store_true", help="with --workdir: time the data of an earlier run")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = p.parse_args(argv)
-    if args.reuse and not args.workdir:
-        p.error("--reuse needs --workdir")
-    if args.per_capture > args.urls:
-        p.error("--per-capture cannot exceed --urls")
+    if (args.reuse and not args.workdir) or args.per_capture > args.urls:
+        p.error("--reuse needs --workdir; --per-capture cannot exceed --urls")
     return args
 
 
