@@ -284,18 +284,19 @@ class ArchiveRoutes:
         urls, safe = self.urls(request), _safe(found)
         timestamp = timestamp14(found.datetime)
         data = citation_data(found, self.ctx.settings)
+        replay = self.ctx.replay_origin(request.headers.get("host"))     # the same host name: a same-site frame
         html = self.template.render(
             url=found.url, title=data.title, when=memento.memento_datetime(found), iso=found.datetime,
             capture_id=found.capture_id, status=found.status, mime=found.mime, sha256=found.payload_sha256,
             revisit=found.revisit_of is not None,
-            frame=f"{self.ctx.replay_base}/embed/{found.capture_id}/{timestamp}/{found.url}",
+            frame=f"{replay}/embed/{found.capture_id}/{timestamp}/{found.url}",
             capture=f"/captures/{found.capture_id}", timemap=urls.timemap(safe.url),
             raw=urls.memento(timestamp, safe.url, "id_"),
             apa=FORMATS["apa"]([data]).strip(), bibtex=FORMATS["bibtex"]([data]).strip())
         return HTMLResponse(html, headers={
             "Memento-Datetime": memento.memento_datetime(found),
             "Link": memento.link_header(urls, safe.url, safe),
-            "Content-Security-Policy": page_policy(self.ctx.replay_base),
+            "Content-Security-Policy": page_policy(replay),
             "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"})
 
     def payload(self, request: Request, index: Index, found: Memento) -> Response:

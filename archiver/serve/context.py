@@ -33,6 +33,18 @@ class ServeContext:
     def writable(self) -> bool:
         return self.token is not None
 
+    def ui_origins(self) -> list[str]:
+        """Every origin the UI may be reached by: as started, by the loopback names of its port, and the
+        public URL's. A replay frame's every ancestor must be one of them (CSP frame-ancestors)."""
+        ui = urlsplit(self.ui_base)
+        out = [self.ui_base]
+        if ui.hostname in ("127.0.0.1", "localhost", "::1"):
+            out += [f"http://127.0.0.1:{ui.port}", f"http://localhost:{ui.port}"]
+        public = urlsplit(self.public_url or "")
+        if public.scheme in ("http", "https") and _HOST_NAME.fullmatch(public.hostname or ""):
+            out.append(f"{public.scheme}://{public.netloc}")
+        return list(dict.fromkeys(out))
+
     def replay_origin(self, host_header: str | None) -> str:
         """The replay origin as seen from a page reached by ``host_header``: the same host name with
         the replay port. A frame must share the page's host name (localhost and 127.0.0.1 are

@@ -159,7 +159,8 @@ def routes(ctx: ServeContext) -> list[BaseRoute]:
         Route(STATIC_PREFIX, engine_index, methods=["GET", "HEAD"]),
         Route(STATIC_PREFIX + "{name:path}", engine_file, methods=["GET", "HEAD"]),
     ], default=_not_found_app)
-    headers = {**REPLAY_HEADERS, "Content-Security-Policy": f"{CSP}; frame-ancestors 'self' {ctx.ui_base}"}
+    # the engine's own frames sit inside the embed page inside the UI's memento page: every ancestor counts
+    headers = {**REPLAY_HEADERS, "Content-Security-Policy": f"{CSP}; frame-ancestors 'self' {' '.join(ctx.ui_origins())}"}
     return [Mount("", app=ReplayHeaders(inner, headers))]
 
 
