@@ -24,15 +24,15 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from ..core.errors import ArchiverError, UsageError
 from ..core.workspace import Workspace
+from ..index.catalog import open_memento
 from ..index.store import Index, Memento
 from ..net.surt import surt, timestamp14
-from ..warc.payload import ArchivedPayload, PayloadError, RecordAt, open_payload
+from ..warc.payload import ArchivedPayload, PayloadError
 from . import cdx, memento
 from .context import ServeContext
 
@@ -301,26 +301,10 @@ class ArchiveRoutes:
 
     def payload(self, request: Request, index: Index, found: Memento) -> Response:
         try:
-            archived = self._open(index, found)
+            archived = open_memento(self.ctx.workspace, index, found)
         except (PayloadError, OSError, ValueError) as exc:
             return _text(f"cannot read the archived record of {header_url(found.url)}: {exc}", 500)
         return _payload_response(archived, found, self.urls(request), self.ctx.collection)
-
-    def _open(self, index: Index, found: Memento) -> ArchivedPayload:
-        at = RecordAt(self._warc(found.warc), found.offset, found.length)
-        original = None
-        if found.revisit_of is not None:
-            original = RecordAt(self._warc(found.revisit_of.warc), found.revisit_of.offset,
-                                memento.original_length(index, found))
-        return open_payload(at, original)
-
-    def _warc(self, relative: str) -> Path:
-        """A WARC file the index names, never outside the workspace's archive folder."""
-        root = (self.ctx.workspace.root / "archive").resolve()
-        path = (self.ctx.workspace.root / relative).resolve()
-        if not relative.startswith("archive/") or not path.is_relative_to(root):
-            raise ValueError(f"the index names a file outside archive/: {relative[:200]!r}")
-        return path
 
 
 def _safe(found: Memento) -> Memento:

@@ -106,18 +106,6 @@ def memento_at(index: Index, url: str, timestamp: str) -> tuple[Memento | None, 
     return (found[0] if found else None), False
 
 
-def original_length(index: Index, memento: Memento) -> int | None:
-    """The compressed length of the record a revisit's payload is in, from its index row; None when
-    the original's capture is not indexed (then the record is read to its gzip member's end)."""
-    original = memento.revisit_of
-    if original is None:
-        return None
-    row = index.db.execute("SELECT length FROM mementos WHERE capture_id = ? AND record_id = ? AND warc = ? "
-                           "AND offset = ? AND revisit_of IS NULL",
-                           (original.capture_id, original.record_id, original.warc, original.offset)).fetchone()
-    return int(row[0]) if row else None
-
-
 def timemap_query(url: str, kind: str) -> cdx.CdxQuery:
     """The CDX query of a TimeMap: every capture of exactly ``url``, oldest first."""
     return cdx.parse_query([("url", url), ("matchType", "exact"), ("output", kind)])
