@@ -19,6 +19,16 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _INT_TAG = "tag:yaml.org,2002:int"
 
 
+class _Every:
+    """Contains every character: every scalar goes to the resolver."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+_EVERY_CHARACTER = _Every()
+
+
 class _NotPlain(Exception):  # noqa: N818
     """The document uses something _load_plain leaves to PyYAML's own composer and constructor."""
 
@@ -62,6 +72,12 @@ def _load_plain(loader: Any) -> Any:
         if type(get()) is not StreamStartEvent or type(get()) is not DocumentStartEvent:
             raise _NotPlain
         resolved: dict[str, str] = {}           # plain scalar -> tag: the resolver depends on the value only
+        # Resolver.resolve tries only the implicit resolvers filed under a scalar's first character: a
+        # scalar starting with any other is a string (so long as no resolver is filed for every
+        # character or by path, which the safe loader's are not)
+        starts = loader.yaml_implicit_resolvers
+        if None in starts or loader.yaml_path_resolvers:
+            starts = _EVERY_CHARACTER
         constructors = loader.yaml_constructors
         no_key = object()
         stack: list[list[Any]] = []              # [container, pending key or no_key]
@@ -72,7 +88,7 @@ def _load_plain(loader: Any) -> Any:
                 if event.anchor is not None or event.tag is not None:
                     raise _NotPlain
                 value = event.value
-                if event.implicit[0]:
+                if event.implicit[0] and (not value or value[0] in starts):
                     tag = resolved.get(value)
                     if tag is None:
                         tag = resolved[value] = loader.resolve(ScalarNode, value, event.implicit)

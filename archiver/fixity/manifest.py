@@ -243,32 +243,55 @@ def _fields(entry: Any, what: str, required: dict[str, type], optional: tuple[st
 
 
 _RESOURCE_MORE = {"depth": int, "payload_bytes": int, "date": str}
-_RESOURCE_TEXT = ("request_record_id", "warc_payload_digest", "content_type", "location", "remote_address",
-                  "truncated", "via")
 _TEXT_KEYS = {"record_id": str, "offset": int, "length": int, "sha256": str, "chars": int}
 _ORIGINAL_KEYS = {"capture_id": str, "record_id": str, "url": str, "date": str, "payload_digest": str,
                   "warc": str, "offset": int}
 
 
 def _resource(res: Any, i: int) -> ArchivedResource:
-    what = f"resources[{i}]"
-    _fields(res, what, RESOURCE_KEYS, ())
-    if not _HEX64.match(res["payload_sha256"]):
-        raise _Wrong(f"{what}.payload_sha256 is not 64 hex digits")
-    if not 0 <= res["offset"] <= _MAX_INT or not 0 < res["length"] <= _MAX_INT:
-        raise _Wrong(f"{what}.offset or length is out of range")
-    if not 0 <= res["status"] <= 999:
-        raise _Wrong(f"{what}.status {res['status']} is not an HTTP status")
-    _fields(res, what, _RESOURCE_MORE, _RESOURCE_TEXT)
-    return ArchivedResource(
-        url=res["url"], role=_role(res["role"], what), via=res.get("via"), depth=res["depth"], status=res["status"],
-        content_type=res.get("content_type"), payload_sha256=res["payload_sha256"],
-        payload_bytes=res["payload_bytes"], warc=res["warc"], offset=res["offset"], length=res["length"],
-        record_id=res["record_id"], request_record_id=res.get("request_record_id"), date=res["date"],
-        remote_address=res.get("remote_address"), location=res.get("location"), truncated=res.get("truncated"),
-        metadata=_metadata(res.get("metadata"), what), text=_text(res.get("text"), what),
-        warc_payload_digest=res.get("warc_payload_digest"), revisit_of=_original(res.get("revisit_of"), what),
-        limits=_limits(res.get("limits"), what))
+    # read_manifest's hot loop (verify reads every resource of every manifest): each value fetched
+    # once, checked, and handed over by position (ArchivedResource's field order)
+    if type(res) is not dict:
+        raise _Wrong(f"resources[{i}] is not a mapping")
+    get: Any = res.get                 # values of any type: each is checked below
+    url, role, status, sha, warc = get("url"), get("role"), get("status"), get("payload_sha256"), get("warc")
+    offset, length, record_id = get("offset"), get("length"), get("record_id")
+    depth, payload_bytes, date = get("depth"), get("payload_bytes"), get("date")
+    # YAML builds exact str and int (a bool is not an int here), so the type is the test
+    if not (type(url) is str and type(role) is str and type(status) is int and type(sha) is str
+            and type(warc) is str and type(offset) is int and type(length) is int and type(record_id) is str
+            and type(depth) is int and type(payload_bytes) is int and type(date) is str):
+        for key, kind in _REQUIRED_OF_RESOURCE:
+            if type(get(key)) is not kind:
+                raise _Wrong(f"resources[{i}].{key} is missing or not a {kind.__name__}")
+    texts = (get("via"), get("content_type"), get("request_record_id"), get("remote_address"), get("location"),
+             get("truncated"), get("warc_payload_digest"))
+    for key, value in zip(_RESOURCE_TEXT, texts):
+        if value is not None and type(value) is not str:
+            raise _Wrong(f"resources[{i}].{key} is not text")
+    if not _HEX64.match(sha):
+        raise _Wrong(f"resources[{i}].payload_sha256 is not 64 hex digits")
+    if not 0 <= offset <= _MAX_INT or not 0 < length <= _MAX_INT:
+        raise _Wrong(f"resources[{i}].offset or length is out of range")
+    if not 0 <= status <= 999:
+        raise _Wrong(f"resources[{i}].status {status} is not an HTTP status")
+    checked_role = _ROLES.get(role)
+    if checked_role is None:
+        raise _Wrong(f"resources[{i}].role is not one of {', '.join(_ROLES)}")
+    metadata, text, original, limits = get("metadata"), get("text"), get("revisit_of"), get("limits")
+    if metadata is not None or text is not None or original is not None or limits is not None:
+        what = f"resources[{i}]"
+        metadata, text = _metadata(metadata, what), _text(text, what)
+        original, limits = _original(original, what), _limits(limits, what)
+    via, content_type, request_record_id, remote_address, location, truncated, digest = texts
+    return ArchivedResource(url, checked_role, via, depth, status, content_type, sha, payload_bytes, warc, offset,
+                            length, record_id, request_record_id, date, remote_address, location, truncated,
+                            metadata, text, digest, original, limits)
+
+
+_REQUIRED_OF_RESOURCE = tuple({**RESOURCE_KEYS, **_RESOURCE_MORE}.items())
+_RESOURCE_TEXT = ("via", "content_type", "request_record_id", "remote_address", "location", "truncated",
+                  "warc_payload_digest")
 
 
 def _limits(value: Any, what: str) -> list[str] | None:
