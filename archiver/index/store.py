@@ -19,7 +19,6 @@ from ..core.models import ArchivedResource, Manifest, Original
 from ..core.moments import iso
 from ..core.workspace import Workspace
 from ..net.surt import surt
-from ..warc.reader import read_block
 from .rows import (
     DATA_ERRORS,
     INSERT_MEMENTO,
@@ -269,6 +268,8 @@ class Index:
         warc = record.warc or res.warc
         if warc_problem(warc) or bounds.int_problem("", record.length, 1, MAX_TEXT_RECORD):
             return None, "text is not a conversion record's warc, offset and length: its text is not searchable"
+        from ..warc.reader import read_block  # here: a lookup never reads WARC files, and starts faster
+
         try:
             block = read_block(self.workspace.root / warc, record.offset, record.length, MAX_TEXT)
         except (OSError, ValueError, OverflowError):
