@@ -22,14 +22,14 @@ closest to a random moment (``closest=<ts>&limit=1``). Then the time to the firs
 of the 5 MB record's ``id_`` replay, ``--replays`` times, one request at a time.
 
 Before the load, 200 CDX requests go one after another on one connection to each server: a median
-near 40 ms means responses wait for the client's delayed ACK (no TCP_NODELAY on the server's socket,
-head and body written apart). ``--nodelay`` starts archiver's server with TCP_NODELAY on its
-connections: the fix proposed for ``serve.app._listen``, patched into that module only.
+near 40 ms would mean responses wait for the client's delayed ACK (no TCP_NODELAY on the server's
+connections, head and body written apart); ``serve.app._listen`` makes its sockets so that asyncio
+sets TCP_NODELAY, and this probe shows it stays so.
 
 Targets: ahead of pywb on every figure; TimeGate p99 under 50 ms.
 
 Run:  /tmp/venv/bin/python bench/serve_vs_pywb.py [--captures 1000] [--per-capture 1000] [--urls 100000]
-          [--hosts 1000] [--clients 16] [--duration 10] [--replays 30] [--nodelay]
+          [--hosts 1000] [--clients 16] [--duration 10] [--replays 30]
           [--workdir DIR] [--reuse] [--json]
 """
 
@@ -194,19 +194,12 @@ def free_port() -> int:
 
 
 LAUNCH = """
-import socket, sys, types
+import sys
 from pathlib import Path
 import archiver.serve.app as app
 from archiver.core.settings import load_settings
 from archiver.core.workspace import Workspace
 ws, port, replay, ready = Workspace(Path(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
-if sys.argv[5] == "nodelay":
-    # app._listen makes its sockets with proto 0: asyncio sets TCP_NODELAY only when proto == IPPROTO_TCP
-    class TcpSocket(socket.socket):
-        def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
-            tcp = fileno is None and type == socket.SOCK_STREAM and proto in (-1, 0)
-            super().__init__(family, type, socket.IPPROTO_TCP if tcp else proto, fileno)
-    app.socket = types.SimpleNamespace(**{**vars(socket), "socket": TcpSocket})
 ctx = app.make_context(ws, load_settings(ws.root), host="127.0.0.1", port=port, replay_port=replay,
                        public_url=None, token=None)
 app.run_server(ctx, host="127.0.0.1", port=port, replay_port=replay, ready=ready)
@@ -386,9 +379,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     port, replay, pywb_port = free_port(), free_port(), free_port()
     ours, theirs = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{pywb_port}"
     (ready := work / "ready").unlink(missing_ok=True)
-    ours_argv = [sys.executable, "-c", LAUNCH, str(ws.root), str(port), str(replay), str(ready),
-                 "nodelay" if args.nodelay else "as-is"]
-    result["nodelay_patch"] = args.nodelay
+    ours_argv = [sys.executable, "-c", LAUNCH, str(ws.root), str(port), str(replay), str(ready)]
     with child(ours_argv, work, ready.exists, "archiver-serve"), \
             child([str(BIN / "wayback"), "-p", str(pywb_port), "-b", "127.0.0.1"], pywb_dir,
                   lambda: answers(theirs + "/"), "wayback"):
@@ -429,8 +420,8 @@ def report(r: dict[str, Any]) -> str:
                      f"+ {r['build']['cdxj_s']:.0f} s (CDXJ)")
     seq = r["sequential_cdx_ms"]
     lines += [f"  same answers from both for {r['answers_checked']} URLs (TimeGate target, CDX rows, id_ bytes)",
-              f"  one client, CDX requests one after another: median {seq['archiver']:.2f} ms (archiver"
-              f"{', TCP_NODELAY patched in' if r['nodelay_patch'] else ''}), {seq['pywb']:.2f} ms (pywb)"
+              f"  one client, CDX requests one after another: median {seq['archiver']:.2f} ms (archiver), "
+              f"{seq['pywb']:.2f} ms (pywb)"
               + ("; over 30 ms: the response waits for the client's delayed ACK (no TCP_NODELAY)"
                  if seq["archiver"] > 30 else ""),
               f"  load: wrk, {r['clients']} concurrent clients, {r['duration']:g} s per figure; 1-minute load average "
@@ -467,9 +458,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=16, help="concurrent connections")
     p.add_argument("--duration", type=float, default=10.0, help="seconds of load per figure")
     p.add_argument("--replays", type=int, default=30, help="timed id_ replays of the 5 MB record per server")
-    p.add_argument("--nodelay", action="store_true",
-                   help="start archiver's server with TCP_NODELAY on its connections (the fix proposed for "
-                        "serve.app._listen), to measure the server without the 40 ms delayed-ACK stall")
     p.add_argument("--workdir", type=Path, help="build here and keep the files (default: a temporary folder)")
     p.add_argument("--reuse", action="store_true", help="with --workdir: time the data of an earlier run")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
