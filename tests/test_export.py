@@ -300,3 +300,60 @@ def test_wacz_of_the_revisiting_capture_is_self_contained(captured: Captured, tm
     assert sha256(body) == captured.site.served_for(captured.article).sha256 == res.payload_sha256
     served_at = parsedate_to_datetime(headers["Memento-Datetime"])
     assert served_at.strftime("%Y%m%d%H%M%S") == ts14(res.date)      # the second capture's memento
+
+
+# -- choosing the captures: ids, --all, --since -------------------------------------------------
+
+
+def cli_export(captured: Captured, *args: object) -> subprocess.CompletedProcess[str]:
+    return run(sys.executable, "-m", "archiver", "-w", captured.workspace.root, "export", *args)
+
+
+def started_of(captured: Captured, result: CaptureResult) -> str:
+    manifest = (captured.workspace.root / result.manifest_path).read_text(encoding="utf-8")
+    return re.search(r"^started: ['\"]?([^'\"\n]+)['\"]?$", manifest, re.M).group(1)  # type: ignore[union-attr]
+
+
+def wacz_captures(path: Path) -> set[str]:
+    with zipfile.ZipFile(path) as zf:
+        return {Path(n).name.removesuffix(".yaml") for n in zf.namelist()
+                if n.startswith("archiver/") and n.endswith(".yaml")}
+
+
+def test_export_all_and_since_choose_the_captures_from_the_cli(captured: Captured, tmp_path: Path) -> None:
+    first, second = captured.first.capture_id, captured.second.capture_id
+    everything = cli_export(captured, "wacz", "--all", "-o", tmp_path / "all.wacz")
+    assert everything.returncode == 0, everything.stderr
+    assert "(2 captures)" in everything.stdout
+    assert wacz_captures(tmp_path / "all.wacz") == {first, second}
+    since = started_of(captured, captured.second)      # the second started at or after this; the first before
+    later = cli_export(captured, "bag", "--since", since, "-o", tmp_path / "later-bag")
+    assert later.returncode == 0, later.stderr
+    info = (tmp_path / "later-bag" / "bag-info.txt").read_text(encoding="utf-8")
+    assert f"External-Identifier: {second}" in info and first not in info
+    index = cli_export(captured, "cdxj", "--since", since, "-o", tmp_path / "later.cdxj")
+    assert index.returncode == 0, index.stderr
+    assert (tmp_path / "later.cdxj").read_text(encoding="utf-8").splitlines() == \
+        cdxj_lines(captured.workspace, [second])
+    whole = cli_export(captured, "cdxj", "-o", tmp_path / "whole.cdxj")      # cdxj alone: the whole index
+    assert whole.returncode == 0 and (tmp_path / "whole.cdxj").read_text(encoding="utf-8").splitlines() == \
+        cdxj_lines(captured.workspace)
+
+
+@pytest.mark.parametrize("fmt", ["wacz", "bag"])
+def test_export_without_a_choice_or_with_two_is_one_line_and_exit_2(captured: Captured, tmp_path: Path,
+                                                                      fmt: str) -> None:
+    for choice in ([], ["--all", captured.first.capture_id], ["--all", "--since", "2026-01-01"],
+                   ["--since", "not a date"]):
+        proc = cli_export(captured, fmt, *choice, "-o", tmp_path / "out")
+        assert proc.returncode == 2, (choice, proc.stderr)
+        assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("archiver: "), proc.stderr
+        assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_since_after_every_capture_is_not_found(captured: Captured, tmp_path: Path) -> None:
+    proc = cli_export(captured, "wacz", "--since", "2099-01-01", "-o", tmp_path / "none.wacz")
+    assert proc.returncode == 1
+    assert proc.stderr == "archiver: no capture started at or after 2099-01-01T00:00:00Z\n"
+    assert list(tmp_path.iterdir()) == []

@@ -68,7 +68,8 @@ EPILOG_RUN = """example:
   archiver run --watch                            # or stay in the foreground"""
 EPILOG_EXPORT = """example:
   archiver export wacz 20261129T150447Z-bce0ff -o article.wacz
-  archiver export bag 20261129T150447Z-bce0ff -o article-bag
+  archiver export bag --since 2026-11-01 -o november-bag
+  archiver export wacz --all -o everything.wacz
   archiver export cdxj -o index.cdxj"""
 EPILOG_IMPORT = """example:
   archiver import crawl.warc.gz
@@ -240,14 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
                                      "pywb's CDXJ. Packages are self-contained: originals of revisit records go in.",
                          epilog=EPILOG_EXPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
     esub = exp.add_subparsers(dest="format", metavar="FORMAT", parser_class=_Parser, required=True)
-    for fmt, what in (("wacz", "a WACZ file"), ("bag", "a folder (must not exist)")):
+    for fmt, what in (("wacz", "a WACZ file"), ("bag", "a folder (must not exist)"),
+                      ("cdxj", "a sorted CDXJ file (default: every capture)")):
         e = esub.add_parser(fmt, help=f"captures as {what}")
-        e.add_argument("capture_ids", nargs="+", metavar="CAPTURE_ID")
+        e.add_argument("capture_ids", nargs="*", metavar="CAPTURE_ID", help="the captures to export")
+        e.add_argument("--all", action="store_true", dest="every", help="every capture in the workspace")
+        e.add_argument("--since", metavar="WHEN", help="the captures started at or after WHEN (2026-11-01, ...)")
         e.add_argument("-o", "--output", required=True, metavar="PATH", help=f"{what}")
         e.set_defaults(func=cmd_export)
-    e = esub.add_parser("cdxj", help="the workspace's index as sorted CDXJ")
-    e.add_argument("-o", "--output", required=True, metavar="FILE")
-    e.set_defaults(func=cmd_export)
 
     imp = sub.add_parser("import", help="bring in WARC or WACZ files made by other tools",
                          description="Import a .warc, .warc.gz or .wacz made by another tool (wget, pywb, "

@@ -335,28 +335,35 @@ def output_path(text: str) -> Path:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from ..core.settings import load_settings
+    from ..transfer.selection import select_captures
 
     ws = existing_workspace(args)
     out = output_path(args.output)
-    for capture_id in getattr(args, "capture_ids", []):
+    for capture_id in args.capture_ids:
         if not _CAPTURE_ID.fullmatch(capture_id):
             raise UsageError(f"not a capture id: {capture_id[:100]!r} (e.g. 20261129T150447Z-bce0ff)")
+    since = moment_of("--since", args.since)
+    if args.format == "cdxj" and not (args.capture_ids or args.every or since):
+        chosen = None                   # the whole index, as before --all existed
+    else:
+        chosen = select_captures(ws, args.capture_ids, every=args.every, since=since)
     if args.format == "cdxj":
         from ..transfer.cdxj import write_cdxj
 
-        count = write_cdxj(ws, out)
+        count = write_cdxj(ws, out, chosen)
         print(f"{count} CDXJ lines written to {out}")
         return 0
+    assert chosen is not None
     settings = load_settings(ws.root)
     if args.format == "wacz":
         from ..transfer.wacz_export import export_wacz
 
-        written = export_wacz(ws, args.capture_ids, out, settings)
+        written = export_wacz(ws, chosen, out, settings)
     else:
         from ..transfer.bag_export import export_bag
 
-        written = export_bag(ws, args.capture_ids, out, settings)
-    print(f"{args.format}: {written}")
+        written = export_bag(ws, chosen, out, settings)
+    print(f"{args.format}: {written} ({len(chosen)} capture{'s' if len(chosen) != 1 else ''})")
     return 0
 
 
