@@ -367,3 +367,34 @@ def test_revisits_resolve_within_the_import_and_are_kept_without_an_original(tmp
         assert got.revisit_of.capture_id == result.capture_id and got.payload_sha256 == r.payload_sha256
     check = cli(ws.root, "verify")
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+# -- importing what is already there -------------------------------------------------------------
+
+def test_importing_the_same_warc_or_wacz_again_writes_nothing_and_names_the_capture(
+        tmp_path: Path, wget_warc, archiver_capture) -> None:
+    orig, article = archiver_capture
+    package = make_wacz(orig, orig.manifest_paths()[0].stem, article, tmp_path / "orig.wacz")
+    ws = tmp_path / "ws"
+    for source in (wget_warc[0], package):
+        first = cli(ws, "import", str(source), "--json")
+        assert first.returncode == 0, first.stderr
+        capture_id = json.loads(first.stdout)["capture_id"]
+        before = snapshot(ws)
+        again = cli(ws, "import", str(source))
+        assert again.returncode == 0, again.stderr
+        assert again.stdout == f"{source.name}: already imported as capture {capture_id}; nothing written\n"
+        assert again.stderr == ""
+        assert snapshot(ws) == before                       # not one byte written
+        as_json = cli(ws, "import", str(source), "--json")
+        assert as_json.returncode == 0 and json.loads(as_json.stdout)["already_imported_as"] == capture_id
+    assert len(Workspace(ws).manifest_paths()) == 2         # one capture per file, not four
+    copy = tmp_path / "renamed-copy.warc.gz"                # the same bytes under another name: the same file
+    copy.write_bytes(wget_warc[0].read_bytes())
+    assert "already imported as capture" in cli(ws, "import", str(copy)).stdout
+    changed = tmp_path / "other.warc.gz"                    # other bytes: a new capture
+    changed.write_bytes(wget_warc[0].read_bytes() + gzip.compress(b""))
+    other = cli(ws, "import", str(changed), "--json")
+    assert other.returncode == 0, other.stderr
+    assert json.loads(other.stdout)["capture_id"] not in {p.stem for p in Workspace(ws).manifest_paths()[:2]}
+    assert len(Workspace(ws).manifest_paths()) == 3

@@ -370,12 +370,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from ..core.settings import load_settings
     from ..core.workspace import Workspace
-    from ..transfer.importer import import_archive
+    from ..transfer.importer import AlreadyImported, import_archive
 
     root, _ = workspace_root(args)
     source = Path(args.file)
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
-    result = import_archive(Workspace(root), source, load_settings(root))
+    try:
+        result = import_archive(Workspace(root), source, load_settings(root))
+    except AlreadyImported as same:             # nothing written: not a failure
+        print(json.dumps({"file": str(source), "already_imported_as": same.capture_id}, indent=2)
+              if args.json else str(same))
+        return 0
     print_result(result, args.json)
     return 0

@@ -16,6 +16,9 @@ Order, so that a bad input never touches the workspace:
 4. the main text and citation metadata of every 2xx HTML page are computed, the text stored as
    ``conversion`` records in ``archive/<capture-id>-derived.warc.gz``;
 5. only then: copy the WARC files in (``.open`` name, fsync, rename), seal the manifest, index it.
+
+A file whose sha256 is already recorded as ``imported_from.sha256`` by a capture of the workspace is
+not imported again: :class:`AlreadyImported` names that capture, and nothing is written.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__
-from ..core.errors import UsageError
+from ..core.errors import ArchiverError, ManifestError, UsageError
 from ..core.interrupts import temporary_folder
 from ..core.models import (
     ArchivedResource,
@@ -45,7 +48,7 @@ from ..core.models import (
 from ..core.moments import parse_moment
 from ..core.settings import Settings
 from ..core.workspace import OPEN_SUFFIX, Workspace, fsync_dir, new_capture_id
-from ..fixity.manifest import build_manifest
+from ..fixity.manifest import build_manifest, read_manifest
 from ..fixity.seal import seal, signing_key
 from ..index.store import index_sealed
 from ..page.main_text import main_text
@@ -64,6 +67,34 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class AlreadyImported(ArchiverError):
+    """The same file (same sha256) was imported before: nothing was written. Not a failure (exit 0)."""
+
+    exit_code = 0
+
+    def __init__(self, source: Path, capture_id: str) -> None:
+        super().__init__(f"{source.name}: already imported as capture {capture_id}; nothing written")
+        self.path = str(source)
+        self.capture_id = capture_id
+
+
+def imported_as(workspace: Workspace, sha256: str) -> str | None:
+    """The capture whose manifest records an import of a file with this sha256, or None. Only the
+    manifests holding the digest's text are parsed."""
+    needle = sha256.encode("ascii")
+    for path in workspace.manifest_paths():
+        try:
+            raw = path.read_bytes()
+            if needle not in raw:
+                continue
+            manifest = read_manifest(path, raw)
+        except (OSError, ManifestError):
+            continue                  # verify reports an unreadable manifest; it records no import here
+        if (manifest.imported_from or {}).get("sha256") == sha256:
+            return manifest.capture_id
+    return None
+
+
 # -- the entry point -----------------------------------------------------------------------------
 
 def import_archive(workspace: Workspace, source: Path, settings: Settings | None = None, *,
@@ -71,10 +102,15 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
     """Import ``source`` (``.warc``, ``.warc.gz`` or ``.wacz``) into ``workspace`` as one new capture.
 
     Every input is checked fully first; ImportRefused (a UsageError) names the first bad record or
-    file, and the workspace is then left exactly as it was.
+    file, and the workspace is then left exactly as it was. A file imported before (same sha256) is
+    AlreadyImported, with nothing written.
     """
     settings = settings or Settings()
     kind = _kind_of(source)
+    source_sha256 = file_digest(source)[0]
+    earlier = imported_as(workspace, source_sha256)
+    if earlier is not None:
+        raise AlreadyImported(source, earlier)
     signing_key(workspace, settings.witness_file)    # a broken or replaced key stops it before any work
     level = settings.capture.compress_level
     with temporary_folder("archiver-import-") as tmp:
@@ -90,7 +126,7 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
         try:
             files = _install_all(workspace, capture_id, checked, derived, placed)
             manifest, result = _manifest(settings, source, kind, capture_id, started, clock(), seeds, checked,
-                                         files, texts, unpacked)
+                                         files, texts, unpacked, source_sha256)
             sealed = seal(workspace, manifest, witness_file=settings.witness_file)
         except BaseException:
             # only what was never sealed is removed: once the manifest exists, the files are the capture's
@@ -250,7 +286,7 @@ def _same_payload(originals: dict[str, ArchivedResource], e: Entry) -> ArchivedR
 
 def _manifest(settings: Settings, source: Path, kind: str, capture_id: str, started: datetime,
               ended: datetime, seeds: list[str], checked: list[Checked], files: list[WarcFile],
-              texts: dict[str, _Described], unpacked: Unpacked) -> tuple[Manifest, CaptureResult]:
+              texts: dict[str, _Described], unpacked: Unpacked, source_sha256: str) -> tuple[Manifest, CaptureResult]:
     resources, notes = _resources(checked, files, capture_id, seeds, texts)
     derived = files[len(checked)].path if len(files) > len(checked) else None
     if derived:                 # the conversion records live in the derived file
@@ -263,17 +299,17 @@ def _manifest(settings: Settings, source: Path, kind: str, capture_id: str, star
                            seed_problems=tuple(problems))
     manifest = build_manifest(result, started=started, ended=ended, options=settings.capture,
                               operator=settings.operator, redacted=[])
-    manifest = replace(manifest, imported_from=_provenance(source, kind, checked, unpacked),
+    manifest = replace(manifest, imported_from=_provenance(source, source_sha256, kind, checked, unpacked),
                        notes=(*unpacked.notes, *notes, _ROLES_NOTE))
     return manifest, result
 
 
-def _provenance(source: Path, kind: str, checked: list[Checked], unpacked: Unpacked) -> dict[str, Any]:
+def _provenance(source: Path, sha256: str, kind: str, checked: list[Checked], unpacked: Unpacked) -> dict[str, Any]:
     software = unpacked.software or next((c.software for c in checked if c.software), None)
-    return {"file": source.name, "sha256": file_digest(source)[0], "format": kind, "software": software,
+    return {"file": source.name, "sha256": sha256, "format": kind, "software": software,
             "files": [{"name": c.label, "sha256": c.source_sha256, "stored_sha256": c.sha256,
                        "reframed": c.reframed} for c in checked]}
 
 
 
-__all__ = ["ImportRefused", "import_archive"]
+__all__ = ["AlreadyImported", "ImportRefused", "import_archive", "imported_as"]
