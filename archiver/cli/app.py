@@ -30,8 +30,10 @@ EPILOG_CAPTURE = """example:
   archiver capture https://stopfundamentalism.com/news/irans-persistent-campaign-against-the-mek
   archiver -w ~/sources capture --depth 0 --json https://example.org/a"""
 EPILOG_DEMO = """example:
-  archiver demo                 # capture the bundled sample site into a temporary workspace
-  archiver -w ./demo-ws demo    # ... into ./demo-ws, kept afterwards"""
+  archiver demo                 # capture the bundled sample site into a temporary workspace, removed after
+  archiver demo --keep          # ... and keep that workspace (its path is printed)
+  archiver -w ./demo-ws demo    # ... into ./demo-ws, kept afterwards
+  archiver demo --serve         # ... then keep the sample site up, to capture its pages yourself, until Ctrl-C"""
 
 
 EPILOG_VERIFY = """example:
@@ -116,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
                                       "the article and its linked sources, check the result and print it.",
                           epilog=EPILOG_DEMO, formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--json", action="store_true", help="print the capture summary as JSON")
+    demo.add_argument("--keep", action="store_true",
+                      help="keep the demo's workspace (a new folder in the temporary folder; -w chooses another)")
+    demo.add_argument("--serve", action="store_true",
+                      help="keep the sample site up after the demo, its URLs printed, until Ctrl-C (exit 0)")
     demo.set_defaults(func=cmd_demo)
 
     ver = sub.add_parser("verify", help="check fixity, the manifest chain, seals and signatures",

@@ -123,20 +123,57 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     import tempfile
+    from contextlib import ExitStack
 
-    from ..demo.run import run_demo
+    from ..core.interrupts import temporary_folder
+    from ..demo.guide import DemoPlan
+    from ..demo.sample import sample_site
 
     root, explicit = workspace_root(args)
-    if not explicit:
-        root = Path(tempfile.mkdtemp(prefix="archiver-demo-"))
-    report = run_demo(root)
-    if args.json:
-        print(json.dumps(report.as_json(), indent=2))
+    with ExitStack() as stack:      # on any exit: the site stops, then a temporary workspace is removed
+        if not explicit:
+            root = Path(tempfile.mkdtemp(prefix="archiver-demo-")) if args.keep else \
+                stack.enter_context(temporary_folder("archiver-demo-"))
+        plan = DemoPlan(root, kept=explicit or args.keep, serving=args.serve)
+        site = stack.enter_context(sample_site())
+        _show_demo(plan, site, args.json)
+        if args.serve:
+            _serve_until_interrupted()
+    if args.serve:
+        print(f"archiver: demo ended: the sample site stopped{'' if plan.kept else f'; {root} removed'}",
+              file=sys.stderr)
+    return 0
+
+
+def _show_demo(plan: Any, site: Any, as_json: bool) -> None:
+    from ..demo.guide import citation_note, next_commands, next_text, site_lines, workspace_line
+    from ..demo.run import run_demo
+
+    report = run_demo(plan.workspace, site)
+    commands = next_commands(plan, site, report.result.capture_id)
+    if as_json:
+        data = report.as_json() | {"workspace_kept": plan.kept, "next": [c for c, _ in commands]}
+        if plan.serving:
+            data["sample_site"] = {h.name: site.origin(h.name) + "/" for h in site.hosts.values() if h.listening}
+        print(json.dumps(data, indent=2))
     else:
-        print(report.text())
+        parts = [report.text(), "", citation_note(plan), workspace_line(plan)]
+        if plan.serving and report.ok:
+            parts += ["", *site_lines(site)]
+        print("\n".join([*parts, "", next_text(commands)]))
+    sys.stdout.flush()
     if not report.ok:
         raise ArchiverError(f"demo failed: {report.problems[0]}")
-    return 0
+
+
+def _serve_until_interrupted() -> None:
+    import time
+
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:           # Ctrl-C or SIGTERM: the way to end --serve, not a failure
+        pass
 
 
 def print_result(result: Any, as_json: bool) -> None:

@@ -14,6 +14,7 @@ from ..core.settings import CaptureOptions
 from ..core.workspace import Workspace
 from ..fixity.verify import verify
 from .sample import ARTICLE_PATH, sample_site
+from .server import Site
 
 
 @dataclass(slots=True)
@@ -48,13 +49,16 @@ class DemoReport:
                 "citations": self.citations}
 
 
-def run_demo(root: Path) -> DemoReport:
-    """Capture the sample site into ``root`` and check what was written."""
+def run_demo(root: Path, site: Site | None = None) -> DemoReport:
+    """Capture the sample site into ``root`` and check what was written. ``site``: a started sample
+    site, left running (``archiver demo --serve``); else one is started and stopped here."""
+    if site is None:
+        with sample_site() as own:
+            return run_demo(root, own)
     workspace = Workspace(root)
-    with sample_site() as site:
-        article = site.url("news", ARTICLE_PATH)
-        result = capture([article], workspace, CaptureOptions(timeout=10))
-        served = {s.url: s for s in site.served}
+    article = site.url("news", ARTICLE_PATH)
+    result = capture([article], workspace, CaptureOptions(timeout=10))
+    served = {s.url: s for s in site.served}
     report = DemoReport(root, article, result)
     checked = verify(workspace, [result.capture_id])
     report.problems += [p.line() for p in checked.problems if p.severity == "error"]
