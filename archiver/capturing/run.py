@@ -16,6 +16,7 @@ from ..core.models import (
     CaptureResult,
     Failure,
     Link,
+    Original,
     PageFlag,
     Role,
     Skipped,
@@ -48,6 +49,7 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 LISTED_SKIPS = 1000
+TEXT_FLAGS = frozenset({"repeated-paragraphs"})   # flags derived from a page's payload alone, carried to its revisits
 Clock = Callable[[], datetime]
 
 
@@ -129,6 +131,8 @@ class _Run:
         self.state = Progress()
         self.planner = planner
         self.repeats: dict[str, tuple[tuple[str, int], ...]] = {}
+        self.carried: dict[str, list[PageFlag]] = {}       # a revisit's text-derived flags, from its original
+        self.originals: dict[str, dict[str, list[PageFlag]]] = {}   # per original capture: its text flags by URL
         self.schedule: str | None = None
         self.skip_counts: dict[str, int] = {}
 
@@ -235,6 +239,8 @@ class _Run:
             revisit_of=fetched.revisit, limits=list(fetched.limits) or None)
         if fetched.repeated:
             self.repeats[ex.url] = fetched.repeated
+        if fetched.revisit is not None and fetched.metadata is not None:    # a page: its original's flags hold
+            self.carried[ex.url] = [replace(f, url=ex.url) for f in self._text_flags(fetched.revisit)]
         self.tally.resources.append(resource)
         self.state.bytes += resource.payload_bytes
         if ex.truncated:
@@ -242,6 +248,25 @@ class _Run:
                                                f"archived truncated ({ex.truncated}): {ex.truncated_reason}"))
         if location and target.role is not Role.ROBOTS:
             self._redirect(target, location)
+
+    def _text_flags(self, original: Original) -> list[PageFlag]:
+        """The text-derived flags the original's sealed manifest gave its page (the payload is the same
+        bytes, so they hold for the revisit too); none if that manifest cannot be read."""
+        by_url = self.originals.get(original.capture_id)
+        if by_url is None:
+            from ..fixity.manifest import read_manifest
+            from ..index.rows import DATA_ERRORS
+
+            by_url = {}
+            try:
+                flags = read_manifest(self.ws.manifest_path(original.capture_id)).flags
+            except (*DATA_ERRORS, OSError):
+                flags = ()
+            for flag in flags:
+                if flag.flag in TEXT_FLAGS:
+                    by_url.setdefault(flag.url, []).append(flag)
+            self.originals[original.capture_id] = by_url
+        return by_url.get(original.url, [])
 
     def _redirect(self, target: Target, location: str) -> None:
         next_url = resolve_link(target.url, location)
@@ -281,6 +306,7 @@ class _Run:
         flags: list[PageFlag] = page_flags(self.tally.pages, self.tally.resources, self.tally.failures)
         flags += [PageFlag(url, "repeated-paragraphs", f"a paragraph appears {times} times: {head!r}")
                   for url, repeats in self.repeats.items() for head, times in repeats]
+        flags += [flag for carried in self.carried.values() for flag in carried]
         result = CaptureResult(
             capture_id=self.capture_id, manifest_path="", seeds=tuple(self.seeds), warc_files=(warc,),
             resources=tuple(self.tally.resources), failures=tuple(self.tally.failures),

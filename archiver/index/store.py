@@ -1,7 +1,8 @@
 """The index: SQLite, derived from manifests/ and archive/ only, rebuilt by ``archiver reindex``.
 
 Captures of a URL are keyed by SURT, so every spelling of a URL finds them. The main text of each
-page (from its WARC conversion record) is searchable with FTS5.
+page (from its WARC conversion record) is searchable with FTS5; a revisit's row holds its original's
+text, so every capture time of a page is found.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .rows import (
     warc_problem,
 )
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"     # 6: revisit rows hold their original's text
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE captures (capture_id TEXT PRIMARY KEY, sequence INTEGER, started TEXT, ended TEXT,
@@ -117,6 +118,7 @@ class Index:
     def __init__(self, workspace: Workspace, db: sqlite3.Connection) -> None:
         self.workspace = workspace
         self.db = db
+        self._revisits: list[tuple[str, int, str, Original]] = []   # revisit rows whose original came later
 
     @classmethod
     def open(cls, workspace: Workspace, sync: bool = True) -> Index:
@@ -163,6 +165,7 @@ class Index:
                 self._remove(gone)
             for capture_id in sorted(on_disk.keys() - known):
                 self._add_file(capture_id, on_disk[capture_id])
+            self._revisit_texts()
 
     def _known(self) -> set[str]:
         return {row[0] for row in self.db.execute(
@@ -173,6 +176,7 @@ class Index:
         with self.workspace.lock("index"), self.db:
             if cid not in self._known():
                 self._add_safely(cid, manifest)
+                self._revisit_texts()
 
     def left_out(self, capture_id: str | None = None) -> list[tuple[str, str, str]]:
         """(capture id, item, reason) of what the index holds no row for or holds clamped: manifests
@@ -215,6 +219,7 @@ class Index:
             self._add(capture_id, manifest)
         except DATA_ERRORS as exc:
             self.db.execute("ROLLBACK TO capture")
+            self._revisits = [r for r in self._revisits if r[0] != capture_id]   # their rows are gone
             self._leave_out(capture_id, "capture", f"cannot be indexed: {type(exc).__name__}: {exc}")
         self.db.execute("RELEASE capture")
 
@@ -248,8 +253,20 @@ class Index:
         text, problem = self._text_of(res)
         if problem:
             self._leave_out(cid, item, problem)
+        if rowid is not None and text is None and res.revisit_of is not None:
+            self._revisits.append((cid, rowid, title, res.revisit_of))   # once every new capture is in
         if rowid is not None and text is not None:
             self._insert(cid, item, "INSERT INTO texts (rowid, title, body) VALUES (?, ?, ?)", (rowid, title, text))
+
+    def _revisit_texts(self) -> None:
+        """A revisit row gets its original's text (the same payload), so that search finds this
+        capture time too. Done after a sync's captures are all in: ids of one second do not sort by time."""
+        for cid, rowid, title, original in self._revisits:
+            text = self.text_of(original.capture_id, original.record_id)
+            if text is not None:
+                self._insert(cid, f"revisit of {original.capture_id}", "INSERT INTO texts (rowid, title, body) "
+                             "VALUES (?, ?, ?)", (rowid, title, text))
+        self._revisits.clear()
 
     def _insert(self, cid: str, item: str, sql: str, row: tuple[Any, ...]) -> int | None:
         """One row; if SQLite cannot take a value (a lone surrogate, a number too large), the row is
