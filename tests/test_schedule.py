@@ -174,3 +174,38 @@ def test_malformed_schedules_name_file_line_and_key(tmp_path: Path) -> None:
         with pytest.raises(SettingsError) as err:
             load_settings(tmp_path)
         assert err.value.key == key and err.value.line == line, (text, err.value)
+
+
+def test_report_follows_manual_captures_of_watched_urls_even_after_schedule_remove(watched) -> None:
+    """The report covers every capture of a watched URL, manual or scheduled; a URL no schedule ever
+    covered stays out once there are schedules; removing the schedule keeps its URLs watched."""
+    site, ws, state = watched
+    with run_lock(ws):
+        done = run_due(ws, load_settings(ws.root), now=datetime.now(UTC))
+    assert len(done) == 1 and done[0].ok, done
+    state.run = 3                                    # s1's text changes
+    manual = {}
+    for path in ("/s1", "/s3-new"):
+        proc = subprocess.run([*ARCHIVER, "-w", str(ws.root), "capture", site.url("h", path), "--json"],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        manual[path] = json.loads(proc.stdout)["capture_id"]
+
+    def report() -> dict[str, dict]:
+        proc = subprocess.run([*ARCHIVER, "-w", str(ws.root), "report", "--json"], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return {r["url"]: r for r in json.loads(proc.stdout)}
+
+    for step in ("scheduled", "removed"):
+        rows = report()
+        s1 = rows[site.url("h", "/s1")]
+        assert (s1["verdict"], s1["capture_id"], s1["previous_capture_id"]) == \
+            ("changed", manual["/s1"], done[0].capture_id), step
+        assert any("forty-five" in line for line in s1["diff"]), step
+        assert site.url("h", "/s3-new") not in rows, step          # never watched: a manual capture only
+        assert rows[site.url("h", "/s5")]["verdict"] == "new", step
+        if step == "scheduled":
+            removed = subprocess.run([*ARCHIVER, "-w", str(ws.root), "schedule", "remove", "roundup"],
+                                     capture_output=True, text=True)
+            assert removed.returncode == 0, removed.stderr
+    assert load_settings(ws.root).schedules == ()

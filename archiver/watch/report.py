@@ -1,17 +1,21 @@
 """``archiver report``: the rot and drift table of a workspace, from the index.
 
-Each watched URL (the pages of scheduled captures; every capture's pages when there are no
-schedules) is followed capture by capture; ``drift`` judges each step. For a source that is gone,
+Each watched URL (one a schedule names, or a page of a capture a schedule made, even if the
+schedule was removed since; every captured page when there were never schedules) is followed
+through all its captures, manual and scheduled; ``drift`` judges each step. For a source that is gone,
 moved or changed, the report gives the citation of its last good capture.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from ..citing.citations import citation_data
+from ..core.errors import ArchiverError
 from ..core.settings import Settings
+from ..core.urls import canonical
 from ..core.workspace import Workspace
 from ..index.store import Index, Memento
 from .drift import SEVERITY, Change, Observation, Verdict, changes_over_time
@@ -25,25 +29,63 @@ class ReportLine:
     citation: str | None          # the last good capture, for gone / moved / changed sources
 
 
-def build_history(index: Index) -> tuple[dict[str, list[Observation]], dict[tuple[str, str], Memento]]:
-    captures = index.captures()
-    watched = [c for c in captures if c.schedule] or captures
+def build_history(index: Index, schedule_urls: Iterable[str] = ()) -> tuple[dict[str, list[Observation]],
+                                                                       dict[tuple[str, str], Memento]]:
+    """Every capture of each watched URL, manual or scheduled. A URL is watched when a schedule names
+    it (``schedule_urls``) or a scheduled capture, of a schedule kept or removed since, had it as a page;
+    with neither, every captured page is watched."""
     history: dict[str, list[Observation]] = {}
     mementos: dict[tuple[str, str], Memento] = {}
-    for cap in watched:
-        cid = cap.capture_id
-        for m in index.capture_mementos(cid):
-            if m.role not in _PAGE_ROLES:
-                continue
-            mementos[(m.url, cid)] = m
-            history.setdefault(m.url, []).append(Observation(
-                url=m.url, datetime=m.datetime, capture_id=cid, status=m.status, location=m.location,
-                text=_text(index, m), payload_sha256=m.payload_sha256))
-        for f in index.failures_of(cid):
-            if f.role in _PAGE_ROLES and cap.started is not None:
-                history.setdefault(f.url, []).append(Observation(
-                    url=f.url, datetime=cap.started, capture_id=cid, status=None, failure=f.reason))
+    watched = {_key(u) for u in schedule_urls}
+    scheduled = False
+    for cap in index.captures():
+        seen = _observe(index, cap.capture_id, cap.started, history, mementos)
+        if cap.schedule:
+            scheduled = True
+            watched |= {_key(u) for u in seen}
+    if scheduled or watched:
+        history = {url: obs for url, obs in history.items() if _key(url) in watched}
+        mementos = {k: m for k, m in mementos.items() if k[0] in history}
     return history, mementos
+
+
+def _observe(index: Index, cid: str, started: str | None, history: dict[str, list[Observation]],
+             mementos: dict[tuple[str, str], Memento]) -> list[str]:
+    """Add one capture's pages (and pages it failed to get) to ``history``; return their URLs."""
+    urls = []
+    for m in index.capture_mementos(cid):
+        if m.role not in _PAGE_ROLES:
+            continue
+        mementos[(m.url, cid)] = m
+        urls.append(m.url)
+        history.setdefault(m.url, []).append(Observation(
+            url=m.url, datetime=m.datetime, capture_id=cid, status=m.status, location=m.location,
+            text=_text(index, m), payload_sha256=m.payload_sha256))
+    for f in index.failures_of(cid):
+        if f.role in _PAGE_ROLES and started is not None:
+            urls.append(f.url)
+            history.setdefault(f.url, []).append(Observation(
+                url=f.url, datetime=started, capture_id=cid, status=None, failure=f.reason))
+    return urls
+
+
+def _key(url: str) -> str:
+    """Every spelling of a URL as one."""
+    try:
+        return canonical(url)
+    except (ArchiverError, ValueError):
+        return url
+
+
+def schedule_urls(workspace: Workspace, settings: Settings) -> list[str]:
+    """The URLs the workspace's schedules name (a urls file that cannot be read adds none)."""
+    urls: list[str] = []
+    for sched in settings.schedules:
+        try:
+            urls += sched.all_urls(workspace.root)
+        except ArchiverError:
+            urls += sched.urls
+    return urls
 
 
 def _text(index: Index, m: Memento) -> str | None:
@@ -57,7 +99,7 @@ def drift_report(workspace: Workspace, settings: Settings, since: str | None = N
     from ..citing.formats import FORMATS
 
     with Index.open(workspace) as index:
-        history, mementos = build_history(index)
+        history, mementos = build_history(index, schedule_urls(workspace, settings))
     changes = changes_over_time(history, since) if since else latest_events(history)
     lines = []
     for change in changes:
