@@ -51,7 +51,7 @@ def test_workspace_from_flag_and_environment(serve, tmp_path: Path) -> None:
     (["capture", "--max-bytes", "huge", "http://127.0.0.1:9/"], "not a size"),
     (["capture", "--header", "no colon", "http://127.0.0.1:9/"], "Name: value"),
     (["capture", "--cookies", "/nonexistent/cookies.txt", "http://127.0.0.1:9/"], "no such file"),
-    (["frobnicate"], "invalid choice"),
+    (["frobnicate"], "'frobnicate' is not a command"),
 ])
 def test_usage_errors_are_one_line_exit_2_nothing_written(tmp_path: Path, args: list[str], message: str) -> None:
     proc = run(*args, cwd=tmp_path)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 from .. import __version__
 from ..core.capture_options import bounds_help, shown
-from ..core.errors import ArchiverError, UsageError
+from ..core.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USAGE, ArchiverError, UsageError
 from .browse_commands import cmd_extract, cmd_list, cmd_serve, cmd_show
 from .commands import (
     MAX_VERIFY_WORKERS,
@@ -24,6 +24,8 @@ from .commands import (
     cmd_search,
     cmd_verify,
 )
+from .parser import WORKSPACE_HELP, add_global_options, apply_global_options, exit_codes_text
+from .parser import CommandParser as _Parser
 from .schedule_commands import cmd_report, cmd_run, cmd_schedule_add, cmd_schedule_list, cmd_schedule_remove
 
 EPILOG_CAPTURE = """example:
@@ -94,15 +96,12 @@ EPILOG_REPORT = """example:
   archiver report --since 2026-11-01 --json"""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line on stderr, exit 2
-        raise UsageError(f"{self.prog}: {message}")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="archiver", description="Preserve web sources and make them citable.")
+    parser = _Parser(prog="archiver", description="Preserve web sources and make them citable. -w/--workspace "
+                     "and --json may come before or after the command name.",
+                     epilog=exit_codes_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"archiver {__version__}")
-    parser.add_argument("-w", "--workspace", help="workspace folder (default: $ARCHIVER_WORKSPACE or the current folder)")
+    parser.add_argument("-w", "--workspace", help=WORKSPACE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     cap = sub.add_parser("capture", help="capture URLs, their requisites and linked sources into WARC files",
@@ -228,7 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "SIGTERM, finishing the capture in progress.",
                          epilog=EPILOG_RUN, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--watch", action="store_true", help="keep running schedules as they fall due")
-    run.add_argument("--json", action="store_true", help="print outcomes as JSON")
+    run.add_argument("--json", action="store_true",
+                     help='print JSON Lines: one object a line for each schedule run ({"schedule", "capture_id", '
+                          '"ok", "detail"}); when nothing is due, one line with "schedule": null, "detail": "nothing due"')
     run.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="what changed and what disappeared: the rot and drift table",
@@ -266,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--json", action="store_true", help="print the summary as JSON")
     imp.set_defaults(func=cmd_import)
     add_browse_commands(sub)
-    return parser
+    return add_global_options(parser)
 
 
 def add_browse_commands(sub: Any) -> None:
@@ -357,11 +358,7 @@ def add_capture_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
-EXIT_CODES = {0: "done (serve: stopped by Ctrl-C or SIGTERM)",
-              1: "done, but not all is well (a seed not captured, a check failed, a URL or capture id not archived)",
-              2: "refused: bad input (arguments, archiver.yaml, workspace, an existing output file, a busy port)",
-              75: "another archiver run is busy",
-              130: "interrupted (Ctrl-C, SIGTERM; except serve, which they stop: 0)"}
+__all__ = ["EXIT_CODES", "build_parser", "main"]
 
 
 def check_arguments(argv: list[str]) -> None:
@@ -386,18 +383,25 @@ def _say(message: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit code (EXIT_CODES). Never a traceback: bad input is one
-    line on stderr and exit 2, with nothing written."""
+    line on stderr and exit 2, with nothing written. Output whose reader went away
+    (``archiver list | head -1``) is dropped quietly; the command ends with its own code."""
+    from .quiet_pipe import quiet_closed_pipe
+
+    with quiet_closed_pipe():
+        return _run(sys.argv[1:] if argv is None else list(argv))
+
+
+def _run(arguments: list[str]) -> int:
     from ..core.interrupts import handle_termination
 
     handle_termination()            # SIGTERM unwinds like Ctrl-C: cleanups run, one line, exit 130
     try:
-        arguments = sys.argv[1:] if argv is None else list(argv)
         check_arguments(arguments)
         parser = build_parser()
-        args = parser.parse_args(arguments)
+        args = apply_global_options(parser.parse_args(arguments))
         if not getattr(args, "func", None):
             parser.print_help()
-            return 2
+            return EXIT_USAGE
         return int(args.func(args))
     except SystemExit as exc:       # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
@@ -406,14 +410,14 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print("archiver: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except OSError as exc:          # the workspace's or an output file's disk: one line, not a traceback
         where = f": {exc.filename}" if exc.filename else ""
         _say(f"{exc.strerror or exc}{where}")
-        return 1
+        return EXIT_PROBLEMS
     except Exception as exc:        # noqa: BLE001 - a bug: still one line, never a traceback
         _say(f"internal error, please report it (archiver {__version__}): {type(exc).__name__}: {exc}")
-        return 1
+        return EXIT_PROBLEMS
 
 
 if __name__ == "__main__":

@@ -234,12 +234,10 @@ def cmd_head(args: argparse.Namespace) -> int:
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
-    from ..core.workspace import Workspace
     from ..fixity.signing import fingerprint, generate_key_pair, load_public_key
     from ..fixity.witness import record_key, witness_paths
 
-    root, _ = workspace_root(args)
-    ws = Workspace(root).ensure()
+    ws = existing_workspace(args).ensure()      # a key for a workspace, never one made by a typo in -w
     generate_key_pair(ws.private_key_path, ws.public_key_path)
     key = fingerprint(load_public_key(ws.public_key_path))
     problems = record_key(witness_paths(ws.root, _witness_file(ws.root)), ws.root, key)
@@ -252,13 +250,16 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def existing_workspace(args: argparse.Namespace) -> Any:
-    from ..core.workspace import Workspace
+    """The workspace that -w, $ARCHIVER_WORKSPACE or the current folder names; a UsageError (exit 2),
+    one line naming the folder, unless it is one: commands that read a workspace never make one."""
+    from ..core.workspace import MANIFESTS_DIR, Workspace
 
     root, _ = workspace_root(args)
     if not root.exists():
         raise UsageError(f"workspace {root} does not exist")
-    if not (root / "manifests").is_dir():
-        raise UsageError(f"{root} is not an archiver workspace (no manifests/ folder)")
+    if not (root / MANIFESTS_DIR).is_dir():
+        raise UsageError(f"{root} is not an archiver workspace (no {MANIFESTS_DIR}/ folder; "
+                         "archiver capture or archiver import makes one)")
     return Workspace(root)
 
 

@@ -13,6 +13,7 @@ from ..core.errors import UsageError
 from .commands import existing_workspace, moment_of, warn_left_out, workspace_root
 
 MAX_VERIFY_WORKERS = 256
+NOTHING_DUE = {"schedule": None, "capture_id": None, "ok": True, "detail": "nothing due"}
 
 
 def _settings_file(root: Path) -> tuple[Path, dict[str, Any]]:
@@ -95,12 +96,14 @@ def cmd_schedule_add(args: argparse.Namespace) -> int:
 
 
 def cmd_schedule_remove(args: argparse.Namespace) -> int:
-    root, _ = workspace_root(args)
+    from ..core.errors import NotArchivedError
+
+    root = existing_workspace(args).root
     path, data = _settings_file(root)
     schedules = data.get("schedules") or []
     kept = [s for s in schedules if s.get("name") != args.name]
-    if len(kept) == len(schedules):
-        raise UsageError(f"no schedule named {args.name!r}")
+    if len(kept) == len(schedules):        # not found: exit 1, as for a URL or capture id
+        raise NotArchivedError(f"no schedule named {args.name!r}", target=args.name)
     data["schedules"] = kept
     _write_settings(root, path, data)
     print(f"schedule {args.name} removed (its captures stay in the workspace)")
@@ -111,13 +114,12 @@ def cmd_schedule_list(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from ..core.settings import load_settings
-    from ..core.workspace import Workspace
     from ..watch.runs import states
 
-    root, _ = workspace_root(args)
-    settings = load_settings(root)
+    ws = existing_workspace(args)
+    settings = load_settings(ws.root)
     now = datetime.now(UTC)
-    found = states(Workspace(root).ensure(), settings, now) if settings.schedules else []
+    found = states(ws, settings, now) if settings.schedules else []
     rows: list[dict[str, Any]] = [{"name": st.schedule.name, "urls": list(st.schedule.urls), "urls_file": st.schedule.urls_file,
              "every": str(st.schedule.when.every) if st.schedule.when.every else None,
              "cron": st.schedule.when.cron, "timezone": st.schedule.when.timezone,
@@ -140,12 +142,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     import signal
 
     from ..core.settings import load_settings
-    from ..core.workspace import Workspace
     from ..watch.runs import run_due, run_lock, watch
 
-    root, _ = workspace_root(args)
-    settings = load_settings(root)
-    ws = Workspace(root)
+    ws = existing_workspace(args)
+    settings = load_settings(ws.root)
 
     def show(outcomes: list[Any]) -> None:
         for o in outcomes:
@@ -159,8 +159,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not args.watch:
             outcomes = run_due(ws, settings)
             show(outcomes)
-            if not outcomes and not args.json:
-                print("nothing due")
+            if not outcomes:               # --json: one line of the same keys, so that a run always says something
+                print(json.dumps(NOTHING_DUE) if args.json else "nothing due")
             return 0 if all(o.ok for o in outcomes) else 1
         stopping = {"now": False}
 

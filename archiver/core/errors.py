@@ -5,7 +5,7 @@
     ArchiverError                  anything archiver itself reports
     ├── UsageError                 bad input from the user: a URL, a flag value (CLI exit 2)
     ├── SettingsError              the workspace settings file is malformed or has an unknown key (exit 2)
-    ├── WorkspaceError             the workspace is missing, not writable, or locked (exit 2)
+    ├── WorkspaceError             the workspace is missing or not writable (exit 2), or busy (exit 75)
     ├── FetchError                 one HTTP exchange failed (DNS, refused, timeout, TLS, protocol)
     │                              -- a capture records it as a failure and goes on; it is never fatal there
     ├── ManifestError              a manifest cannot be read or does not follow the format
@@ -18,23 +18,39 @@ Each error carries the context a person needs to act on it (``url``, ``path``, `
 
 from __future__ import annotations
 
+# The command line's exit codes, one table for every command (README.md, "Exit codes"; archiver --help)
+EXIT_OK = 0
+EXIT_PROBLEMS = 1         # done, but not all is well; or nothing found
+EXIT_USAGE = 2            # refused: bad input, nothing written
+EXIT_BUSY = 75            # EX_TEMPFAIL: a lock another process holds; try again later
+EXIT_INTERRUPTED = 130    # 128 + SIGINT
+EXIT_CODES = {
+    EXIT_OK: "done (serve: stopped by Ctrl-C or SIGTERM)",
+    EXIT_PROBLEMS: "done, but not all is well (a seed not captured, a check failed) or not found "
+                   "(a URL, capture id or schedule name that is not there)",
+    EXIT_USAGE: "refused: bad input (arguments, a folder that is not a workspace, archiver.yaml, "
+                "an existing output file, a busy port); nothing written",
+    EXIT_BUSY: "busy: another archiver process holds the lock (archiver run); try again later",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGTERM; except serve, which they stop: 0)",
+}
+
 
 class ArchiverError(Exception):
     """Base of every error archiver raises on purpose."""
 
-    exit_code = 1
+    exit_code = EXIT_PROBLEMS
 
 
 class UsageError(ArchiverError):
     """The user asked for something malformed (a URL, a size, a regular expression)."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class SettingsError(ArchiverError):
     """The settings file is not valid; names the file, line and key."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
                  key: str | None = None) -> None:
@@ -48,7 +64,7 @@ class SettingsError(ArchiverError):
 class WorkspaceError(ArchiverError):
     """The workspace cannot be used (missing, read-only, locked)."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
