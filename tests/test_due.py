@@ -105,7 +105,7 @@ def test_never_run_is_due_now() -> None:
     now = datetime(2026, 5, 1, 14, 0, tzinfo=timezone(timedelta(hours=2)))
     assert next_due(When(every=timedelta(hours=6)), None, now) == utc(2026, 5, 1, 12)
     assert next_due(When(every=timedelta(hours=6)), None, now).tzinfo == UTC
-    assert is_due(When(cron="0 9 * * *"), None, now)
+    assert not is_due(When(cron="0 9 * * *"), None, now)        # a cron schedule waits for its time (below)
 
 
 def test_every_six_hours() -> None:
@@ -219,3 +219,23 @@ def test_backoff_with_cron_respects_the_next_fire() -> None:
     assert next_due(when, failed, failed, failures=20) == utc(2026, 1, 6, 9)   # capped at the normal fire
     just_before = utc(2026, 1, 6, 8, 58)
     assert next_due(when, just_before, just_before, failures=3) == utc(2026, 1, 6, 9)
+
+
+def test_new_cron_schedule_is_due_at_its_next_fire_time_not_at_once() -> None:
+    when = When(cron="0 6 * * *")
+    added = utc(2026, 3, 2, 4, 30)
+    assert next_due(when, None, added) == utc(2026, 3, 2, 6)                       # first seen now
+    assert next_due(when, None, utc(2026, 3, 2, 5, 59), since=added) == utc(2026, 3, 2, 6)
+    assert not is_due(when, None, utc(2026, 3, 2, 5, 59), since=added)
+    assert is_due(when, None, utc(2026, 3, 2, 7, 5), since=added)                  # an hourly system cron still runs it
+    assert next_due(When(cron="0 9 * * *", timezone=LONDON), None, utc(2026, 7, 1, 7)) == utc(2026, 7, 1, 8)
+    assert next_due(When(every=timedelta(hours=6)), None, added) == added          # an interval runs at once
+
+
+def test_schedule_shows_the_units_the_user_gave() -> None:
+    assert str(When(every=parse_interval("6h"), spelled="6h")) == "every 6h"
+    assert str(When(every=parse_interval("24h"), spelled="24h")) == "every 24h"
+    assert str(When(every=timedelta(minutes=90))) == "every 1h30m"                  # no spelling: the largest units
+    assert str(When(every=timedelta(days=8))) == "every 1w1d"
+    assert str(When(cron="0 6 * * *", timezone=LONDON)) == "cron 0 6 * * * (Europe/London)"
+    assert When(every=timedelta(hours=6), spelled="6h") == When(every=timedelta(hours=6))

@@ -209,3 +209,37 @@ def test_report_follows_manual_captures_of_watched_urls_even_after_schedule_remo
                                      capture_output=True, text=True)
             assert removed.returncode == 0, removed.stderr
     assert load_settings(ws.root).schedules == ()
+
+
+def test_schedule_list_in_the_users_units_and_a_new_cron_waits_for_its_time(serve, workspace: Workspace) -> None:
+    site = serve([Host("h", "127.0.0.153", routes={"/a": Response(200, HTML, page("A", PARAGRAPHS["s1"], 0))})])
+    workspace.ensure()
+    for args in (("--every", "6h", "--name", "six"), ("--cron", "0 6 * * *", "--name", "morning")):
+        proc = subprocess.run([*ARCHIVER, "-w", str(workspace.root), "schedule", "add", site.url("h", "/a"), *args],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    listed = subprocess.run([*ARCHIVER, "-w", str(workspace.root), "schedule", "list"], capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    six, morning = listed.stdout.splitlines()
+    assert "every 6h;" in six and "6:00:00" not in six
+    assert "cron 0 6 * * * (UTC)" in morning
+    for line in (six, morning):
+        assert "last run never;" in line and "never run" not in line
+    as_json = json.loads(subprocess.run([*ARCHIVER, "-w", str(workspace.root), "schedule", "list", "--json"],
+                                        capture_output=True, text=True).stdout)
+    assert as_json[0]["every"] == "6h" and as_json[1]["cron"] == "0 6 * * *"
+    # first seen by the listing above: the cron schedule is due at the next 06:00 UTC after that
+    listed_at = datetime.now(UTC)
+    sixam = listed_at.replace(hour=6, minute=0, second=0, microsecond=0)
+    sixam += timedelta(days=1) if sixam <= listed_at - timedelta(seconds=30) else timedelta()
+    settings = load_settings(workspace.root)
+    later = listed_at + timedelta(days=3)       # a fixed clock: states and runs take ``now``
+    from archiver.watch.runs import states
+
+    due = {s.schedule.name: s.next_due for s in states(workspace, settings, later)}
+    assert abs(due["morning"] - sixam) < timedelta(minutes=1) and due["six"] == later
+    with run_lock(workspace):
+        before = run_due(workspace, settings, now=sixam - timedelta(minutes=1))
+        assert [o.schedule for o in before] == ["six"]                          # not the cron one, not yet
+        at = {o.schedule: o for o in run_due(workspace, settings, now=sixam + timedelta(minutes=1))}
+        assert "morning" in at and at["morning"].ok             # ("six" too when 06:00 is 6 hours away)

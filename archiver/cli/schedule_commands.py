@@ -121,7 +121,7 @@ def cmd_schedule_list(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     found = states(ws, settings, now) if settings.schedules else []
     rows: list[dict[str, Any]] = [{"name": st.schedule.name, "urls": list(st.schedule.urls), "urls_file": st.schedule.urls_file,
-             "every": str(st.schedule.when.every) if st.schedule.when.every else None,
+             "every": st.schedule.when.spelled or str(st.schedule.when.every) if st.schedule.when.every else None,
              "cron": st.schedule.when.cron, "timezone": st.schedule.when.timezone,
              "last_run": st.last_run.strftime("%Y-%m-%dT%H:%M:%SZ") if st.last_run else None,
              "last_outcome": st.last_outcome, "failures_in_a_row": st.failures,
@@ -131,10 +131,9 @@ def cmd_schedule_list(args: argparse.Namespace) -> int:
     elif not rows:
         print("no schedules (archiver schedule add URL --every 6h)")
     else:
-        for r in rows:
-            when = f"every {r['every']}" if r["every"] else f"cron {r['cron']} {r['timezone']}"
-            print(f"{r['name']}: {len(r['urls'])} URL(s), {when}; last run {r['last_run'] or 'never'} "
-                  f"({r['last_outcome']}); next due {r['next_due']}")
+        for st, r in zip(found, rows, strict=True):
+            last = f"{r['last_run']} ({r['last_outcome']})" if r["last_run"] else "never"
+            print(f"{r['name']}: {len(r['urls'])} URL(s), {st.schedule.when}; last run {last}; next due {r['next_due']}")
     return 0
 
 

@@ -21,7 +21,7 @@ naive wall-clock times here, and mapping them to real instants is done by :func:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -100,6 +100,12 @@ class When:
     every: timedelta | None = None
     cron: str | None = None
     timezone: str = "UTC"
+    spelled: str | None = field(default=None, compare=False)   # as the user wrote it ("6h", not 6:00:00)
+
+    def __str__(self) -> str:
+        if self.every is not None:
+            return f"every {self.spelled or _units(self.every)}"
+        return f"cron {self.spelled or self.cron} ({self.timezone})"
 
     def __post_init__(self) -> None:
         if (self.every is None) == (self.cron is None):
@@ -113,6 +119,16 @@ class When:
         if self.cron is not None:
             validate_cron(self.cron)
         _zone(self.timezone)
+
+
+def _units(every: timedelta) -> str:
+    """An interval in the units parse_interval reads: 5400 s -> ``1h30m``."""
+    left, parts = int(every.total_seconds()), []
+    for unit, seconds in zip("wdhms", _UNIT_SECONDS, strict=True):
+        count, left = divmod(left, seconds)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
 
 
 def _require_aware(name: str, moment: datetime) -> None:
@@ -190,11 +206,13 @@ def retry_delay(normal_gap: timedelta, failures: int) -> timedelta:
     return min(base * 2 ** min(failures - 1, 32), normal_gap)   # the exponent bound keeps the product finite
 
 
-def next_due(when: When, last_run: datetime | None, now: datetime, failures: int = 0) -> datetime:
+def next_due(when: When, last_run: datetime | None, now: datetime, failures: int = 0,
+             since: datetime | None = None) -> datetime:
     """When ``when`` should next run, as an aware UTC datetime.
 
-    ``last_run`` is the time of the last attempt, failed or not (``None``: never run, so due at
-    ``now``); ``failures`` the number of consecutive failed attempts up to and including it.
+    ``last_run`` is the time of the last attempt, failed or not; ``failures`` the number of consecutive
+    failed attempts up to and including it. Never run: an interval is due at ``now``; a cron schedule
+    at its first fire time after ``since`` (when the schedule was first seen; ``now`` if not known).
 
     * ``every``: ``last_run + every``. ``cron``: the first fire time strictly after ``last_run``,
       evaluated on the wall clock of ``when.timezone`` (see the module docstring for DST).
@@ -206,6 +224,10 @@ def next_due(when: When, last_run: datetime | None, now: datetime, failures: int
       10m, 20m... but never later than it would have run had the attempt succeeded.
     """
     _require_aware("now", now)
+    if last_run is None and when.cron is not None:
+        start = since or now
+        _require_aware("since", start)
+        return next_cron_fire(when.cron, when.timezone, start)
     if last_run is None:
         return now.astimezone(UTC)
     _require_aware("last_run", last_run)
@@ -215,6 +237,7 @@ def next_due(when: When, last_run: datetime | None, now: datetime, failures: int
     return later(last_run, retry_delay(normal - last_run, failures))
 
 
-def is_due(when: When, last_run: datetime | None, now: datetime, failures: int = 0) -> bool:
+def is_due(when: When, last_run: datetime | None, now: datetime, failures: int = 0,
+           since: datetime | None = None) -> bool:
     """Whether ``when`` should run at ``now`` (see :func:`next_due`)."""
-    return next_due(when, last_run, now, failures) <= now
+    return next_due(when, last_run, now, failures, since) <= now

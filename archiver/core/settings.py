@@ -411,6 +411,7 @@ def _when(entry: dict[str, Any], where: str, fail: Fail) -> When:
         raise fail(f"{where}.timezone", str(exc)) from None
     try:
         return When(every=parse_interval(entry["every"]) if key == "every" else None,
-                    cron=entry.get("cron"), timezone=entry.get("timezone", "UTC"))
+                    cron=entry.get("cron"), timezone=entry.get("timezone", "UTC"),
+                    spelled=" ".join(entry[key].split()))
     except UsageError as exc:
         raise fail(f"{where}.{key}", str(exc)) from None

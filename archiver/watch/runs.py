@@ -20,10 +20,11 @@ from ..core.errors import ArchiverError, UsageError, WorkspaceError
 from ..core.moments import parse_moment
 from ..core.schedule_times import next_due
 from ..core.settings import Schedule, Settings
-from ..core.workspace import Workspace
+from ..core.workspace import Workspace, atomic_write
 from ..index.store import CaptureRow, Index
 
 EX_TEMPFAIL = 75
+SEEN_FILE = "schedules-seen.json"
 
 
 class RunBusy(WorkspaceError):
@@ -52,6 +53,8 @@ class Outcome:
 def states(workspace: Workspace, settings: Settings, now: datetime) -> list[ScheduleState]:
     with Index.open(workspace) as index:
         out = []
+        seen = _first_seen(workspace, [s for s in settings.schedules if s.when.cron is not None
+                                       and not index.captures(schedule=s.name)], now)
         for sched in settings.schedules:
             runs = index.captures(schedule=sched.name)
             failures = 0
@@ -61,7 +64,36 @@ def states(workspace: Workspace, settings: Settings, now: datetime) -> list[Sche
                 failures += 1
             last = _last_run(runs)
             outcome = "never run" if not runs else ("ok" if runs[-1].ok else "failed")
-            out.append(ScheduleState(sched, last, failures, outcome, next_due(sched.when, last, now, failures)))
+            out.append(ScheduleState(sched, last, failures, outcome, next_due(sched.when, last, now, failures,
+                                                                                  seen.get(sched.name))))
+    return out
+
+
+def _first_seen(workspace: Workspace, never_run: list[Schedule], now: datetime) -> dict[str, datetime]:
+    """When each never-run cron schedule was first seen (a new ``--cron '0 6 * * *'`` is due at the
+    next 06:00 after that, not at once), kept in the state folder; a schedule seen for the first time
+    is noted at ``now``. Keyed by name and cron, so a changed expression starts again."""
+    import json
+
+    path = workspace.state_dir / SEEN_FILE
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    out, changed = {}, False
+    for sched in never_run:
+        key = f"{sched.name} {sched.when}"
+        try:
+            out[sched.name] = parse_moment(known[key])
+        except (KeyError, TypeError, UsageError):
+            known[key], changed = now.astimezone(UTC).isoformat(), True
+            out[sched.name] = now
+    if changed:
+        try:
+            atomic_write(path, json.dumps(known, indent=1, sort_keys=True).encode("utf-8"))
+        except OSError:      # a read-only workspace: the schedule counts from now, as before
+            pass
     return out
 
 
