@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from ..core.errors import UsageError
+from ..core.humane import moment
 from .commands import checked_text, existing_workspace, workspace_root
 
 TOKEN_ENV = "ARCHIVER_SERVE_TOKEN"
@@ -64,7 +65,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from .output import printable
 
     print(f"{printable(target)}: {size} bytes, sha256 {found.payload_sha256} (the manifest's payload_sha256)")
-    print(f"  {printable(found.url)} as archived {found.datetime} in capture {found.capture_id}, HTTP {found.status}"
+    print(f"  {printable(found.url)} as archived {moment(found.datetime)} in capture {found.capture_id}, HTTP {found.status}"
           + (f", {printable(found.mime)}" if found.mime else ""))
     if coding:
         print(f"  the bytes are as sent, Content-Encoding {printable(coding)} kept: decode them to read them")

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from ..capturing.progress import human_bytes
+from ..core.humane import moment, span
 
 if TYPE_CHECKING:
     from ..fixity.verify import VerifyReport
@@ -69,11 +70,11 @@ def lookup_text(url: str, at: Any, found: list[tuple[Any, float | None]]) -> str
         return f"{url}: no capture in this workspace"
     lines = []
     if at is not None:
-        lines.append(f"nearest to {at:%Y-%m-%dT%H:%M:%SZ} ({found[0][1]:.0f} s away):")
+        lines.append(f"nearest to {at:%Y-%m-%d %H:%M:%S} UTC ({span(found[0][1] or 0)} away):")
     else:
         lines.append(f"{len(found)} capture(s) of {url}:")
     for m, _ in found:
-        lines.append(f"  {m.datetime}  {m.status}  capture {m.capture_id}  sha256 {m.payload_sha256}  "
+        lines.append(f"  {moment(m.datetime)}  {m.status}  capture {m.capture_id}  sha256 {m.payload_sha256}  "
                      f"{m.warc}@{m.offset}")
     return "\n".join(lines)
 
@@ -90,7 +91,7 @@ def search_text(query: str, hits: list[tuple[Any, str, float]]) -> str:
     lines = []
     for m, snippet, _ in hits:
         title = ((m.metadata or {}).get("title") or {}).get("value") or m.url
-        lines.append(f"{title}\n  {m.url}\n  captured {m.datetime} (capture {m.capture_id})\n"
+        lines.append(f"{title}\n  {m.url}\n  captured {moment(m.datetime)} (capture {m.capture_id})\n"
                      f"  {' '.join(snippet.split())}")
     return "\n\n".join(lines)
 
