@@ -26,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -37,7 +38,7 @@ import pytest
 
 from archiver.cli.app import main
 from archiver.core.workspace import Workspace
-from archiver.demo.server import Host, Response, Site
+from archiver.demo.server import Host, Response, Route, Site
 from archiver.transfer.cdxj import cdxj_lines
 from archiver.watch.runs import run_lock
 
@@ -106,6 +107,7 @@ def base(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Base:
                               text=True, timeout=120)
         assert done.returncode == 0, done.stderr
 
+    (root / "ws" / "manifests").mkdir(parents=True)     # keygen needs a workspace, not a folder it makes
     cli("keygen")
     cli("capture", url)
     cli("capture", url)
@@ -472,3 +474,92 @@ def test_cdxj_export_interrupted_at_any_moment_leaves_nothing_or_the_whole_index
                       output=lambda c: c.out / "index.cdxj", validate=cdxj_validate)
     tally = interrupt_many(command, base, tmp_path, monkeypatch)
     assert tally.of("before output") >= len(SIGNALS) * MOMENTS // 2, tally
+
+
+# -- Ctrl-C stops a capture within a second (issue #14) -------------------------------------------
+
+
+class SlowSite:
+    """A page with a fast image and one that takes 30 s (the slow route waits on ``release``, set
+    when the test ends, so no server thread outlives it); ``entered`` is set once the slow request
+    has arrived, i.e. it is in flight."""
+
+    def __init__(self, serve: Callable[..., Site], slow_seed: bool = False) -> None:
+        self.release, self.entered = threading.Event(), threading.Event()
+
+        def slow(site: Site, path: str) -> Response:
+            self.entered.set()
+            self.release.wait(30)
+            return Response(200, HTML if slow_seed else [("Content-Type", "image/png")], b"late")
+
+        page = b'<html><body><h1>Going away</h1><img src="/fast.png"><img src="/slow.png"></body></html>'
+        routes: dict[str, Route] = {"/fast.png": Response(200, [("Content-Type", "image/png")], b"\x89PNG fast"),
+                                    "/slow.png": slow, "/": slow if slow_seed else Response(200, HTML, page)}
+        self.site = serve([Host("slow", "127.0.0.87", routes=routes)])
+        self.url = self.site.url("slow", "/")
+
+
+def interrupt_capture(slow: SlowSite, ws: Path, sig: signal.Signals) -> tuple[int, float, str]:
+    """Start a capture of the slow site, send ``sig`` once the slow request is in flight; the exit
+    code, the seconds from the signal to the exit, and stderr."""
+    proc = subprocess.Popen([sys.executable, "-m", "archiver", "-w", str(ws), "capture", slow.url],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert slow.entered.wait(30), "the capture never requested the slow URL"
+        time.sleep(0.3)                     # the fast requests end meanwhile
+        sent = time.monotonic()
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=30)
+        return proc.returncode, time.monotonic() - sent, stderr
+    finally:
+        slow.release.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def verify_clean(ws: Path) -> dict[str, object]:
+    done = subprocess.run([sys.executable, "-m", "archiver", "-w", str(ws), "verify", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["ok"] and report["problems"] == [], done.stdout + done.stderr
+    return report
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_stops_a_capture_within_a_second_and_seals_what_was_archived_as_interrupted(
+        serve: Callable[..., Site], tmp_path: Path, sig: signal.Signals) -> None:
+    import yaml
+
+    slow = SlowSite(serve)
+    ws = tmp_path / "ws"
+    code, took, stderr = interrupt_capture(slow, ws, sig)
+    assert code == 130, stderr
+    assert took < 2.0, f"exited {took:.1f} s after the signal"
+    lines = stderr.strip().splitlines()
+    assert lines[-1] == "archiver: interrupted" and "Traceback" not in stderr, stderr
+    assert any(line.startswith("archiver: stopping capture ") and "abandoning 1 request(s) in flight" in line
+               and "sealing what was archived as an interrupted capture" in line for line in lines), stderr
+    assert not [p for p in ws.rglob("*") if p.name.endswith(".open")]
+    manifests = list((ws / "manifests").glob("*.yaml"))
+    assert len(manifests) == 1, stderr
+    manifest = yaml.safe_load(manifests[0].read_text())
+    assert manifest["interrupted"] is True
+    assert {r["url"] for r in manifest["resources"]} == {slow.url, slow.site.url("slow", "/fast.png")}
+    assert [(f["url"], f["kind"]) for f in manifest["failures"]] == [(slow.site.url("slow", "/slow.png"),
+                                                                        "interrupted")]
+    report = verify_clean(ws)
+    assert report["captures"] == [manifest["capture_id"]]
+
+
+def test_capture_interrupted_before_anything_was_archived_seals_nothing_and_leaves_nothing(
+        serve: Callable[..., Site], tmp_path: Path) -> None:
+    slow = SlowSite(serve, slow_seed=True)
+    ws = tmp_path / "ws"
+    code, took, stderr = interrupt_capture(slow, ws, signal.SIGINT)
+    assert code == 130 and took < 2.0, (took, stderr)
+    assert "nothing archived yet, so nothing will be sealed" in stderr, stderr
+    assert stderr.strip().splitlines()[-1] == "archiver: interrupted", stderr
+    assert list((ws / "archive").iterdir()) == [] and list((ws / "manifests").glob("*")) == []
+    assert not (ws / ".archiver" / "tmp").exists() or list((ws / ".archiver" / "tmp").iterdir()) == []
+    verify_clean(ws)

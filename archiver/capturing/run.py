@@ -1,5 +1,13 @@
 """Capturing: an article, its linked sources and every page's requisites, into a WARC file and a
-manifest. The public entry point is :func:`capture`."""
+manifest. The public entry point is :func:`capture`.
+
+Interrupted (SIGINT, Ctrl-C, or SIGTERM, in the main thread): the capture stops within a second. The
+requests in flight are abandoned (their sockets shut down, ``Fetcher.abort``) and listed as failures
+of kind ``interrupted``, the URLs not yet requested as skipped. The rule is always the same: what was
+fully archived is sealed as a capture marked ``interrupted: true``; if nothing but robots.txt was
+archived, nothing is sealed and the unfinished WARC file is removed. Either way no ``.open`` file is
+left and :class:`~archiver.core.interrupts.Interrupted` is raised (the command line exits 130). A
+second Ctrl-C abandons the capture: its unfinished WARC file is removed, nothing is sealed."""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from datetime import UTC, datetime
 
 from .. import __version__
 from ..core.errors import CaptureError, UsageError
+from ..core.interrupts import Interrupted, StopSignals
 from ..core.models import (
     ArchivedResource,
     CaptureResult,
@@ -27,6 +36,7 @@ from ..core.models import (
 from ..core.settings import CaptureOptions, Settings
 from ..core.urls import canonical, resolve_link
 from ..core.workspace import Workspace, new_capture_id
+from ..fixity.debris import running_capture
 from ..fixity.manifest import build_manifest
 from ..fixity.seal import seal, signing_key
 from ..index.store import index_sealed
@@ -51,6 +61,8 @@ ProgressCallback = Callable[[Progress], None]
 LISTED_SKIPS = 1000
 TEXT_FLAGS = frozenset({"repeated-paragraphs"})   # flags derived from a page's payload alone, carried to its revisits
 Clock = Callable[[], datetime]
+STOP_POLL = 0.2          # seconds between looks at a stop request while requests are in flight
+INTERRUPTED = "interrupted"
 
 
 def _utcnow() -> datetime:
@@ -84,18 +96,19 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
     signing_key(workspace, settings.witness_file)    # a broken or replaced key stops it before any fetch
     started = clock()
     capture_id = new_capture_id(started)
-    scratch = workspace.scratch_dir(capture_id)
-    try:
-        run = _Run(workspace, options, settings, capture_id, seed_urls, planner, progress, clock)
-        run.schedule = schedule
-        return run.run(started)
-    except OSError as exc:      # network errors are FetchErrors already: this is the workspace's disk
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise CaptureError(f"capture {capture_id} stopped: {exc.strerror or exc}{where} writing to workspace "
-                           f"{workspace.root}; what it wrote is left as debris that 'archiver verify' reports",
-                           capture_id=capture_id) from None
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    with running_capture(workspace, capture_id):     # 'archiver clean' keeps its files meanwhile
+        scratch = workspace.scratch_dir(capture_id)
+        try:
+            run = _Run(workspace, options, settings, capture_id, seed_urls, planner, progress, clock)
+            run.schedule = schedule
+            return run.run(started)
+        except OSError as exc:      # network errors are FetchErrors already: this is the workspace's disk
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise CaptureError(f"capture {capture_id} stopped: {exc.strerror or exc}{where} writing to workspace "
+                               f"{workspace.root}; what it wrote is left as debris that 'archiver verify' reports "
+                               "and 'archiver clean' removes", capture_id=capture_id) from None
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _dedup(workspace: Workspace) -> FindOriginal | None:
@@ -135,6 +148,9 @@ class _Run:
         self.originals: dict[str, dict[str, list[PageFlag]]] = {}   # per original capture: its text flags by URL
         self.schedule: str | None = None
         self.skip_counts: dict[str, int] = {}
+        self.in_flight: dict[Future[WorkResult], Target] = {}
+        self.stop = StopSignals(self._stopping)
+        self.abandoned = 0                  # requests in flight abandoned, URLs left unrequested
 
     def _warcinfo(self) -> dict[str, str]:
         op = self.settings.operator
@@ -161,23 +177,46 @@ class _Run:
                                 level=self.options.compress_level, scratch=scratch,
                                 obey_robots=not self.options.ignore_robots, user_agent=self.options.user_agent,
                                 dedup=_dedup(self.ws) if self.options.dedup else None)
-        try:
-            for url in self.seeds:
-                self.frontier.add(Target(url, Role.SEED, 0))
-            self._loop(worker, writer)
-            warc = writer.finish(self.ws.relative(writer.path))
-        except BaseException:
-            writer.abandon()
-            raise
-        finally:
-            fetcher.close()
-        return self._seal(started, warc)
+        with self.stop:
+            try:
+                for url in self.seeds:
+                    self.frontier.add(Target(url, Role.SEED, 0))
+                self._loop(worker, writer, fetcher)
+                if self.stop.requested and not self._archived_any():
+                    raise Interrupted(f"capture {self.capture_id} interrupted before anything was archived: "
+                                      "nothing sealed")
+                warc = writer.finish(self.ws.relative(writer.path))
+            except BaseException as exc:
+                writer.abandon()
+                if isinstance(exc, KeyboardInterrupt):     # interrupted: nothing sealed, nothing left
+                    writer.open_path.unlink(missing_ok=True)
+                raise
+            finally:
+                fetcher.close()
+            result = self._seal(started, warc)
+            if self.stop.requested:
+                what = (f"interrupted capture {self.capture_id} sealed: {len(result.resources)} resource(s)"
+                        f" archived, {self.abandoned} abandoned (listed in its manifest)")
+                self.stop.say(what)
+                raise Interrupted(what, result)
+        return result
 
-    def _loop(self, worker: ExchangeWorker, writer: WarcFileWriter) -> None:
-        in_flight: dict[Future[WorkResult], Target] = {}
+    def _stopping(self) -> str:
+        """The line a stop request prints (in the signal handler: reads, never waits)."""
+        nothing = not self._archived_any()
+        return (f"stopping capture {self.capture_id}: abandoning {len(self.in_flight)} request(s) in flight; "
+                + ("nothing archived yet, so nothing will be sealed" if nothing else
+                   "sealing what was archived as an interrupted capture")
+                + " (Ctrl-C again to abandon it all)")
+
+    def _archived_any(self) -> bool:
+        return any(r.role is not Role.ROBOTS for r in self.tally.resources)
+
+    def _loop(self, worker: ExchangeWorker, writer: WarcFileWriter, fetcher: Fetcher) -> None:
+        in_flight = self.in_flight
         with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="archiver") as pool:
             try:
-                while True:
+                while not self.stop.requested:
                     while len(in_flight) < self.options.concurrency:
                         target = self.frontier.next_ready()
                         if target is None:
@@ -185,16 +224,36 @@ class _Run:
                         in_flight[pool.submit(worker.run, target)] = target
                     if not in_flight:
                         break
-                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                    done, _ = wait(in_flight, timeout=STOP_POLL, return_when=FIRST_COMPLETED)
+                    if self.stop.requested:
+                        break
                     for future in done:
                         target = in_flight.pop(future)
                         self.frontier.finished(target)
                         self._absorb(future.result(), writer)
                     self._report()
+                if self.stop.requested:
+                    fetcher.abort()          # the worker threads return at once: the pool's shutdown is quick
+                    self._abandon()
             except BaseException:
+                fetcher.abort()
                 for future in in_flight:
                     future.cancel()
                 raise
+
+    def _abandon(self) -> None:
+        """List the requests in flight as failures and what was still queued as skipped."""
+        for future, target in self.in_flight.items():
+            future.cancel()
+            self.tally.failures.append(Failure(target.url, target.role, target.via, INTERRUPTED,
+                                               "abandoned: the capture was interrupted while this request "
+                                               "was in flight"))
+            self.abandoned += 1
+        self.in_flight.clear()
+        if not self.frontier.closed_reason:
+            for skipped in self.frontier.close("the capture was interrupted before this was requested"):
+                self._skip(skipped)
+                self.abandoned += 1
 
     def _report(self) -> None:
         if self.progress:
@@ -310,11 +369,13 @@ class _Run:
         result = CaptureResult(
             capture_id=self.capture_id, manifest_path="", seeds=tuple(self.seeds), warc_files=(warc,),
             resources=tuple(self.tally.resources), failures=tuple(self.tally.failures),
-            skipped=tuple(self.tally.skipped), flags=tuple(flags), seed_problems=tuple(self._seed_problems()))
+            skipped=tuple(self.tally.skipped), flags=tuple(flags), seed_problems=tuple(self._seed_problems()),
+            interrupted=self.stop.requested and self.abandoned > 0)
         unlisted = {reason: n - LISTED_SKIPS for reason, n in self.skip_counts.items() if n > LISTED_SKIPS}
         manifest = build_manifest(result, started=started, ended=self.clock(), options=self.options,
                                   operator=self.settings.operator, redacted=sorted(self.planner.secrets),
-                                  schedule=self.schedule, skipped_unlisted=unlisted)
+                                  schedule=self.schedule, skipped_unlisted=unlisted,
+                                  interrupted=result.interrupted)
         sealed = seal(self.ws, manifest, witness_file=self.settings.witness_file)
         index_sealed(self.ws, sealed.document or manifest)
         return replace(result, manifest_path=self.ws.relative(sealed.manifest))

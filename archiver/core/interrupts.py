@@ -8,25 +8,85 @@ on the spot, with none of that. :func:`handle_termination` makes it raise :class
 KeyboardInterrupt, instead; a second SIGTERM while the first unwinds is ignored, so the cleanup
 finishes (SIGKILL still ends the process at once).
 
-SIGKILL cannot be caught. What it leaves is debris that ``archiver verify`` reports as orphans,
-never a damaged sealed capture: the manifest, the seal, is written last, by rename.
+A capture does not unwind at once: :class:`StopSignals` turns the first SIGINT or SIGTERM into a
+request to stop, which the capture acts on within a second (it closes the connections of the
+requests in flight), seals what it had archived as an interrupted capture and then raises
+:class:`Interrupted`. A second signal unwinds as above.
+
+SIGKILL cannot be caught. What it leaves is debris that ``archiver verify`` reports as orphans and
+``archiver clean`` removes, never a damaged sealed capture: the manifest, the seal, is written last,
+by rename.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: raised in the main thread, where SIGINT raises KeyboardInterrupt."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A capture stopped by a signal, after sealing what it had archived (``result``, a
+    CaptureResult marked interrupted) or nothing (``result`` None)."""
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class StopSignals:
+    """While entered (in the main thread only, and only for a signal whose handler is Python's
+    default or :func:`handle_termination`'s), the first SIGINT or SIGTERM sets ``requested`` and
+    writes on stderr the line ``on_stop`` returns; it raises nothing, so no half-written record is
+    left by an exception landing mid-write. A second one raises KeyboardInterrupt (SIGINT, Ctrl-C
+    again: abandon) or is ignored (SIGTERM, as :func:`handle_termination` does). The handlers that
+    were there are put back on exit."""
+
+    def __init__(self, on_stop: Callable[[], str]) -> None:
+        self.on_stop = on_stop
+        self.requested = False
+        self._previous: dict[signal.Signals, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                handler = signal.getsignal(signum)
+                if handler in (signal.default_int_handler, signal.SIG_DFL, _terminate):
+                    self._previous[signum] = handler
+                    signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def say(self, line: str) -> None:
+        """One line on stderr, written whole (safe inside a signal handler)."""
+        try:
+            os.write(2, f"archiver: {line}\n".encode(errors="replace"))
+        except OSError:
+            pass
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
+        self.requested = True
+        self.say(self.on_stop())
 
 
 def handle_termination() -> None:

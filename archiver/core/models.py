@@ -140,6 +140,7 @@ class CaptureResult:
     skipped: tuple[Skipped, ...]
     flags: tuple[PageFlag, ...]
     seed_problems: tuple[str, ...] = field(default=())
+    interrupted: bool = False           # stopped by a signal: what was archived, requests in flight abandoned
 
     @property
     def bytes_archived(self) -> int:
@@ -190,6 +191,7 @@ class Manifest:
     skipped_unlisted: dict[str, int] | None = None   # skip reason -> skips counted but not listed
     imported_from: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
+    interrupted: bool = False           # stopped by a signal; abandoned requests are failures of kind 'interrupted'
 
     @property
     def payload_bytes(self) -> int:

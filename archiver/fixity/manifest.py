@@ -70,7 +70,7 @@ def software_versions() -> dict[str, str]:
 
 def build_manifest(result: CaptureResult, *, started: datetime, ended: datetime, options: CaptureOptions,
                    operator: Operator, redacted: list[str], schedule: str | None = None,
-                   skipped_unlisted: dict[str, int] | None = None) -> Manifest:
+                   skipped_unlisted: dict[str, int] | None = None, interrupted: bool = False) -> Manifest:
     """The manifest of a finished capture, before the seal sets its place in the chain."""
     return Manifest(
         capture_id=result.capture_id, seeds=tuple(result.seeds), started=iso(started), ended=iso(ended),
@@ -78,7 +78,8 @@ def build_manifest(result: CaptureResult, *, started: datetime, ended: datetime,
         resources=tuple(result.resources), failures=tuple(result.failures), skipped=tuple(result.skipped),
         flags=tuple(result.flags), seed_problems=tuple(result.seed_problems), format_version=FORMAT_VERSION,
         operator={"name": operator.name, "contact": operator.contact}, host=socket.gethostname(),
-        redacted_headers=tuple(redacted), schedule=schedule, skipped_unlisted=skipped_unlisted or None)
+        redacted_headers=tuple(redacted), schedule=schedule, skipped_unlisted=skipped_unlisted or None,
+        interrupted=interrupted)
 
 
 def _plain(entry: Any) -> Any:
@@ -112,6 +113,8 @@ def manifest_document(m: Manifest) -> dict[str, Any]:
             doc[key] = getattr(m, key)
     if m.notes:
         doc["notes"] = list(m.notes)
+    if m.interrupted:
+        doc["interrupted"] = True
     if m.signing_key is not None:
         doc["signing_key"] = m.signing_key
     return doc
@@ -187,7 +190,8 @@ def _manifest(data: Any) -> Manifest:
         signing_key=_optional(data, "signing_key", str), schedule=_optional(data, "schedule", str),
         skipped_unlisted=_counts(_optional(data, "skipped_unlisted", dict)),
         imported_from=_optional(data, "imported_from", dict),
-        notes=_texts(_optional(data, "notes", list) or [], "notes"))
+        notes=_texts(_optional(data, "notes", list) or [], "notes"),
+        interrupted=_optional(data, "interrupted", bool) or False)
 
 
 def _optional(data: dict[str, Any], key: str, kind: type) -> Any:

@@ -25,7 +25,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.workspace import OPEN_SUFFIX, Workspace
+from ..core.workspace import Workspace
 from ..warc.reader import ScanResult, file_digest, join_ranges, plan_ranges, scan_range, scan_warc
 
 if TYPE_CHECKING:
@@ -458,21 +458,9 @@ def _member_named(manifest: Manifest, path: str, offset: int | None) -> tuple[st
 
 
 def _find_debris(workspace: Workspace, loaded: dict[str, _Loaded], report: VerifyReport) -> None:
+    from .debris import find_debris
+
     listed = {w.path for m in loaded.values() for w in m.manifest.warc_files}
-    if workspace.archive_dir.is_dir():
-        for path in sorted(workspace.archive_dir.iterdir()):
-            rel = workspace.relative(path)
-            if path.name == "README.md" or rel in listed:
-                continue
-            what = "unfinished WARC file" if path.name.endswith(OPEN_SUFFIX) else "WARC file no manifest lists"
-            report.warn(f"orphan: {what} (left by an interrupted capture?)", path=rel)
-    if workspace.manifests_dir.is_dir():
-        for path in sorted(workspace.manifests_dir.iterdir()):
-            name = path.name
-            stem = name.split(".", 1)[0]
-            if name == "README.md" or (name.endswith(".yaml") and not name.startswith(".")):
-                continue
-            if name.endswith((".sha256", ".sha256.sig")) and stem in loaded:
-                continue
-            report.warn("orphan: no sealed capture owns this file (left by an interrupted capture?)",
-                        path=workspace.relative(path))
+    for debris in find_debris(workspace, listed, set(loaded)):
+        where = "no sealed capture owns this file" if debris.path.startswith("manifests/") else debris.what
+        report.warn(f"orphan: {where} (left by a killed capture? 'archiver clean' removes it)", path=debris.path)

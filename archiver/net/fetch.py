@@ -142,7 +142,12 @@ class Fetcher:
 
     Host names are looked up once per Fetcher (one capture): the addresses are kept for the
     capture's later requests to that host, and every connection is still checked against the
-    address policy. A lookup that fails is not kept."""
+    address policy. A lookup that fails is not kept.
+
+    ``abort`` (a capture told to stop) makes every request in flight end at once: it shuts down the
+    sockets in use, which wakes a thread blocked in connect, send or receive (the request then
+    fails), and every later request fails before it connects. A host name lookup in flight cannot
+    be woken; it ends within the resolver's own timeout."""
 
     def __init__(self, *, timeout: float, max_bytes: int, scratch: Path,
                  address_check: AddressCheck | None = None, insecure: bool = False,
@@ -156,6 +161,9 @@ class Fetcher:
         self._addresses_lock = threading.Lock()
         self._idle: dict[tuple[str, str, int], list[tuple[socket.socket, str, float]]] = {}
         self._idle_lock = threading.Lock()
+        self._active: set[socket.socket] = set()      # sockets of requests in flight, for abort
+        self._active_lock = threading.Lock()
+        self._aborted = False
         self.tls = ssl.create_default_context()
         if insecure:
             self.tls.check_hostname = False
@@ -170,13 +178,16 @@ class Fetcher:
             (n, "[redacted by archiver]" if n.lower() in plan.secret_names else v) for n, v in headers])
         redacted = tuple(sorted({n for n, _ in headers if n.lower() in plan.secret_names}))
         check = None if trusted else self.address_check
+        self._refuse_if_aborted(url)
         kept = self._take_idle(url)
         if kept is not None:
             sock, peer = kept
             try:
+                self._track(sock, url)
                 if check:
                     check(url.url, peer)
             except BaseException:
+                self._untrack(sock)
                 sock.close()
                 raise
             try:
@@ -200,7 +211,8 @@ class Fetcher:
             exchange, keep = self._receive(sock, url, deadline, date, stored, peer, redacted, reused)
             return exchange
         finally:
-            if keep:
+            self._untrack(sock)
+            if keep and not self._aborted:
                 self._put_idle(url, sock, peer)
             else:
                 sock.close()
@@ -225,6 +237,33 @@ class Fetcher:
                 return
         sock.close()
 
+    def abort(self) -> None:
+        """End every request in flight now and refuse new ones (see the class docstring)."""
+        with self._active_lock:
+            self._aborted = True
+            active = list(self._active)
+        for sock in active:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass                      # not connected yet, or closed meanwhile: it fails anyway
+
+    def _refuse_if_aborted(self, url: HttpUrl) -> None:
+        if self._aborted:
+            raise FetchError(url.url, "interrupted", "the capture was interrupted before this request")
+
+    def _track(self, sock: socket.socket, url: HttpUrl) -> None:
+        with self._active_lock:
+            if not self._aborted:
+                self._active.add(sock)
+                return
+        sock.close()
+        self._refuse_if_aborted(url)
+
+    def _untrack(self, sock: socket.socket) -> None:
+        with self._active_lock:
+            self._active.discard(sock)
+
     def close(self) -> None:
         """Close the connections kept for reuse."""
         with self._idle_lock:
@@ -247,6 +286,7 @@ class Fetcher:
             if address_check:
                 address_check(url.url, peer)
             sock = socket.socket(family, kind, proto)
+            self._track(sock, url)
             try:
                 sock.settimeout(max(0.001, deadline - time.monotonic()))
                 sock.connect(address)
@@ -260,7 +300,9 @@ class Fetcher:
                 if url.scheme == "https":
                     sock = self._tls(sock, url, deadline)
                 return sock, peer
+            self._untrack(sock)
             sock.close()
+            self._refuse_if_aborted(url)
         raise last or FetchError(url.url, "dns", f"no address found for {url.host}")
 
     def _lookup(self, host: str, port: int) -> list[Any]:
@@ -276,13 +318,19 @@ class Fetcher:
     def _tls(self, sock: socket.socket, url: HttpUrl, deadline: float) -> socket.socket:
         try:
             sock.settimeout(max(0.001, deadline - time.monotonic()))
-            return self.tls.wrap_socket(sock, server_hostname=url.host)
+            wrapped = self.tls.wrap_socket(sock, server_hostname=url.host)
         except ssl.SSLCertVerificationError as exc:
+            self._untrack(sock)
             sock.close()
             raise FetchError(url.url, "tls", f"TLS certificate not trusted: {exc.verify_message}") from None
         except (ssl.SSLError, OSError) as exc:
+            self._untrack(sock)
             sock.close()
+            self._refuse_if_aborted(url)
             raise FetchError(url.url, "tls", f"TLS handshake failed: {exc}") from None
+        self._untrack(sock)               # detached by wrap_socket: the wrapped socket is the one to shut
+        self._track(wrapped, url)
+        return wrapped
 
     def _recv(self, sock: socket.socket, deadline: float) -> bytes:
         left = deadline - time.monotonic()
