@@ -10,6 +10,7 @@ from .. import __version__
 from ..core.capture_options import bounds_help, shown
 from ..core.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USAGE, ArchiverError, UsageError
 from .browse_commands import cmd_extract, cmd_list, cmd_serve, cmd_show
+from .clean_command import cmd_clean
 from .commands import (
     MAX_VERIFY_WORKERS,
     cmd_capture,
@@ -24,6 +25,7 @@ from .commands import (
     cmd_search,
     cmd_verify,
 )
+from .init_command import EPILOG_INIT, add_init_arguments, cmd_init
 from .parser import WORKSPACE_HELP, add_global_options, apply_global_options, exit_codes_text
 from .parser import CommandParser as _Parser
 from .schedule_commands import cmd_report, cmd_run, cmd_schedule_add, cmd_schedule_list, cmd_schedule_remove
@@ -123,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
                       help="keep the sample site up after the demo, its URLs printed, until Ctrl-C (exit 0)")
     demo.set_defaults(func=cmd_demo)
 
+    init = sub.add_parser("init", help="make a workspace and its commented archiver.yaml, with who collects",
+                          description="Make a workspace (archive/, manifests/) and a commented archiver.yaml in it "
+                                      "naming the operator (who collects, recorded in every manifest). On a terminal "
+                                      "it asks for the name and contact unless --name/--contact or --no-input are given. "
+                                      "An existing archiver.yaml is never overwritten.",
+                          epilog=EPILOG_INIT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_init_arguments(init)
+    init.set_defaults(func=cmd_init)
+
     ver = sub.add_parser("verify", help="check fixity, the manifest chain, seals and signatures",
                          description="Check that every sealed capture is intact: WARC files present with the "
                                      "sha256 the manifest records, every record's digests right, each manifest "
@@ -198,6 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
                                      "WARC files alone. The index is derived: this never changes a manifest.",
                          epilog=EPILOG_REINDEX, formatter_class=argparse.RawDescriptionHelpFormatter)
     rex.set_defaults(func=cmd_reindex)
+
+    cln = sub.add_parser("clean", help="remove the debris of killed captures (never a sealed file)",
+                         description="Remove what captures killed mid-way (kill -9, a power cut) left: unfinished "
+                                     ".open WARC files, WARC files no manifest lists, seal files no manifest owns, "
+                                     "stale scratch folders and index temporary files: the orphans 'archiver "
+                                     "verify' warns about. Never a manifest or a file a sealed manifest lists; the "
+                                     "files of a capture running now are kept. Says what it removed.",
+                         epilog="example:\n  archiver clean --dry-run    # what would be removed\n"
+                                "  archiver clean              # remove it, listing each file",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    cln.add_argument("--dry-run", action="store_true", help="only list what would be removed; change nothing")
+    cln.add_argument("--json", action="store_true", help="print what was removed (and kept, and why) as JSON")
+    cln.set_defaults(func=cmd_clean)
 
     sch = sub.add_parser("schedule", help="add, list or remove schedules of repeated captures",
                          description="Schedules live in the workspace's archiver.yaml (rewriting it drops YAML "
