@@ -16,28 +16,11 @@ MAX_VERIFY_WORKERS = 256
 NOTHING_DUE = {"schedule": None, "capture_id": None, "ok": True, "detail": "nothing due"}
 
 
-def _settings_file(root: Path) -> tuple[Path, dict[str, Any]]:
-    import yaml
+def _schedule_names(root: Path) -> list[str]:
+    """The schedules' names in the settings file (refused if the file is not valid now)."""
+    from ..core.settings import load_settings
 
-    from ..core.settings import SETTINGS_FILE, load_settings, read_settings_text
-
-    load_settings(root)                      # refuse to edit a file that is not valid now
-    path = root / SETTINGS_FILE
-    data = yaml.safe_load(read_settings_text(path)) if path.exists() else None
-    return path, data or {}
-
-
-def _write_settings(root: Path, path: Path, data: dict[str, Any]) -> None:
-    """Write the settings file, once its new text is known to be valid: a refusal changes nothing."""
-    import yaml
-
-    from ..core.settings import parse_settings
-    from ..core.workspace import Workspace, atomic_write
-
-    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    parse_settings(text, root)
-    Workspace(root).ensure()
-    atomic_write(path, text.encode("utf-8"))
+    return [sc.name for sc in load_settings(root).schedules]
 
 
 def _schedule_when(args: argparse.Namespace) -> None:
@@ -81,31 +64,33 @@ def cmd_schedule_add(args: argparse.Namespace) -> int:
         except OptionError as exc:
             raise UsageError(f"--depth {exc.problem}") from None
     name = _schedule_name(args, urls[0])
-    path, data = _settings_file(root)
-    schedules = data.setdefault("schedules", [])
-    if any(s.get("name") == name for s in schedules):
-        raise UsageError(f"a schedule named {name!r} exists already (remove it first, or choose --name)")
     entry: dict[str, Any] = {"name": name, "urls": urls}
     entry.update({"every": args.every} if args.every else {"cron": args.cron, "timezone": args.timezone})
     if args.depth is not None:
         entry["capture"] = {"depth": args.depth}
-    schedules.append(entry)
-    _write_settings(root, path, data)
+    from ..core.settings_file import edited_settings
+
+    exists = UsageError(f"a schedule named {name!r} exists already (remove it first, or choose --name)")
+    if name in _schedule_names(root):      # before the workspace is made: a refusal changes nothing
+        raise exists
+    with edited_settings(root) as data:    # comments, layout and mode kept; under the settings lock
+        if name in _schedule_names(root):
+            raise exists
+        data.setdefault("schedules", []).append(entry)
     print(f"schedule {name}: {len(urls)} URL(s), " + (f"every {args.every}" if args.every else f"cron {args.cron!r} ({args.timezone})"))
     return 0
 
 
 def cmd_schedule_remove(args: argparse.Namespace) -> int:
     from ..core.errors import NotArchivedError
+    from ..core.settings_file import edited_settings, remove_entry
 
     root = existing_workspace(args).root
-    path, data = _settings_file(root)
-    schedules = data.get("schedules") or []
-    kept = [s for s in schedules if s.get("name") != args.name]
-    if len(kept) == len(schedules):        # not found: exit 1, as for a URL or capture id
-        raise NotArchivedError(f"no schedule named {args.name!r}", target=args.name)
-    data["schedules"] = kept
-    _write_settings(root, path, data)
+    with edited_settings(root) as data:    # comments, layout and mode kept; under the settings lock
+        names = _schedule_names(root)
+        if args.name not in names:         # not found: exit 1, as for a URL or capture id
+            raise NotArchivedError(f"no schedule named {args.name!r}", target=args.name)
+        remove_entry(data, "schedules", names.index(args.name))
     print(f"schedule {args.name} removed (its captures stay in the workspace)")
     return 0
 
