@@ -159,6 +159,7 @@ def test_a_manifest_edited_into_nonsense_is_reported(site, workspace: Workspace)
 
 
 def test_edited_signed_manifest_fails_its_signature(site, workspace: Workspace) -> None:
+    workspace.ensure()                  # keygen signs for a workspace; it no longer makes one
     subprocess.run([*ARCHIVER, "-w", str(workspace.root), "keygen"], check=True, capture_output=True)
     assert (workspace.private_key_path.stat().st_mode & 0o777) == 0o600
     results = three_captures(site, workspace)
@@ -182,7 +183,9 @@ def test_edited_signed_manifest_fails_its_signature(site, workspace: Workspace) 
 
 def test_trusted_key_from_elsewhere(site, workspace: Workspace, tmp_path: Path) -> None:
     other = Workspace(tmp_path / "other")
+    other.ensure()
     subprocess.run([*ARCHIVER, "-w", str(other.root), "keygen"], check=True, capture_output=True)
+    workspace.ensure()                  # keygen signs for a workspace; it no longer makes one
     subprocess.run([*ARCHIVER, "-w", str(workspace.root), "keygen"], check=True, capture_output=True)
     three_captures(site, workspace)
     code, text, _ = verify_cli(workspace, "--trusted-key", str(other.public_key_path))
@@ -216,6 +219,7 @@ def test_usage_errors(workspace: Workspace, tmp_path: Path) -> None:
 def test_standard_tools_alone_verify_a_capture(site, workspace: Workspace) -> None:
     """The procedure README.md documents, run exactly: sha256sum -c, then openssl for the signature,
     then the chain link with sha256sum."""
+    workspace.ensure()                  # keygen signs for a workspace; it no longer makes one
     subprocess.run([*ARCHIVER, "-w", str(workspace.root), "keygen"], check=True, capture_output=True)
     first, second, _ = three_captures(site, workspace)
     cid = second.capture_id
