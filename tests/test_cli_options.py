@@ -64,6 +64,7 @@ def commands(tmp: Path, warc: Path) -> dict[tuple[str, ...], list[str]]:
         ("export", "wacz"): [ID, "-o", str(tmp / "o.wacz")], ("export", "bag"): [ID, "-o", str(tmp / "o-bag")],
         ("export", "cdxj"): ["-o", str(tmp / "o.cdxj")],
         ("list",): [], ("show",): [ID], ("extract",): [URL, "-o", str(tmp / "o.html")], ("serve",): [],
+        ("init",): ["--no-input"], ("clean",): [],
     }
 
 

@@ -48,6 +48,7 @@ from ..core.models import (
 from ..core.moments import parse_moment
 from ..core.settings import Settings
 from ..core.workspace import OPEN_SUFFIX, Workspace, fsync_dir, new_capture_id
+from ..fixity.debris import running_capture
 from ..fixity.manifest import build_manifest, read_manifest
 from ..fixity.seal import seal, signing_key
 from ..index.store import index_sealed
@@ -124,10 +125,11 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
         workspace.ensure()
         placed: list[Path] = []              # every name given in archive/, listed before it is given
         try:
-            files = _install_all(workspace, capture_id, checked, derived, placed)
-            manifest, result = _manifest(settings, source, kind, capture_id, started, clock(), seeds, checked,
-                                         files, texts, unpacked, source_sha256)
-            sealed = seal(workspace, manifest, witness_file=settings.witness_file)
+            with running_capture(workspace, capture_id):      # 'archiver clean' leaves these files alone
+                files = _install_all(workspace, capture_id, checked, derived, placed)
+                manifest, result = _manifest(settings, source, kind, capture_id, started, clock(), seeds,
+                                             checked, files, texts, unpacked, source_sha256)
+                sealed = seal(workspace, manifest, witness_file=settings.witness_file)
         except BaseException:
             # only what was never sealed is removed: once the manifest exists, the files are the capture's
             if not workspace.manifest_path(capture_id).exists():
