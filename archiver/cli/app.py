@@ -9,8 +9,6 @@ from typing import Any
 from .. import __version__
 from ..core.capture_options import bounds_help, shown
 from ..core.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USAGE, ArchiverError, UsageError
-from .browse_commands import cmd_extract, cmd_list, cmd_serve, cmd_show
-from .clean_command import cmd_clean
 from .commands import (
     MAX_VERIFY_WORKERS,
     cmd_capture,
@@ -28,7 +26,19 @@ from .commands import (
 from .init_command import EPILOG_INIT, add_init_arguments, cmd_init
 from .parser import WORKSPACE_HELP, add_global_options, apply_global_options, exit_codes_text
 from .parser import CommandParser as _Parser
-from .schedule_commands import cmd_report, cmd_run, cmd_schedule_add, cmd_schedule_list, cmd_schedule_remove
+
+
+def _later(module: str, name: str) -> Any:
+    """The command ``name`` of ``archiver.cli.<module>``, imported only when that command runs (the
+    others start faster: a lookup never loads the server's or the schedules' commands)."""
+    def command(args: argparse.Namespace) -> int:
+        from importlib import import_module
+
+        return int(getattr(import_module(f"{__package__}.{module}"), name)(args))
+
+    command.__name__ = name
+    return command
+
 
 EPILOG_CAPTURE = """example:
   archiver capture https://stopfundamentalism.com/news/irans-persistent-campaign-against-the-mek
@@ -221,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     cln.add_argument("--dry-run", action="store_true", help="only list what would be removed; change nothing")
     cln.add_argument("--json", action="store_true", help="print what was removed (and kept, and why) as JSON")
-    cln.set_defaults(func=cmd_clean)
+    cln.set_defaults(func=_later("clean_command", "cmd_clean"))
 
     sch = sub.add_parser("schedule", help="add, list or remove schedules of repeated captures",
                          description="Schedules live in the workspace's archiver.yaml (rewriting it drops YAML "
@@ -236,13 +246,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--timezone", default="UTC", metavar="ZONE", help="for --cron (default UTC), e.g. Europe/London")
     add.add_argument("--name", help="1-64 letters, digits, '.', '_' or '-' (default: derived from the first URL)")
     add.add_argument("--depth", type=int, help=f"capture depth for this schedule, {bounds_help('depth')}")
-    add.set_defaults(func=cmd_schedule_add)
+    add.set_defaults(func=_later("schedule_commands", "cmd_schedule_add"))
     lst = ssub.add_parser("list", help="schedules with last run, next due, last outcome")
     lst.add_argument("--json", action="store_true", help="print as JSON")
-    lst.set_defaults(func=cmd_schedule_list)
+    lst.set_defaults(func=_later("schedule_commands", "cmd_schedule_list"))
     rem = ssub.add_parser("remove", help="remove a schedule (its captures stay)")
     rem.add_argument("name")
-    rem.set_defaults(func=cmd_schedule_remove)
+    rem.set_defaults(func=_later("schedule_commands", "cmd_schedule_remove"))
 
     run = sub.add_parser("run", help="capture every schedule that is due, once (cron-friendly)",
                          description="Capture every schedule that is due, then exit: safe to call from cron every "
@@ -254,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true",
                      help='print JSON Lines: one object a line for each schedule run ({"schedule", "capture_id", '
                           '"ok", "detail"}); when nothing is due, one line with "schedule": null, "detail": "nothing due"')
-    run.set_defaults(func=cmd_run)
+    run.set_defaults(func=_later("schedule_commands", "cmd_run"))
 
     rep = sub.add_parser("report", help="what changed and what disappeared: the rot and drift table",
                          description="For each watched URL: new, unchanged, changed (judged on the extracted main "
@@ -264,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--since", metavar="DATE", help="every change since DATE, not only the latest")
     rep.add_argument("--style", default="apa", choices=STYLES, help="citation style (default apa)")
     rep.add_argument("--json", action="store_true", help="print as JSON")
-    rep.set_defaults(func=cmd_report)
+    rep.set_defaults(func=_later("schedule_commands", "cmd_report"))
 
     exp = sub.add_parser("export", help="hand captures on: WACZ, BagIt bag, or the index as CDXJ",
                          description="Export captures as a WACZ 1.1.1 package (for ReplayWeb.page and pywb), a "
@@ -301,7 +311,7 @@ def add_browse_commands(sub: Any) -> None:
                                      "whether every seed was captured.",
                          epilog=EPILOG_LIST, formatter_class=argparse.RawDescriptionHelpFormatter)
     lst.add_argument("--json", action="store_true", help="print as JSON")
-    lst.set_defaults(func=cmd_list)
+    lst.set_defaults(func=_later("browse_commands", "cmd_list"))
 
     show = sub.add_parser("show", help="one capture: every resource, failure and flag, its provenance and files",
                           description="Show one capture from its manifest: seeds, every resource (URL, role, "
@@ -312,7 +322,7 @@ def add_browse_commands(sub: Any) -> None:
                           epilog=EPILOG_SHOW, formatter_class=argparse.RawDescriptionHelpFormatter)
     show.add_argument("capture_id", metavar="CAPTURE_ID")
     show.add_argument("--json", action="store_true", help="print as JSON")
-    show.set_defaults(func=cmd_show)
+    show.set_defaults(func=_later("browse_commands", "cmd_show"))
 
     ext = sub.add_parser("extract", help="write the archived payload of a URL to a file, exactly as archived",
                          description="Write the archived payload of URL's capture nearest --at (default: the "
@@ -326,7 +336,7 @@ def add_browse_commands(sub: Any) -> None:
     ext.add_argument("--at", metavar="DATETIME", help="the capture nearest this moment (2026-11-29, 20261129150447...)")
     ext.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
     ext.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    ext.set_defaults(func=cmd_extract)
+    ext.set_defaults(func=_later("browse_commands", "cmd_extract"))
 
     srv = sub.add_parser("serve", help="open the archive in a browser: web UI, replay, Memento, CDX and JSON APIs",
                          description="Serve the workspace until Ctrl-C or SIGTERM: the web UI, JSON API, Memento "
@@ -345,7 +355,7 @@ def add_browse_commands(sub: Any) -> None:
     srv.add_argument("--token", metavar="TOKEN",
                      help="writing requests (capture, verify) must carry it (default: $ARCHIVER_SERVE_TOKEN, "
                           "else serve_token in archiver.yaml); never printed")
-    srv.set_defaults(func=cmd_serve)
+    srv.set_defaults(func=_later("browse_commands", "cmd_serve"))
 
 
 def add_capture_flags(p: argparse.ArgumentParser) -> None:
