@@ -211,6 +211,22 @@ def test_report_follows_manual_captures_of_watched_urls_even_after_schedule_remo
     assert load_settings(ws.root).schedules == ()
 
 
+def test_a_cron_schedule_counts_from_when_it_was_added_not_from_the_next_listing(workspace: Workspace) -> None:
+    """Added now and first looked at two days later: its first 06:00 has passed, so it is due."""
+    workspace.ensure()
+    proc = subprocess.run([*ARCHIVER, "-w", str(workspace.root), "schedule", "add", "http://127.0.0.1:9/a",
+                           "--cron", "0 6 * * *", "--name", "morning"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    added = datetime.now(UTC)
+    from archiver.watch.runs import states
+
+    later = added + timedelta(days=2)
+    due = {s.schedule.name: s.next_due for s in states(workspace, load_settings(workspace.root), later)}
+    first_six = added.replace(hour=6, minute=0, second=0, microsecond=0)
+    first_six += timedelta(days=1) if first_six <= added - timedelta(seconds=30) else timedelta()
+    assert abs(due["morning"] - first_six) < timedelta(minutes=1) and due["morning"] <= later
+
+
 def test_schedule_list_in_the_users_units_and_a_new_cron_waits_for_its_time(serve, workspace: Workspace) -> None:
     site = serve([Host("h", "127.0.0.153", routes={"/a": Response(200, HTML, page("A", PARAGRAPHS["s1"], 0))})])
     workspace.ensure()
@@ -228,7 +244,7 @@ def test_schedule_list_in_the_users_units_and_a_new_cron_waits_for_its_time(serv
     as_json = json.loads(subprocess.run([*ARCHIVER, "-w", str(workspace.root), "schedule", "list", "--json"],
                                         capture_output=True, text=True).stdout)
     assert as_json[0]["every"] == "6h" and as_json[1]["cron"] == "0 6 * * *"
-    # first seen by the listing above: the cron schedule is due at the next 06:00 UTC after that
+    # noted when it was added: the cron schedule is due at the next 06:00 UTC after that
     listed_at = datetime.now(UTC)
     sixam = listed_at.replace(hour=6, minute=0, second=0, microsecond=0)
     sixam += timedelta(days=1) if sixam <= listed_at - timedelta(seconds=30) else timedelta()

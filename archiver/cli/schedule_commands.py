@@ -77,6 +77,15 @@ def cmd_schedule_add(args: argparse.Namespace) -> int:
         if name in _schedule_names(root):
             raise exists
         data.setdefault("schedules", []).append(entry)
+    if args.cron:                          # due at its first fire time after now, whoever looks next
+        from datetime import UTC, datetime
+
+        from ..core.settings import load_settings
+        from ..core.workspace import Workspace
+        from ..watch.runs import note_added
+
+        added = next(s for s in load_settings(root).schedules if s.name == name)
+        note_added(Workspace(root), added, datetime.now(UTC))
     print(f"schedule {name}: {len(urls)} URL(s), " + (f"every {args.every}" if args.every else f"cron {args.cron!r} ({args.timezone})"))
     return 0
 

@@ -69,10 +69,18 @@ def states(workspace: Workspace, settings: Settings, now: datetime) -> list[Sche
     return out
 
 
+def note_added(workspace: Workspace, schedule: Schedule, now: datetime) -> None:
+    """``schedule add`` notes when a cron schedule was added: it is first due at its first fire time
+    after that (not at the first fire time after someone next lists or runs the schedules)."""
+    if schedule.when.cron is not None:
+        _first_seen(workspace, [schedule], now)
+
+
 def _first_seen(workspace: Workspace, never_run: list[Schedule], now: datetime) -> dict[str, datetime]:
     """When each never-run cron schedule was first seen (a new ``--cron '0 6 * * *'`` is due at the
     next 06:00 after that, not at once), kept in the state folder; a schedule seen for the first time
-    is noted at ``now``. Keyed by name and cron, so a changed expression starts again."""
+    (``schedule add`` sees each as it is added) is noted at ``now``. Keyed by name and cron, so a
+    changed expression starts again."""
     import json
 
     path = workspace.state_dir / SEEN_FILE
