@@ -80,7 +80,12 @@ def _load_plain(loader: Any) -> Any:
             starts = _EVERY_CHARACTER
         constructors = loader.yaml_constructors
         no_key = object()
-        stack: list[list[Any]] = []              # [container, pending key or no_key]
+        # the open container, whether it is a list, and a mapping's pending key (no_key: none yet);
+        # the containers around it are on the stack, with theirs
+        container: Any = None
+        is_list = False
+        key: Any = no_key
+        stack: list[tuple[Any, bool, Any]] = []
         while True:
             event = get()
             kind = type(event)
@@ -99,29 +104,29 @@ def _load_plain(loader: Any) -> Any:
                             raise _NotPlain
                         value = constructors[tag](loader, ScalarNode(tag, value))
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
-                if event.anchor is not None or event.tag is not None or (stack and stack[-1][1] is no_key):
+                if event.anchor is not None or event.tag is not None or (
+                        container is not None and not is_list and key is no_key):
                     raise _NotPlain              # tagged, anchored, or a complex mapping key
-                stack.append([{} if kind is MappingStartEvent else [], None if kind is SequenceStartEvent
-                              else no_key])
+                stack.append((container, is_list, key))
+                is_list = kind is SequenceStartEvent
+                container, key = ([] if is_list else {}), no_key
                 continue
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                value = stack.pop()[0]
-            elif kind is DocumentEndEvent and not stack:
+                value = container
+                container, is_list, key = stack.pop()
+            elif kind is DocumentEndEvent and container is None:
                 break
             else:
                 raise _NotPlain                  # an alias, or something unexpected
-            if not stack:
+            if container is None:
                 root = value
-                continue
-            top = stack[-1]
-            container = top[0]
-            if type(container) is list:
+            elif is_list:
                 container.append(value)
-            elif top[1] is no_key:
-                top[1] = value
+            elif key is no_key:
+                key = value
             else:
-                container[top[1]] = value
-                top[1] = no_key
+                container[key] = value
+                key = no_key
         if type(get()) is not StreamEndEvent:
             raise _NotPlain                      # more than one document
         return root
