@@ -45,7 +45,6 @@ TIMESTAMP = re.compile(r"[0-9]{1,14}")
 WACZ_NAME = re.compile(r"(.+)\.wacz")
 WACZ_TYPE = "application/wacz"
 HOST_NAME = re.compile(r"[a-z0-9.-]+|[0-9a-f:.]+")      # a host name, IPv4 or IPv6 address (no brackets)
-NETLOC = re.compile(r"[A-Za-z0-9.-]+(:[0-9]+)?|\[[0-9A-Fa-f:.]+\](:[0-9]+)?")
 CHUNK = 256 * 1024
 RANGE = re.compile(r"\s*([0-9]*)\s*-\s*([0-9]*)\s*")
 
@@ -165,20 +164,18 @@ def routes(ctx: ServeContext) -> list[BaseRoute]:
 
 
 def frame_ancestors(ctx: ServeContext, request: Request) -> list[str]:
-    """Who may frame an embed page: this origin, the UI origin as started, the UI origin under the host
-    name this request came by (a browser at http://localhost:8080 frames http://localhost:8081: the
-    service worker needs the frame to be same-site with the page around it), and the public URL's."""
+    """Who may frame an embed page: this origin, every origin the UI is reached by
+    (``ServeContext.ui_origins``), and the UI origin under the host name this request came by (a
+    browser at http://localhost:8080 frames http://localhost:8081: the service worker needs the frame
+    to be same-site with the page around it)."""
     from urllib.parse import urlsplit
 
-    out = ["'self'", ctx.ui_base]
+    out = ["'self'", *ctx.ui_origins()]
     ui_port = urlsplit(ctx.ui_base).port
     host = (request.url.hostname or "").lower()
     if ui_port and HOST_NAME.fullmatch(host):        # never a Host header's stray ';' into the policy
         shown = f"[{host}]" if ":" in host else host
         out.append(f"{request.url.scheme}://{shown}:{ui_port}")
-    public = urlsplit(ctx.public_url or "")
-    if public.scheme in ("http", "https") and NETLOC.fullmatch(public.netloc):
-        out.append(f"{public.scheme}://{public.netloc}")
     return list(dict.fromkeys(out))
 
 
