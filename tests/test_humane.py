@@ -44,3 +44,23 @@ def test_lookup_says_how_far_in_words_and_json_keeps_the_seconds(serve, workspac
     data = json.loads(subprocess.run([*run, "--json"], capture_output=True, text=True, check=True).stdout)
     assert 3 * 86400 + 4 * 3600 - 60 < data["distance_seconds"] < 3 * 86400 + 4 * 3600 + 60
     assert data["mementos"][0]["datetime"].endswith("Z")
+
+
+def test_show_and_report_give_times_with_zone_age_and_spans(serve, workspace: Workspace) -> None:
+    page = Response(200, [("Content-Type", "text/html")], b"<!doctype html><title>t</title><p>text</p>")
+    site = serve([Host("h", "127.0.0.192", routes={"/": page})])
+    url = site.url("h", "/")
+    first = capture([url], workspace, CaptureOptions(depth=0, timeout=10))
+    second = capture([url], workspace, CaptureOptions(depth=0, timeout=10))
+    base = [sys.executable, "-m", "archiver", "-w", str(workspace.root)]
+    shown = subprocess.run([*base, "show", first.capture_id], capture_output=True, text=True, check=True).stdout
+    started = next(line for line in shown.splitlines() if line.strip().startswith("started"))
+    ended = next(line for line in shown.splitlines() if line.strip().startswith("ended"))
+    assert " UTC (" in started and started.endswith(" ago)") and "T" not in started.split()[1]
+    assert " UTC (took " in ended
+    report = subprocess.run([*base, "report"], capture_output=True, text=True, check=True).stdout
+    seen = [line.strip() for line in report.splitlines() if line.strip().startswith("seen ")]
+    assert seen and all(" UTC (" in line and " ago) in capture " in line for line in seen)
+    assert any(second.capture_id in line and "after the capture before" in line for line in seen), report
+    data = json.loads(subprocess.run([*base, "report", "--json"], capture_output=True, text=True, check=True).stdout)
+    assert all(item["datetime"].endswith("Z") and "T" in item["datetime"] for item in data)

@@ -174,7 +174,7 @@ def _provenance(detail: Any) -> list[str]:
     chain = f"sequence {m.sequence}" if m.sequence is not None else "no sequence (format version 1)"
     chain += (f", after capture {printable(m.previous.capture_id)} (its manifest's sha256 {m.previous.sha256})"
               if m.previous else ", the first in the chain")
-    lines = [f"  started     {printable(m.started)}", f"  ended       {printable(m.ended)}",
+    lines = [*_times(m.started, m.ended),
              f"  operator    {who}", f"  host        {printable(m.host or '(not recorded)')}",
              "  software    " + ", ".join(f"{printable(k)} {printable(v)}" for k, v in (m.software or {}).items()),
              "  settings    " + ", ".join(f"{printable(k)}={printable(v)}" for k, v in (m.settings or {}).items()),
@@ -189,6 +189,18 @@ def _provenance(detail: Any) -> list[str]:
         lines.append(f"  redacted    {', '.join(printable(h) for h in m.redacted_headers)} (request header values)")
     lines += [f"  note        {printable(n)}" for n in m.notes]
     return lines
+
+
+def _times(started: str, ended: str) -> list[str]:
+    """Start and end with their zone, how long ago and how long it took; the exact values are in --json."""
+    from datetime import UTC, datetime
+
+    from ..core.humane import moment, moment_ago, parse_moment, span
+
+    begin, end = parse_moment(started), parse_moment(ended)
+    took = f" (took {span((end - begin).total_seconds())})" if begin and end and end >= begin else ""
+    return [f"  started     {printable(moment_ago(started, datetime.now(UTC)))}",
+            f"  ended       {printable(moment(ended))}{took}"]
 
 
 def _addresses(m: Any) -> list[str]:

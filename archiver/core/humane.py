@@ -29,3 +29,20 @@ def moment(iso: str) -> str:
     except (ValueError, TypeError):
         return iso
     return f"{when:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def parse_moment(iso: str | None) -> datetime | None:
+    """An ISO 8601 time (``Z`` or an offset) as an aware UTC datetime; None when it is not one."""
+    try:
+        return datetime.fromisoformat(str(iso).replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, TypeError):
+        return None
+
+
+def moment_ago(iso: str, now: datetime) -> str:
+    """"2026-11-30 17:18:50 UTC (3 hours ago)"; the text as it is when it is not a time."""
+    when = parse_moment(iso)
+    if when is None:
+        return iso
+    seconds = (now - when).total_seconds()
+    return f"{moment(iso)} ({span(seconds)} {'ago' if seconds >= 0 else 'from now'})"

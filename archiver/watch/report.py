@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from ..citing.citations import citation_data
 from ..core.errors import ArchiverError
+from ..core.humane import moment_ago, parse_moment, span
 from ..core.settings import Settings
 from ..core.urls import canonical
 from ..core.workspace import Workspace
@@ -141,6 +143,16 @@ def report_json(lines: list[ReportLine]) -> list[dict[str, Any]]:
              "diff": list(l.change.diff), "last_good_citation": l.citation} for l in lines]
 
 
+def _when_seen(change: Change, now: datetime) -> str:
+    """"seen 2026-11-30 22:04:31 UTC (3 hours ago) in capture ..., 1 day 2 hours after the one before"."""
+    after = parse_moment(change.after.datetime)
+    text = f"seen {moment_ago(change.after.datetime, now)} in capture {change.after.capture_id}"
+    before = parse_moment(change.before.datetime) if change.before else None
+    if after is not None and before is not None:
+        text += f", {span((after - before).total_seconds())} after the capture before"
+    return text
+
+
 def left_out(workspace: Workspace) -> list[tuple[str, str, str]]:
     """(capture id, item, reason) of what the index left out of sealed manifests: values out of range
     or of the wrong type (a hand edit, an older archiver). The report cannot follow those."""
@@ -152,12 +164,17 @@ def left_out_text(items: list[tuple[str, str, str]]) -> list[str]:
     return [f"left out of the index: capture {cid} {item}: {reason}" for cid, item, reason in items]
 
 
-def report_text(lines: list[ReportLine], left: list[tuple[str, str, str]] | None = None) -> str:
+def report_text(lines: list[ReportLine], left: list[tuple[str, str, str]] | None = None, *,
+                now: datetime | None = None) -> str:
+    """The report as a person reads it: each verdict, when it was seen (the time with its zone and how
+    long ago, and how long after the capture before), the diff and the last good capture."""
+    now = now or datetime.now(UTC)
     if not lines:
         return "\n".join(["nothing watched yet: no capture in this workspace", *left_out_text(left or [])])
     out = []
     for l in lines:
         out.append(f"{str(l.change.verdict).upper():<10} {l.change.url}  ({l.change.detail})")
+        out.append(f"             {_when_seen(l.change, now)}")
         out += [f"             {d}" for d in l.change.diff]
         if l.citation:
             out.append(f"             last good capture: {l.citation}")
