@@ -132,3 +132,38 @@ def test_clean_keeps_the_files_of_a_capture_that_is_running(serve: Callable[...,
 def test_clean_outside_a_workspace_is_a_usage_error(tmp_path: Path) -> None:
     done = cli(tmp_path / "nowhere", "clean")
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_clean_keeps_a_finished_unsealed_warc_until_it_is_imported_or_unsealed_is_given(
+        serve: Callable[..., Site], tmp_path: Path) -> None:
+    """A capture killed after closing a WARC file leaves bytes that may be the only copy of a page gone
+    since: clean keeps the file and says how to seal it; once imported, clean removes the copy."""
+    slow = SlowSite(serve)
+    slow.release.set()
+    ws = tmp_path / "ws"
+    done = cli(ws, "capture", slow.site.url("slow", "/fast.png"))
+    assert done.returncode == 0, done.stderr
+    sealed = sealed_files(ws)
+    warc = next(p for p in sealed if p.startswith("archive/"))
+    orphan = ws / "archive" / "20260101T000000Z-dead00-00000.warc.gz"
+    orphan.write_bytes((ws / warc).read_bytes())
+    rel = orphan.relative_to(ws).as_posix()
+
+    kept = json.loads(cli(ws, "clean", "--json").stdout)
+    assert kept["removed"] == [] and orphan.exists()
+    why = {k["path"]: k["why"] for k in kept["kept"]}[rel]
+    assert f"archiver import {rel}" in why and "--unsealed" in why
+
+    imported = subprocess.run([*ARCHIVER, "-w", str(ws), "import", str(orphan)], capture_output=True, text=True,
+                              timeout=120, cwd=ws)
+    assert imported.returncode == 0, imported.stderr
+    done = cli(ws, "clean")
+    assert done.returncode == 0 and f"removed  {rel}" in done.stdout and "imported as capture" in done.stdout, done.stdout
+    assert not orphan.exists() and sealed_files(ws).items() >= sealed.items()
+    verified = json.loads(cli(ws, "verify", "--json").stdout)
+    assert verified["ok"] and verified["problems"] == [], verified
+
+    orphan.write_bytes(b"WARC/1.1\r\n")        # a finished file nobody imported: removed only when asked
+    assert orphan.exists() and cli(ws, "clean").returncode == 0 and orphan.exists()
+    gone = cli(ws, "clean", "--unsealed")
+    assert gone.returncode == 0 and f"removed  {rel}" in gone.stdout and not orphan.exists(), gone.stdout

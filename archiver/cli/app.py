@@ -222,14 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     cln = sub.add_parser("clean", help="remove the debris of killed captures (never a sealed file)",
                          description="Remove what captures killed mid-way (kill -9, a power cut) left: unfinished "
-                                     ".open WARC files, WARC files no manifest lists, seal files no manifest owns, "
+                                     ".open WARC files, seal files no manifest owns, "
                                      "stale scratch folders and index temporary files: the orphans 'archiver "
                                      "verify' warns about. Never a manifest or a file a sealed manifest lists; the "
-                                     "files of a capture running now are kept. Says what it removed.",
+                                     "files of a capture running now are kept. A finished WARC file no manifest "
+                                     "lists is kept (archiver import FILE seals it as a capture, after which clean "
+                                     "removes it) unless --unsealed. Says what it removed.",
                          epilog="example:\n  archiver clean --dry-run    # what would be removed\n"
                                 "  archiver clean              # remove it, listing each file",
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     cln.add_argument("--dry-run", action="store_true", help="only list what would be removed; change nothing")
+    cln.add_argument("--unsealed", action="store_true",
+                     help="also remove finished WARC files no manifest lists (kept by default: 'archiver import "
+                          "FILE' seals what such a file holds as a capture)")
     cln.add_argument("--json", action="store_true", help="print what was removed (and kept, and why) as JSON")
     cln.set_defaults(func=_later("clean_command", "cmd_clean"))
 

@@ -12,7 +12,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     from ..fixity.debris import clean
 
     ws = existing_workspace(args)
-    done = clean(ws, dry_run=args.dry_run)
+    done = clean(ws, dry_run=args.dry_run, unsealed=args.unsealed)
     if args.json:
         print(json.dumps({"dry_run": done.dry_run, "bytes": done.bytes,
                           "removed": [{"path": d.path, "what": d.what, "bytes": d.bytes} for d in done.removed],

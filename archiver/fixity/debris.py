@@ -36,6 +36,7 @@ from ..core.workspace import CAPTURE_ID, OPEN_SUFFIX, Workspace
 RUNNING_DIR = "running"
 SCRATCH_DIR = "tmp"
 STALE_SECONDS = 600.0
+UNLISTED_WARC = "WARC file no manifest lists"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ def find_debris(workspace: Workspace, listed: set[str], owners: set[str]) -> lis
             rel = workspace.relative(path)
             if path.name == "README.md" or rel in listed:
                 continue
-            what = "unfinished WARC file" if path.name.endswith(OPEN_SUFFIX) else "WARC file no manifest lists"
+            what = "unfinished WARC file" if path.name.endswith(OPEN_SUFFIX) else UNLISTED_WARC
             found.append(Debris(rel, what, _size(path), path.is_dir()))
     if workspace.manifests_dir.is_dir():
         for path in sorted(workspace.manifests_dir.iterdir()):
@@ -104,14 +105,20 @@ def running_capture(workspace: Workspace, capture_id: str) -> Iterator[None]:
         fh.close()
 
 
-def clean(workspace: Workspace, *, dry_run: bool = False) -> Cleaned:
-    """Remove the debris of killed captures (or, ``dry_run``, only say what it is)."""
+def clean(workspace: Workspace, *, dry_run: bool = False, unsealed: bool = False) -> Cleaned:
+    """Remove the debris of killed captures (or, ``dry_run``, only say what it is).
+
+    A finished WARC file that no manifest lists (a capture killed after closing it) may hold the only
+    copy of a page that is gone since: it is kept, with a note that ``archiver import`` seals it as a
+    capture, unless a capture already imported a file with its sha256 (it is then removed) or
+    ``unsealed`` is given."""
     from .manifest import read_manifest
 
     with workspace.lock():
         listed: set[str] = set()
         owners: set[str] = set()
         unreadable: set[str] = set()
+        imported: dict[str, str] = {}
         for path in workspace.manifest_paths():
             try:
                 manifest = read_manifest(path)
@@ -120,6 +127,9 @@ def clean(workspace: Workspace, *, dry_run: bool = False) -> Cleaned:
                 continue
             owners.add(path.stem)
             listed.update(w.path for w in manifest.warc_files)
+            source = (manifest.imported_from or {}).get("sha256")
+            if isinstance(source, str):
+                imported.setdefault(source, manifest.capture_id)
         running = _running(workspace)
         kept: list[Kept] = []
         removed: list[Debris] = []
@@ -131,6 +141,16 @@ def clean(workspace: Workspace, *, dry_run: bool = False) -> Cleaned:
                 kept.append(Kept(item.path, "named after a manifest that cannot be read (it may list it)"))
             elif item.what.startswith("index temporary") and _age(workspace.root / item.path) < STALE_SECONDS:
                 kept.append(Kept(item.path, f"younger than {STALE_SECONDS:g} s: a reindex may be writing it"))
+            elif item.what == UNLISTED_WARC and not item.folder:
+                holder = imported.get(_sha256(workspace.root / item.path) or "")
+                if holder is not None:
+                    removed.append(Debris(item.path, f"{UNLISTED_WARC}, imported as capture {holder}", item.bytes))
+                elif unsealed:
+                    removed.append(item)
+                else:
+                    kept.append(Kept(item.path, f"a finished WARC file no manifest lists: 'archiver import "
+                                                f"{item.path}' seals what it holds as a capture (clean then "
+                                                "removes this copy); 'archiver clean --unsealed' removes it"))
             else:
                 removed.append(item)
         if not dry_run:
@@ -186,6 +206,19 @@ def _size(path: Path) -> int:
         return path.lstat().st_size
     except OSError:
         return 0
+
+
+def _sha256(path: Path) -> str | None:
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def _age(path: Path) -> float:
