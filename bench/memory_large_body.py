@@ -266,14 +266,18 @@ def table(f: Figures) -> str:
     return "\n".join(rows)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gigabytes", type=float, default=2.0, help="body size in GB of 10^9 bytes (default 2)")
     ap.add_argument("--chunked", action="store_true", help="send the body with Transfer-Encoding: chunked")
     ap.add_argument("--dir", type=Path, help="where the temporary workspace goes (default: system temp)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary workspace")
     ap.add_argument("--json", action="store_true", help="also print the figures as JSON")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     size = int(args.gigabytes * GB)
     where = args.dir or Path(tempfile.gettempdir())
     free = shutil.disk_usage(where).free

@@ -137,3 +137,20 @@ def test_demo_interrupted_while_capturing_leaves_no_workspace(tmp_path: Path, si
     assert proc.returncode == 130, (out[-500:], err)
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "archiver: interrupted", err
     assert list(tmp.iterdir()) == []
+
+
+def test_demo_serve_on_a_port_in_use_is_refused_in_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.11", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = demo(tmp_path / "tmp", "--serve", "--site-port", str(port))
+    assert done.returncode == 2 and done.stdout == "", done.stdout
+    assert done.stderr.count("\n") == 1 and f"port {port}" in done.stderr and "--site-port" in done.stderr
+    assert not [p for p in (tmp_path / "tmp").iterdir() if p.name.startswith("archiver-demo-")]
+    alone = demo(tmp_path / "tmp", "--site-port", "8001")
+    assert alone.returncode == 2 and "--site-port goes with --serve" in alone.stderr
+    bad = demo(tmp_path / "tmp", "--serve", "--site-port", "70000")
+    assert bad.returncode == 2 and "from 0 to 65535" in bad.stderr

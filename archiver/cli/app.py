@@ -94,6 +94,7 @@ EPILOG_LIST = """example:
   archiver list
   archiver list --json"""
 EPILOG_SHOW = """example:
+  archiver show                             # the capture sealed last
   archiver show 20261129T150447Z-bce0ff
   archiver show 20261129T150447Z-bce0ff --json"""
 EPILOG_EXTRACT = """example:
@@ -133,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="keep the demo's workspace (a new folder in the temporary folder; -w chooses another)")
     demo.add_argument("--serve", action="store_true",
                       help="keep the sample site up after the demo, its URLs printed, until Ctrl-C (exit 0)")
+    demo.add_argument("--site-port", type=int, metavar="PORT",
+                      help="with --serve: the port of the sample site on each of its addresses (default 8000, "
+                           "as README.md's walk-through names it; 0: any free port)")
     demo.set_defaults(func=cmd_demo)
 
     init = sub.add_parser("init", help="make a workspace and its commented archiver.yaml, with who collects",
@@ -325,7 +329,8 @@ def add_browse_commands(sub: Any) -> None:
                                       "addresses, place in the chain, signing key) and its files. An unknown "
                                       "capture id exits 1.",
                           epilog=EPILOG_SHOW, formatter_class=argparse.RawDescriptionHelpFormatter)
-    show.add_argument("capture_id", metavar="CAPTURE_ID")
+    show.add_argument("capture_id", metavar="CAPTURE_ID", nargs="?",
+                      help="the capture (default: the one sealed last, the chain head)")
     show.add_argument("--json", action="store_true", help="print as JSON")
     show.set_defaults(func=_later("browse_commands", "cmd_show"))
 

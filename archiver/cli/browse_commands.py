@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from ..core.errors import UsageError
+from ..core.errors import ArchiverError, UsageError
 from ..core.humane import moment
 from .commands import checked_text, existing_workspace, workspace_root
 
@@ -33,7 +33,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     from .output import show_text
 
     ws = existing_workspace(args)
-    detail = show_capture(ws, args.capture_id)
+    capture_id = args.capture_id
+    if capture_id is None:
+        from ..fixity.seal import find_head
+
+        head = find_head(ws)
+        if head is None:
+            raise ArchiverError("no capture has been sealed in this workspace yet (archiver capture URL)")
+        capture_id = head.capture_id
+    detail = show_capture(ws, capture_id)
     print(json.dumps(detail.public(), indent=2) if args.json else show_text(detail))
     return 0
 

@@ -127,7 +127,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from ..core.interrupts import temporary_folder
     from ..demo.guide import DemoPlan
-    from ..demo.sample import sample_site
+    from ..demo.sample import SERVE_PORT, sample_site
 
     root, explicit = workspace_root(args)
     with ExitStack() as stack:      # on any exit: the site stops, then a temporary workspace is removed
@@ -135,7 +135,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
             root = Path(tempfile.mkdtemp(prefix="archiver-demo-")) if args.keep else \
                 stack.enter_context(temporary_folder("archiver-demo-"))
         plan = DemoPlan(root, kept=explicit or args.keep, serving=args.serve)
-        site = stack.enter_context(sample_site())
+        port = (SERVE_PORT if args.site_port is None else args.site_port) if args.serve else 0
+        if not 0 <= port <= 65535:
+            raise UsageError(f"--site-port must be from 0 to 65535, not {port}")
+        if args.site_port is not None and not args.serve:
+            raise UsageError("--site-port goes with --serve (without it the demo's site takes any free ports)")
+        try:
+            site = stack.enter_context(sample_site(port=port))
+        except OSError as e:
+            raise UsageError(f"cannot serve the sample site on port {port} of 127.0.0.11-15 ({e.strerror or e}): "
+                             "--site-port PORT picks another (0: any free port)") from None
         _show_demo(plan, site, args.json)
         if args.serve:
             _serve_until_interrupted()

@@ -16,12 +16,16 @@ def _redirect(site: Site, path: str) -> Response:
                     f'<!doctype html><title>Moved</title><a href="{target}">Moved here</a>'.encode())
 
 
-def sample_site(base: str = "127.0.0", first: int = 11, latency: float = 0.0) -> Site:
-    """The sample site, not yet started: news, library, data and legacy hosts, and a dead one."""
+SERVE_PORT = 8000      # ``archiver demo --serve``: the port README.md's walk-through names on every host
+
+
+def sample_site(base: str = "127.0.0", first: int = 11, latency: float = 0.0, port: int = 0) -> Site:
+    """The sample site, not yet started: news, library, data and legacy hosts, and a dead one; on
+    ``port`` of each host's address (0: any free port)."""
     return Site([
         Host("news", f"{base}.{first}", SITE_DIR / "news"),
         Host("library", f"{base}.{first + 1}", SITE_DIR / "library", routes={"/old/report": _redirect}),
         Host("data", f"{base}.{first + 2}", SITE_DIR / "data"),
         Host("legacy", f"{base}.{first + 3}", SITE_DIR / "legacy", charset="windows-1252"),
         Host("dead", f"{base}.{first + 4}", listening=False),
-    ], latency=latency)
+    ], latency=latency, port=port)

@@ -55,8 +55,9 @@ class Served:
 class Site:
     """Start with ``Site(hosts).start()``; ``origin(name)`` gives ``http://127.0.0.x:port``."""
 
-    def __init__(self, hosts: list[Host], latency: float = 0.0, keep_alive: bool = False) -> None:
+    def __init__(self, hosts: list[Host], latency: float = 0.0, keep_alive: bool = False, port: int = 0) -> None:
         self.hosts = {h.name: h for h in hosts}
+        self.port = port                  # the same port on every host's address; 0: any free port each
         self.latency = latency
         self.keep_alive = keep_alive      # HTTP/1.1 persistent connections; else each response closes
         self.connections: dict[str, int] = {h.name: 0 for h in hosts}   # accepted, per host
@@ -73,15 +74,24 @@ class Site:
         return self._origins[name] + path
 
     def start(self) -> Site:
+        """Bind and serve every host; an OSError (the port is in use) stops what was started first."""
+        try:
+            self._start()
+        except OSError:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
         for host in self.hosts.values():
             if not host.listening:
                 # bound but not listening: connections are refused, and the port stays ours
                 sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sock.bind((host.address, 0))
+                sock.bind((host.address, self.port))
                 self._closed_sockets.append(sock)
                 self._origins[host.name] = f"http://{host.address}:{sock.getsockname()[1]}"
                 continue
-            server = _SiteServer((host.address, 0), _Handler)
+            server = _SiteServer((host.address, self.port), _Handler)
             server.daemon_threads = True
             server.site = self
             server.host = host
@@ -89,7 +99,6 @@ class Site:
             self._origins[host.name] = f"http://{host.address}:{port}"
             self._servers.append(server)
             threading.Thread(target=server.serve_forever, daemon=True, name=f"site-{host.name}").start()
-        return self
 
     def stop(self) -> None:
         for server in self._servers:
