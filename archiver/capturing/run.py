@@ -28,6 +28,7 @@ from ..core.models import (
     Original,
     PageFlag,
     Role,
+    ServerSeen,
     Skipped,
     Target,
     TextRecord,
@@ -45,6 +46,7 @@ from ..net.request_plan import RequestPlanner
 from ..page.fidelity import page_flags
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json, warc_date
 from .exchange import ExchangeWorker, Fetched, FindOriginal, WorkResult
+from .servers import record_servers
 
 
 @dataclass(slots=True)
@@ -151,6 +153,7 @@ class _Run:
         self.in_flight: dict[Future[WorkResult], Target] = {}
         self.stop = StopSignals(self._stopping)
         self.abandoned = 0                  # requests in flight abandoned, URLs left unrequested
+        self.servers: tuple[ServerSeen, ...] = ()
 
     def _warcinfo(self) -> dict[str, str]:
         op = self.settings.operator
@@ -185,6 +188,8 @@ class _Run:
                 if self.stop.requested and not self._archived_any():
                     raise Interrupted(f"capture {self.capture_id} interrupted before anything was archived: "
                                       "nothing sealed")
+                self.servers = record_servers(fetcher.servers.servers(), self.tally.resources, writer,
+                                              self.ws.relative(writer.path), self.options.compress_level, self.clock)
                 warc = writer.finish(self.ws.relative(writer.path))
             except BaseException as exc:
                 writer.abandon()
@@ -370,7 +375,7 @@ class _Run:
             capture_id=self.capture_id, manifest_path="", seeds=tuple(self.seeds), warc_files=(warc,),
             resources=tuple(self.tally.resources), failures=tuple(self.tally.failures),
             skipped=tuple(self.tally.skipped), flags=tuple(flags), seed_problems=tuple(self._seed_problems()),
-            interrupted=self.stop.requested and self.abandoned > 0)
+            interrupted=self.stop.requested and self.abandoned > 0, servers=self.servers)
         unlisted = {reason: n - LISTED_SKIPS for reason, n in self.skip_counts.items() if n > LISTED_SKIPS}
         manifest = build_manifest(result, started=started, ended=self.clock(), options=self.options,
                                   operator=self.settings.operator, redacted=sorted(self.planner.secrets),

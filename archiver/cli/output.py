@@ -188,6 +188,23 @@ def _provenance(detail: Any) -> list[str]:
     if m.redacted_headers:
         lines.append(f"  redacted    {', '.join(printable(h) for h in m.redacted_headers)} (request header values)")
     lines += [f"  note        {printable(n)}" for n in m.notes]
+    return lines + _servers(m.servers)
+
+
+def _servers(servers: Any) -> list[str]:
+    """What each server proved about itself: its addresses and, over TLS, what it presented."""
+    lines = []
+    for n, s in enumerate(servers):
+        default = {"http": 80, "https": 443}.get(s.scheme)
+        origin = f"{s.scheme}://{s.host}" + ("" if s.port == default else f":{s.port}")
+        lines.append(f"  {'servers' if n == 0 else '':<12}{printable(origin)}  resolved "
+                     f"{printable(', '.join(s.addresses)) or '(not looked up)'}, connected "
+                     f"{printable(', '.join(s.connected)) or '(none)'}")
+        if s.tls is not None:
+            lines.append(f"{'':14}{printable(s.tls.version)} {printable(s.tls.cipher)}, {len(s.tls.chain)} "
+                         "certificate(s) presented" + ("" if s.tls.complete else " (only the leaf could be read)"))
+            lines += [f"{'':16}{printable(c.subject)}, issued by {printable(c.issuer)}, valid {c.not_before} to "
+                      f"{c.not_after}, sha256 {c.sha256}" for c in s.tls.chain]
     return lines
 
 

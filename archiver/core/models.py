@@ -128,6 +128,43 @@ class PageFlag:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerCert:
+    """One certificate a server presented in its TLS handshake, summarised (the WARC metadata record
+    holds it whole)."""
+
+    subject: str                # RFC 4514, e.g. "CN=example.org,O=Example"
+    issuer: str
+    not_before: str             # UTC, YYYY-MM-DDTHH:MM:SSZ
+    not_after: str
+    sha256: str                 # hex sha256 of its DER form: the certificate's usual fingerprint
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTls:
+    version: str                # the protocol negotiated, e.g. "TLSv1.3"
+    cipher: str                 # e.g. "TLS_AES_256_GCM_SHA384"
+    chain: tuple[ServerCert, ...]   # as presented, leaf first
+    complete: bool = True       # False: only the leaf could be read (docs/warc.md)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSeen:
+    """A server of a capture (one origin): what its name resolved to, what was connected to and,
+    for HTTPS, what it presented; where its WARC metadata record is."""
+
+    host: str
+    port: int
+    scheme: str
+    addresses: tuple[str, ...]          # the resolver's answer, in its order
+    connected: tuple[str, ...]          # the addresses connected to (the first one first)
+    tls: ServerTls | None = None
+    record_id: str | None = None        # the metadata record (docs/warc.md)
+    warc: str | None = None
+    offset: int | None = None
+    length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CaptureResult:
     """What a capture produced."""
 
@@ -141,6 +178,7 @@ class CaptureResult:
     flags: tuple[PageFlag, ...]
     seed_problems: tuple[str, ...] = field(default=())
     interrupted: bool = False           # stopped by a signal: what was archived, requests in flight abandoned
+    servers: tuple[ServerSeen, ...] = ()    # what each server proved about itself (docs/manifest.md)
 
     @property
     def bytes_archived(self) -> int:
@@ -192,6 +230,7 @@ class Manifest:
     imported_from: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
     interrupted: bool = False           # stopped by a signal; abandoned requests are failures of kind 'interrupted'
+    servers: tuple[ServerSeen, ...] = ()    # each server's addresses and TLS facts (docs/manifest.md)
 
     @property
     def payload_bytes(self) -> int:

@@ -29,12 +29,14 @@ from ..core.models import (
     Original,
     PageFlag,
     Role,
+    ServerSeen,
     Skipped,
     TextRecord,
     WarcFile,
 )
 from ..core.settings import CaptureOptions, Operator
 from ..core.yamlload import safe_load
+from .manifest_servers import read_servers, servers_document
 
 FORMAT = "archiver-manifest"
 FORMAT_VERSION = 2
@@ -79,7 +81,7 @@ def build_manifest(result: CaptureResult, *, started: datetime, ended: datetime,
         flags=tuple(result.flags), seed_problems=tuple(result.seed_problems), format_version=FORMAT_VERSION,
         operator={"name": operator.name, "contact": operator.contact}, host=socket.gethostname(),
         redacted_headers=tuple(redacted), schedule=schedule, skipped_unlisted=skipped_unlisted or None,
-        interrupted=interrupted)
+        interrupted=interrupted, servers=tuple(result.servers))
 
 
 def _plain(entry: Any) -> Any:
@@ -117,6 +119,8 @@ def manifest_document(m: Manifest) -> dict[str, Any]:
         doc["interrupted"] = True
     if m.signing_key is not None:
         doc["signing_key"] = m.signing_key
+    if m.servers:
+        doc["servers"] = servers_document(m.servers)
     return doc
 
 
@@ -191,7 +195,14 @@ def _manifest(data: Any) -> Manifest:
         skipped_unlisted=_counts(_optional(data, "skipped_unlisted", dict)),
         imported_from=_optional(data, "imported_from", dict),
         notes=_texts(_optional(data, "notes", list) or [], "notes"),
-        interrupted=_optional(data, "interrupted", bool) or False)
+        interrupted=_optional(data, "interrupted", bool) or False, servers=_servers(data.get("servers")))
+
+
+def _servers(value: Any) -> tuple[ServerSeen, ...]:
+    try:
+        return read_servers(value)
+    except ValueError as exc:
+        raise _Wrong(str(exc)) from None
 
 
 def _optional(data: dict[str, Any], key: str, kind: type) -> Any:

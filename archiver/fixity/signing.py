@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import WorkspaceError
+from ..core.models import ServerCert
 
 
 def generate_key_pair(private_path: Path, public_path: Path) -> None:
@@ -105,3 +106,26 @@ def signature_valid(public_key: Any, data: bytes, signature: bytes) -> bool:
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
+
+
+def describe_certificate(der: bytes) -> ServerCert:
+    """Subject, issuer, validity and sha256 of a DER X.509 certificate (as a server presented it).
+    A certificate that cannot be parsed keeps its sha256, and says so in place of its names."""
+    from cryptography import x509
+
+    digest = hashlib.sha256(der).hexdigest()
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        return ServerCert(_bounded(cert.subject.rfc4514_string()), _bounded(cert.issuer.rfc4514_string()),
+                          cert.not_valid_before_utc.strftime(_UTC), cert.not_valid_after_utc.strftime(_UTC), digest)
+    except ValueError as exc:
+        why = _bounded(f"(not a parsable certificate: {' '.join(str(exc).split())})")
+        return ServerCert(why, why, "", "", digest)
+
+
+_UTC = "%Y-%m-%dT%H:%M:%SZ"
+MAX_NAME = 1000          # characters of a subject or issuer kept: a server chooses them
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_NAME else text[:MAX_NAME - 1] + "…"

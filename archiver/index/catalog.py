@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import ManifestError, NotArchivedError
 from ..core.models import Failure, Manifest, PageFlag, Skipped
 from ..core.workspace import CAPTURE_ID, Workspace
+from ..fixity.manifest_servers import servers_document
 from .store import Index, Memento
 
 if TYPE_CHECKING:
@@ -242,7 +243,8 @@ class CaptureDetail:
                 "sequence": m.sequence,
                 "previous": {"capture_id": m.previous.capture_id, "sha256": m.previous.sha256} if m.previous else None,
                 "signed": self.signed, "signing_key": m.signing_key, "imported_from": m.imported_from,
-                "notes": list(m.notes), "format_version": m.format_version},
+                "notes": list(m.notes), "format_version": m.format_version,
+                "servers": servers_document(m.servers)},
             "files": [{"kind": f.kind, "path": f.path, "bytes": f.bytes, "sha256": f.sha256,
                        "present": f.bytes is not None} for f in self.files],
             "warc_bytes": m.warc_bytes, "payload_bytes": m.payload_bytes}

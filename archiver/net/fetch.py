@@ -24,6 +24,7 @@ from ..core.errors import FetchError
 from ..core.urls import HttpUrl
 from .content_coding import PARSE_BYTES
 from .exchange import Exchange, RequestPlan
+from .servers import ServerLog, tls_facts
 from .wire import (
     MAX_HEAD_BYTES,
     ChunkedDecoder,
@@ -164,6 +165,7 @@ class Fetcher:
         self._active: set[socket.socket] = set()      # sockets of requests in flight, for abort
         self._active_lock = threading.Lock()
         self._aborted = False
+        self.servers = ServerLog()       # what each server proved about itself (net/servers.py)
         self.tls = ssl.create_default_context()
         if insecure:
             self.tls.check_hostname = False
@@ -280,6 +282,7 @@ class Fetcher:
             raise FetchError(url.url, "dns", f"DNS lookup of {url.host} failed: {exc.strerror}") from None
         except UnicodeError:
             raise FetchError(url.url, "dns", f"host name {url.host!r} cannot be looked up") from None
+        self.servers.resolved(url.scheme, url.host, url.port, [str(info[4][0]) for info in infos])
         last: FetchError | None = None
         for family, kind, proto, _, address in infos:
             peer = str(address[0])
@@ -297,8 +300,13 @@ class Fetcher:
             except OSError as exc:
                 last = FetchError(url.url, "connect", f"connecting to {peer} port {url.port} failed: {exc.strerror}")
             else:
+                tls = None
                 if url.scheme == "https":
-                    sock = self._tls(sock, url, deadline)
+                    wrapped = self._tls(sock, url, deadline)
+                    sock = wrapped
+                    if self.servers.wants_tls(url.scheme, url.host, url.port):
+                        tls = tls_facts(wrapped)
+                self.servers.connected(url.scheme, url.host, url.port, peer, self.clock(), tls)
                 return sock, peer
             self._untrack(sock)
             sock.close()
@@ -315,7 +323,7 @@ class Fetcher:
                 infos = self._addresses.setdefault(key, infos)
         return infos
 
-    def _tls(self, sock: socket.socket, url: HttpUrl, deadline: float) -> socket.socket:
+    def _tls(self, sock: socket.socket, url: HttpUrl, deadline: float) -> ssl.SSLSocket:
         try:
             sock.settimeout(max(0.001, deadline - time.monotonic()))
             wrapped = self.tls.wrap_socket(sock, server_hostname=url.host)

@@ -218,6 +218,18 @@ def write_conversion(out: IO[bytes], *, url: str, date: datetime, refers_to: str
     return record_id, write_record(out, headers, [text], len(text), level)
 
 
+def write_metadata(out: IO[bytes], *, uri: str, date: datetime, concurrent_to: str | None, warcinfo_id: str,
+                   content_type: str, block: bytes, level: int, new_id: IdFactory = new_record_id) -> tuple[str, int]:
+    """A ``metadata`` record about ``uri`` (e.g. what a server presented), ``WARC-Concurrent-To`` the
+    record it accompanies; returns (record id, compressed length)."""
+    record_id = new_id()
+    headers = [("WARC-Type", "metadata"), ("WARC-Record-ID", record_id), ("WARC-Date", warc_date(date)),
+               ("WARC-Target-URI", uri), *([("WARC-Concurrent-To", concurrent_to)] if concurrent_to else []),
+               ("WARC-Warcinfo-ID", warcinfo_id),
+               ("WARC-Block-Digest", f"sha256:{hashlib.sha256(block).hexdigest()}"), ("Content-Type", content_type)]
+    return record_id, write_record(out, headers, [block], len(block), level)
+
+
 def warcinfo_fields(fields: dict[str, str]) -> bytes:
     """application/warc-fields: one 'name: value' line per field, values on one line."""
     lines = [f"{k}: {' '.join(str(v).split())}" for k, v in fields.items()]
