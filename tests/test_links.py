@@ -51,3 +51,29 @@ def test_charset_detection_order() -> None:
     assert "café" in decode(cp, None)
     assert charset_of(b"\xef\xbb\xbf<p>x", "text/html; charset=latin-1") == "utf-8"
     assert charset_of(b"<p>x", "text/html; charset=bogus") == "utf-8"
+
+
+LEARNED = """<!doctype html><html><head>
+<link rel="preload" as="image" href="hero.jpg" imagesrcset="hero-1x.jpg 1x, hero-2x.jpg 2x">
+<link rel="modulepreload" href="mod.js"><link rel="prefetch" href="next.js"><link rel="manifest" href="app.webmanifest">
+<style>@font-face { font-family: x; src: url(f.woff2) format("woff2") }
+.h { background-image: image-set("bg-1x.png" 1x, url(bg-2x.png) 2x) }
+.k { background: -webkit-image-set('wk.png' 1x) }</style></head>
+<body><noscript><img src="ns.png"></noscript>
+<img class="lazyload" data-src="lazy.jpg" data-srcset="l1.jpg 1x, l2.jpg 2x" src="placeholder.gif">
+<div data-bg="bgdiv.jpg"></div><div data-src="{&quot;json&quot;: 1}"></div><div data-original="not a url at all"></div>
+<svg><use href="sprite.svg#i"></use><use xlink:href="#local"></use><image xlink:href="im.png"></image></svg>
+</body></html>"""
+
+
+def test_static_extraction_finds_what_browsers_are_led_to_by_html_and_css() -> None:
+    """Preload image sets, module preloads, prefetches, fonts and image-set() in inline styles, lazy-image
+    attributes, <noscript> images and SVG sprites (issue #17: what static capture learns from the browser)."""
+    found = urls(html_links(LEARNED, "http://h.example/p/").links, Role.REQUISITE)
+    expected = ["hero.jpg", "hero-1x.jpg", "hero-2x.jpg", "mod.js", "next.js", "app.webmanifest", "f.woff2",
+                "bg-1x.png", "bg-2x.png", "wk.png", "ns.png", "placeholder.gif", "lazy.jpg", "l1.jpg", "l2.jpg",
+                "bgdiv.jpg", "sprite.svg", "im.png"]
+    assert sorted(found) == sorted(f"http://h.example/p/{name}" for name in expected)
+    assert not any("json" in u or "not%20a" in u or "local" in u for u in found)
+    css = '.a { background: image-set("x.avif" type("image/avif"), "y.png") }'
+    assert urls(css_links(css, "http://h.example/")) == ["http://h.example/x.avif", "http://h.example/y.png"]

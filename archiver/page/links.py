@@ -28,10 +28,20 @@ _SPACES = re.compile(r"\s+")
 _REFRESH = re.compile(r"^\s*\d*\s*[;,]?\s*(?:url\s*=\s*)?[\"']?([^\"']+)", re.IGNORECASE)
 
 _REQUISITE_RELS = frozenset({"stylesheet", "icon", "shortcut", "apple-touch-icon", "apple-touch-icon-precomposed",
-                             "preload", "modulepreload", "manifest", "mask-icon"})
+                             "preload", "modulepreload", "prefetch", "manifest", "mask-icon"})
+# where lazy-loading scripts keep an image's real address until it scrolls into view (lazysizes,
+# lozad, WordPress and theme plugins); a browser that runs them requests these
+_LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-hi-res-src", "data-full-src",
+             "data-bg", "data-background", "data-background-image", "data-poster")
+_LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
+_LAZY_VALUE = re.compile(r"[^\s{}<>\[\]|^`\\]{1,2048}")
+_IMAGE_SET = re.compile(r"""(?:-webkit-)?image-set\(((?:[^()]|\([^()]*\))*)\)""", re.IGNORECASE)
+_IMAGE_SET_STRING = re.compile(r"""(?:^|,)\s*(?:"([^"]*)"|'([^']*)')""")
 LINKS_KEPT = 100_000      # links kept per page or stylesheet; more are counted, not kept
 _SELECTOR = ("a[href],area[href],img,source,video,audio,track[src],script[src],link[href],iframe[src],"
-             "frame[src],embed[src],object[data],input[src],base[href],meta[http-equiv],style,[style],[background]")
+             "frame[src],embed[src],object[data],input[src],base[href],meta[http-equiv],style,[style],[background],"
+             "use,image,feimage," + ",".join(f"[{a}]" for a in (*_LAZY_SRC, *_LAZY_SRCSET)))
+_SVG_REFS = frozenset({"use", "image", "feimage"})    # <svg><use href="sprite.svg#icon">, <image xlink:href>
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +138,10 @@ def stylesheet_links(css: str, base: str) -> tuple[list[Link], tuple[str, ...]]:
 
 def _css_into(css: str, base: str, kept: _Kept) -> None:
     css = _CSS_COMMENT.sub(" ", css)
-    for regex in (_CSS_IMPORT, _CSS_URL):
-        for m in regex.finditer(css):
+    sets = [m for m in _IMAGE_SET.finditer(css)]      # image-set("a.png" 1x, ...): strings, not url()
+    for regex, text in [(_CSS_IMPORT, css), (_CSS_URL, css),
+                        *((_IMAGE_SET_STRING, m.group(1)) for m in sets)]:
+        for m in regex.finditer(text):
             if kept.found >= kept.limit:
                 kept.found += 1               # counted, not resolved: resolving is the costly part
                 continue
@@ -183,6 +195,8 @@ def html_links(html: str | Markup, url: str) -> PageLinks:
             rels = set((attrs.get("rel") or "").lower().split())
             if rels & _REQUISITE_RELS:
                 add(attrs.get("href"), Role.REQUISITE)
+                for candidate in srcset_urls(attrs.get("imagesrcset") or ""):
+                    add(candidate, Role.REQUISITE)
         elif tag in ("img", "source"):
             add(attrs.get("src"), Role.REQUISITE)
             for candidate in srcset_urls(attrs.get("srcset") or ""):
@@ -203,6 +217,17 @@ def html_links(html: str | Markup, url: str) -> PageLinks:
                 refresh = resolve_link(base, m.group(1))
         elif tag == "style":
             _css_into(node.text(deep=True), base, kept)
+        elif tag in _SVG_REFS:
+            ref = attrs.get("href") or attrs.get("xlink:href") or ""
+            if ref and not ref.startswith("#"):          # "#icon" is a symbol of this very page
+                add(ref, Role.REQUISITE)
+        for name in _LAZY_SRC:
+            value = attrs.get(name)
+            if value and _LAZY_VALUE.fullmatch(value.strip()):
+                add(value.strip(), Role.REQUISITE)
+        for name in _LAZY_SRCSET:
+            for candidate in srcset_urls(attrs.get(name) or ""):
+                add(candidate, Role.REQUISITE)
         if "background" in attrs and tag not in ("a", "area", "link"):
             add(attrs.get("background"), Role.REQUISITE)
         if attrs.get("style"):
