@@ -160,7 +160,10 @@ def test_bag_of_two_captures_is_valid_and_complete(captured: Captured, tmp_path:
                  f"data/manifests/{second}.yaml", f"data/manifests/{second}.sha256",
                  f"data/manifests/{second}.sha256.sig"}                    # only the second is signed
     expected |= {f"data/citations/{cid}.{ext}" for cid in ids for ext in ("bib", "json", "ris")}
-    assert set(payload) == expected
+    key = hashlib.sha256((captured.workspace.public_key_path).read_bytes()).hexdigest()   # PEM hash: not the name
+    proof = {"data/chain.yaml", "data/chain.yaml.sig", "data/provenance.txt"}      # transfer.package_proof
+    assert proof <= set(payload) and len([p for p in payload if p.endswith(".pub.pem")]) == 1 and key
+    assert set(payload) - {p for p in payload if p.endswith(".pub.pem")} == expected | proof
     for warc in captured.first.warc_files:
         assert (bag / "data" / warc.path).read_bytes() == (captured.workspace.root / warc.path).read_bytes()
     info = (bag / "bag-info.txt").read_text(encoding="utf-8").splitlines()
@@ -183,7 +186,8 @@ def test_bag_of_the_revisiting_capture_carries_the_originals(captured: Captured,
     bagit_validate(bag)
     held = {p.name for p in (bag / "data" / "archive").iterdir()}
     assert held == warc_names(captured.first) | warc_names(captured.second)
-    assert not (bag / "data" / "manifests" / f"{captured.first.capture_id}.yaml").exists()
+    # the holder of the originals travels with its seal (its manifest vouches for their bytes), not as an export
+    assert (bag / "data" / "manifests" / f"{captured.first.capture_id}.yaml").exists()
     info = (bag / "bag-info.txt").read_text(encoding="utf-8")
     assert info.count("External-Identifier:") == 1
     assert not any("key" in p.name for p in bag.rglob("*"))      # the signing key never leaves
@@ -282,7 +286,9 @@ def test_wacz_of_the_revisiting_capture_is_self_contained(captured: Captured, tm
         pages = [json.loads(p) for p in zf.read("pages/pages.jsonl").decode("utf-8").splitlines()[1:]]
     assert {f"archive/{n}" for n in warc_names(captured.first) | warc_names(captured.second)} <= names
     assert f"archiver/{second}.sha256.sig" in names
-    assert not any(captured.first.capture_id in n for n in names if not n.startswith("archive/"))
+    first = captured.first.capture_id           # held for its originals: its seal, not its citations
+    assert {n for n in names if first in n and not n.startswith("archive/")} == \
+        {f"archiver/{first}.yaml", f"archiver/{first}.sha256"}
     assert not any("key" in n for n in names)
     fields = [json.loads(LINE.match(i).group(3)) for i in index]  # type: ignore[union-attr]
     revisits = [f for f in fields if f["mime"] == "warc/revisit"]
@@ -317,7 +323,7 @@ def started_of(captured: Captured, result: CaptureResult) -> str:
 def wacz_captures(path: Path) -> set[str]:
     with zipfile.ZipFile(path) as zf:
         return {Path(n).name.removesuffix(".yaml") for n in zf.namelist()
-                if n.startswith("archiver/") and n.endswith(".yaml")}
+                if n.startswith("archiver/") and n.endswith(".yaml") and n != "archiver/chain.yaml"}
 
 
 def test_export_all_and_since_choose_the_captures_from_the_cli(captured: Captured, tmp_path: Path) -> None:

@@ -54,7 +54,11 @@ EPILOG_VERIFY = """example:
   archiver verify                          # every capture, full fixity check
   archiver verify --quick --json           # presence, sizes, seals and chain, as JSON
   archiver verify 20261129T150447Z-bce0ff --trusted-key colleague.pub.pem
+  archiver verify article.wacz             # a package as received: no workspace needed
   archiver verify --expect-head 9f2c...     # the head published earlier is still in the chain"""
+EPILOG_TIMESTAMP = """example:
+  archiver timestamp                       # every capture still lacking a token from an authority
+  archiver timestamp 20261129T150447Z-bce0ff --json"""
 EPILOG_HEAD = """example:
   archiver head            # capture 20261129T150447Z-bce0ff, sequence 12, sha256 9f2c...
   archiver verify --expect-head 9f2c...    # later: that head is still in the chain"""
@@ -89,7 +93,9 @@ EPILOG_EXPORT = """example:
   archiver export cdxj -o index.cdxj"""
 EPILOG_IMPORT = """example:
   archiver import crawl.warc.gz
-  archiver import collection.wacz"""
+  archiver import collection.wacz
+  archiver import IA-001102.arc.gz
+  archiver import --lenient damaged.warc.gz"""
 EPILOG_LIST = """example:
   archiver list
   archiver list --json"""
@@ -158,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "captures as orphans (warnings). Exit 0 when all is intact, 1 when not, "
                                      "2 on usage errors.",
                          epilog=EPILOG_VERIFY, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ver.add_argument("capture_ids", nargs="*", metavar="CAPTURE_ID", help="captures to check (default: all)")
+    ver.add_argument("capture_ids", nargs="*", metavar="CAPTURE_ID",
+                     help="captures to check (default: all); or one PACKAGE, a .wacz file or a BagIt folder that "
+                          "archiver exported, checked on its own with no workspace")
     ver.add_argument("--quick", action="store_true", help="presence, sizes, seals and chain only; no hashing")
     ver.add_argument("--trusted-key", metavar="FILE", help="check signatures against this Ed25519 public key (PEM)")
     ver.add_argument("--workers", type=int, metavar="N",
@@ -167,8 +175,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the head manifest's sha256 published earlier (archiver head): it must still be in the chain")
     ver.add_argument("--accept-key", metavar="FINGERPRINT",
                      help="you replaced the workspace's signing key on purpose: pin this new key (sha256:...) instead")
+    ver.add_argument("--tsa-root", metavar="PEM", action="append",
+                     help="a root certificate timestamp tokens must chain to (repeatable; default: archiver.yaml's "
+                          "timestamp_roots)")
     ver.add_argument("--json", action="store_true", help="print the report as JSON")
     ver.set_defaults(func=cmd_verify)
+
+    stamp = sub.add_parser("timestamp", help="ask the timestamp authorities for the tokens captures still lack",
+                           description="Ask each RFC 3161 timestamp authority (timestamp_authority in archiver.yaml) "
+                                       "for the tokens that sealed captures lack: those their manifests list but "
+                                       "could not be had at seal time (an authority down), and, for captures sealed "
+                                       "before any authority was configured, one from each configured authority. "
+                                       "Each reply is checked and stored beside the checksum list it covers "
+                                       "(manifests/ID.sha256.tsr, .2.tsr ...). Exit 0 when every token asked for "
+                                       "was stored (or none was lacking), 1 when one could not be had.",
+                           epilog=EPILOG_TIMESTAMP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    stamp.add_argument("capture_ids", nargs="*", metavar="CAPTURE_ID", help="captures to complete (default: all)")
+    stamp.add_argument("--json", action="store_true", help="print what was asked and stored as JSON")
+    stamp.set_defaults(func=_later("timestamp_command", "cmd_timestamp"))
 
     hd = sub.add_parser("head", help="print the chain head, to publish or keep elsewhere",
                         description="Print the newest sealed capture and its manifest's sha256: the chain head. Keep "
@@ -300,14 +324,16 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("-o", "--output", required=True, metavar="PATH", help=f"{what}")
         e.set_defaults(func=cmd_export)
 
-    imp = sub.add_parser("import", help="bring in WARC or WACZ files made by other tools",
-                         description="Import a .warc, .warc.gz or .wacz made by another tool (wget, pywb, "
+    imp = sub.add_parser("import", help="bring in WARC, WACZ or ARC files made by other tools",
+                         description="Import a .warc, .warc.gz, .wacz, .arc or .arc.gz made by another tool (wget, pywb, "
                                      "browsertrix, ArchiveWeb.page) as a new sealed capture: every record is "
                                      "checked first (a WACZ's own hashes too); a corrupt input is refused, naming "
                                      "the first bad record, and the workspace is left as it was.",
                          epilog=EPILOG_IMPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    imp.add_argument("--lenient", action="store_true",
+                     help="import a damaged WARC as it came, every defect recorded in the manifest (never repaired)")
     imp.set_defaults(func=cmd_import)
     add_browse_commands(sub)
     return add_global_options(parser)

@@ -188,7 +188,10 @@ def _serve_until_interrupted() -> None:
 def print_result(result: Any, as_json: bool) -> None:
     from ..capturing.summary import summary_json, summary_text
 
-    print(json.dumps(summary_json(result), indent=2) if as_json else summary_text(result))
+    print(json.dumps(summary_json(result) | {"warnings": list(result.warnings)}, indent=2) if as_json
+          else summary_text(result))
+    for warning in result.warnings:         # e.g. no timestamp token yet: the capture is sealed all the same
+        print(f"archiver: warning: {warning}", file=sys.stderr)
 
 
 def _witness_file(root: Path) -> Path | None:
@@ -197,12 +200,21 @@ def _witness_file(root: Path) -> Path | None:
     return load_settings(root).witness_file
 
 
+def _tsa_roots(root: Path, given: list[str] | None) -> tuple[Path, ...]:
+    """verify's timestamp roots: --tsa-root files (each must be a file), else archiver.yaml's timestamp_roots."""
+    from ..core.settings import load_settings
+
+    for name in given or []:
+        if not Path(name).is_file():
+            raise UsageError(f"--tsa-root {name}: no such file")
+    return tuple(Path(name) for name in given) if given else load_settings(root).timestamp_roots
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     import re
 
     from ..fixity.verify import verify
 
-    ws = existing_workspace(args)
     if args.workers is not None and not 1 <= args.workers <= MAX_VERIFY_WORKERS:
         raise UsageError(f"--workers must be 1 to {MAX_VERIFY_WORKERS}, not {args.workers}")
     trusted = Path(args.trusted_key) if args.trusted_key else None
@@ -211,6 +223,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     expect = args.expect_head.lower().removeprefix("sha256:") if args.expect_head else None
     if expect is not None and not re.fullmatch(r"[0-9a-f]{64}", expect):
         raise UsageError(f"--expect-head must be a manifest's sha256 (64 hex digits), not {args.expect_head!r}")
+    if len(args.capture_ids) == 1 and Path(args.capture_ids[0]).suffix.lower() in (".wacz", "") \
+            and Path(args.capture_ids[0]).exists():                  # a package, not a capture id
+        from .package_commands import verify_package
+
+        return verify_package(args, trusted, expect)
+    ws = existing_workspace(args)
     accept = args.accept_key.lower() if args.accept_key else None
     if accept is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", accept):
         raise UsageError(f"--accept-key must be a key fingerprint (sha256: and 64 hex digits), not {args.accept_key!r}")
@@ -220,8 +238,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         current = fingerprint(load_public_key(ws.public_key_path)) if ws.public_key_path.exists() else None
         if accept != current:
             raise UsageError(f"--accept-key {accept} is not the workspace's public key ({current or 'none'})")
+    roots = _tsa_roots(ws.root, args.tsa_root)
     report = verify(ws, args.capture_ids or None, quick=args.quick, trusted_key=trusted, workers=args.workers,
-                    witness_file=_witness_file(ws.root), expect_head=expect, accept_key=accept)
+                    witness_file=_witness_file(ws.root), expect_head=expect, accept_key=accept, tsa_roots=roots)
     from .output import verify_json, verify_text
 
     print(json.dumps(verify_json(report), indent=2) if args.json else verify_text(report))
@@ -424,7 +443,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
     try:
-        result = import_archive(Workspace(root), source, load_settings(root))
+        result = import_archive(Workspace(root), source, load_settings(root), lenient=args.lenient)
     except AlreadyImported as same:             # nothing written: not a failure
         print(json.dumps({"file": str(source), "already_imported_as": same.capture_id}, indent=2)
               if args.json else str(same))

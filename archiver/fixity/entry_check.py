@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 
-from ..core.models import ArchivedResource, TextRecord
+from ..core.models import ArchivedResource, Manifest, TextRecord
 from ..core.moments import parse_moment
 from ..warc.reader import ScannedRecord
 
@@ -75,3 +75,29 @@ def _same_moment(written: str | None, recorded: str) -> bool:
         return parse_moment(written) == parse_moment(recorded)
     except Exception:   # noqa: BLE001 - an unparseable date is a disagreement, whatever the parser raises
         return False
+
+
+def member_named(manifest: Manifest, path: str, offset: int | None) -> tuple[str | None, str | None]:
+    """(record id, URL) of the record whose gzip member starts at ``offset``, by the manifest: a
+    response (or revisit), its page's main-text conversion record, or the request record written
+    just before a response. (None, None) when the manifest does not place one there."""
+    if not offset:
+        return None, None                   # none, or offset 0: the file's warcinfo record
+    ends: list[int] = []                    # where the known members of this file end
+    in_file = [r for r in manifest.resources if r.warc == path]
+    for res in in_file:
+        if res.offset == offset:
+            return res.record_id, res.url
+        if res.text is not None and res.text.offset == offset:
+            return res.text.record_id, res.url
+        ends.append(res.offset + res.length)
+        if res.text is not None:
+            ends.append(res.text.offset + res.text.length)
+    after = [r for r in in_file if r.offset > offset]
+    if after:
+        following = min(after, key=lambda r: r.offset)
+        # members are contiguous: a request starts where the member before it ended (or after the warcinfo)
+        before = [end for end in ends if end <= offset]
+        if before and max(before) == offset or not before:
+            return following.request_record_id, following.url
+    return None, None

@@ -10,7 +10,10 @@
       tagmanifest-sha256.txt    the four files above
       tagmanifest-sha512.txt
       data/archive/             the captures' WARC files, and those holding the originals of their revisits
-      data/manifests/           <id>.yaml, <id>.sha256, <id>.sha256.sig (when signed)
+      data/manifests/           <id>.yaml, <id>.sha256, <id>.sha256.sig (when signed), <id>.sha256*.tsr
+                                (timestamp tokens), also of the captures holding revisit originals
+      data/chain.yaml           the chain segment, its signature chain.yaml.sig, <fingerprint>.pub.pem
+      data/provenance.txt       and provenance.txt (transfer.package_proof)
       data/citations/           <id>.bib, <id>.json (CSL-JSON), <id>.ris
 
 The bag is built in a temporary sibling folder and renamed into place, so ``OUT`` is either absent or
@@ -26,7 +29,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 from .. import __version__
 from ..citing.citations import cite
@@ -39,6 +42,9 @@ from ..core.workspace import Workspace, fsync_dir
 from ..fixity.manifest import read_manifest
 from ..index.store import Index
 from .cdxj import Record, originals_of, records_of
+
+if TYPE_CHECKING:
+    from .package_proof import Proof
 
 CHUNK = 1 << 20
 ALGORITHMS = ("sha256", "sha512")
@@ -64,8 +70,9 @@ class Contents:
     warcs: tuple[WarcFile, ...]                # the captures' own, then those holding revisit originals
     records: tuple[Record, ...]                # the captures' records
     originals: tuple[Record, ...]              # originals of their revisits stored in other captures
-    capture_files: tuple[Path, ...]            # manifests, checksum lists, signatures
+    capture_files: tuple[Path, ...]            # manifests, checksum lists, signatures, timestamp tokens
     citations: dict[str, bytes]                # "<id>.bib" etc. -> text
+    holders: dict[str, Manifest]               # captures not chosen whose WARC files hold revisit originals
 
 
 def gather(workspace: Workspace, capture_ids: list[str], settings: Settings) -> Contents:
@@ -78,18 +85,27 @@ def gather(workspace: Workspace, capture_ids: list[str], settings: Settings) -> 
         originals = originals_of(index.db, records)
     manifests = {cid: read_manifest(workspace.manifest_path(cid)) for cid in ids}
     warcs = {w.path: w for cid, m in manifests.items() for w in _warc_files(cid, m)}
+    holders: dict[str, Manifest] = {}
     for original in originals:
         if original.warc not in warcs:
-            owner = read_manifest(workspace.manifest_path(original.capture_id))
+            owner = holders.get(original.capture_id) or read_manifest(workspace.manifest_path(original.capture_id))
+            holders[original.capture_id] = owner
             listed = {w.path: w for w in _warc_files(original.capture_id, owner)}
             if original.warc not in listed:
                 raise ManifestError(f"does not list {original.warc}, which holds a revisit's original",
                                     path=str(workspace.manifest_path(original.capture_id)))
             warcs[original.warc] = listed[original.warc]
-    files = [p for cid in ids for p in (workspace.manifest_path(cid), workspace.checksum_path(cid),
-                                        workspace.signature_path(cid)) if p.exists()]
+    # the holders' seals travel too: their manifests vouch for the originals' bytes
+    files = [p for cid in (*ids, *sorted(holders)) for p in seal_files(workspace, cid)]
     return Contents(ids, manifests, tuple(warcs.values()), tuple(records), tuple(originals), tuple(files),
-                    _citations(workspace, ids, settings))
+                    _citations(workspace, ids, settings), holders)
+
+
+def seal_files(workspace: Workspace, capture_id: str) -> list[Path]:
+    """A capture's manifest, checksum list, signature and timestamp tokens (``<id>.sha256*.tsr``), those present."""
+    tokens = sorted(workspace.manifests_dir.glob(f"{capture_id}.sha256*.tsr"))
+    return [p for p in (workspace.manifest_path(capture_id), workspace.checksum_path(capture_id),
+                        workspace.signature_path(capture_id), *tokens) if p.exists()]
 
 
 def _warc_files(capture_id: str, manifest: Manifest) -> list[WarcFile]:
@@ -159,8 +175,12 @@ def export_bag(workspace: Workspace, capture_ids: list[str], out_dir: Path, sett
     try:
         tmp.mkdir()
         tmp.chmod(0o755)                     # whatever the umask: the bag is for sharing
+        from .package_proof import package_proof  # it builds on this module's Contents
+
+        now = now or datetime.now(UTC)
         payload = _write_payload(workspace, contents, tmp)
-        _write_tags(tmp, payload, contents, settings, now or datetime.now(UTC))
+        _write_proof(package_proof(workspace, contents, settings, now), tmp, payload)
+        _write_tags(tmp, payload, contents, settings, now)
         if out_dir.exists():
             raise UsageError(f"{out_dir} already exists; choose a new name")
         os.rename(tmp, out_dir)
@@ -191,6 +211,15 @@ def _write_payload(workspace: Workspace, contents: Contents, bag: Path) -> Diges
             out.write(data)
         digests[name] = (len(data), {a: hashlib.new(a, data).hexdigest() for a in ALGORITHMS})
     return digests
+
+
+def _write_proof(proof: Proof, bag: Path, digests: Digests) -> None:
+    """The segment file, keys and provenance.txt (transfer.package_proof) at the top of ``data/``."""
+    for file_name, data in proof.files.items():
+        name = f"data/{file_name}"
+        with _create(bag / name) as out:
+            out.write(data)
+        digests[name] = (len(data), {a: hashlib.new(a, data).hexdigest() for a in ALGORITHMS})
 
 
 def _create(path: Path) -> BinaryIO:

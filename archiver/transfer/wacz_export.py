@@ -44,6 +44,7 @@ from .bag_export import (
     warc_source,
 )
 from .cdxj import cdxj_line, sort_lines
+from .package_proof import package_proof
 
 WACZ_VERSION = "1.1.1"
 INDEX_PATH = "indexes/index.cdx"
@@ -81,7 +82,7 @@ def export_wacz(workspace: Workspace, capture_ids: list[str], out_file: Path, se
         with open(tmp, "xb") as fh:
             os.fchmod(fh.fileno(), 0o644)
             with zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
-                _write_package(zf, workspace, contents, pages, now)
+                _write_package(zf, workspace, contents, pages, settings, now)
             fh.flush()
             os.fsync(fh.fileno())
         if out_file.exists():
@@ -95,7 +96,7 @@ def export_wacz(workspace: Workspace, capture_ids: list[str], out_file: Path, se
 
 
 def _write_package(zf: zipfile.ZipFile, workspace: Workspace, contents: Contents, pages: list[str],
-                   now: datetime) -> None:
+                   settings: Settings, now: datetime) -> None:
     t = now.timetuple()
     stamp = (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
     entries = [_write_file(zf, f"archive/{PurePosixPath(w.path).name}", warc_source(workspace, w), stamp)
@@ -108,6 +109,8 @@ def _write_package(zf: zipfile.ZipFile, workspace: Workspace, contents: Contents
     entries += [_write_file(zf, f"archiver/{p.name}", p, stamp, zipfile.ZIP_DEFLATED)
                 for p in contents.capture_files]
     entries += [_write_bytes(zf, f"archiver/{n}", data, stamp) for n, data in contents.citations.items()]
+    proof = package_proof(workspace, contents, settings, now)
+    entries += [_write_bytes(zf, f"archiver/{n}", data, stamp) for n, data in proof.files.items()]
     package = datapackage(entries, contents, now)
     _write_bytes(zf, "datapackage.json", package, stamp)
     digest = {"path": "datapackage.json", "hash": f"sha256:{hashlib.sha256(package).hexdigest()}"}
