@@ -381,9 +381,10 @@ class _Run:
                                   operator=self.settings.operator, redacted=sorted(self.planner.secrets),
                                   schedule=self.schedule, skipped_unlisted=unlisted,
                                   interrupted=result.interrupted)
-        sealed = seal(self.ws, manifest, witness_file=self.settings.witness_file)
+        sealed = seal(self.ws, manifest, witness_file=self.settings.witness_file,
+                      authorities=self.settings.timestamp_authorities, roots=self.settings.timestamp_roots)
         index_sealed(self.ws, sealed.document or manifest)
-        return replace(result, manifest_path=self.ws.relative(sealed.manifest))
+        return replace(result, manifest_path=self.ws.relative(sealed.manifest), warnings=sealed.warnings)
 
     def _seed_problems(self) -> list[str]:
         by_url = {r.url: r for r in self.tally.resources if r.role is not Role.ROBOTS}

@@ -21,7 +21,8 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
             "witness_files": report.witness_files, "witnessed_captures": report.witnessed_captures,
             "chain_head": {"capture_id": head.capture_id, "sha256": head.sha256, "sequence": head.sequence}
             if head else None,
-            "problems": [{**asdict(p), "severity": str(p.severity), "line": p.line()} for p in report.problems]}
+            "problems": [{**asdict(p), "severity": str(p.severity), "line": p.line()} for p in report.problems],
+            "timestamps": report.stamps.as_json() if report.stamps else None}
 
 
 def verify_text(report: VerifyReport) -> str:
@@ -45,10 +46,23 @@ def verify_text(report: VerifyReport) -> str:
         lines.append(f"key fingerprint: {report.key_fingerprint} ({pin})")
     if report.witness_files:
         lines.append(f"witness: {report.witnessed_captures} sealed capture(s) seen, in {', '.join(report.witness_files)}")
+    lines += _timestamp_lines(report)
     if report.unsigned:
         lines.append(f"unsigned: {', '.join(report.unsigned)}" if report.signed or report.key else
                      "unsigned workspace: no capture is signed (archiver keygen signs the captures that follow)")
     return "\n".join(lines)
+
+
+def _timestamp_lines(report: VerifyReport) -> list[str]:
+    """One line per timestamp token that checks: its time, authority, serial and policy, and its root."""
+    stamps = report.stamps
+    if stamps is None:
+        return []
+    against = f"chains to a root in {', '.join(stamps.roots)}" if stamps.roots else \
+        "not checked against a root (timestamp_roots or --tsa-root)"
+    return [f"timestamp: capture {c.capture_id}: {c.info.gen_time:%Y-%m-%d %H:%M:%S} UTC by {c.info.tsa}, "
+            f"serial {c.info.serial}, policy {c.info.policy} ({c.path}; signature valid, {against})"
+            for c in stamps.checks if c.problem is None and c.info is not None]
 
 
 def _memento_json(m: Any) -> dict[str, Any]:

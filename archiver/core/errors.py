@@ -10,7 +10,9 @@
     │                              -- a capture records it as a failure and goes on; it is never fatal there
     ├── ManifestError              a manifest cannot be read or does not follow the format
     ├── NotArchivedError           a URL or capture asked for is not in the workspace (exit 1)
-    └── CaptureError               a capture as a whole could not be completed (exit 1)
+    ├── CaptureError               a capture as a whole could not be completed (exit 1)
+    └── TimestampError             an RFC 3161 authority's reply or a stored token does not hold
+                                   (never fails a seal: the capture is sealed, the token is missing)
 
 Each error carries the context a person needs to act on it (``url``, ``path``, ``key``...), and its
 ``str()`` is one line, fit for the CLI to print as is.
@@ -105,3 +107,12 @@ class CaptureError(ArchiverError):
     def __init__(self, message: str, *, capture_id: str | None = None) -> None:
         super().__init__(message)
         self.capture_id = capture_id
+
+
+class TimestampError(ArchiverError):
+    """A timestamp authority's reply was refused, or a stored token does not check; names the
+    authority or the file and the reason."""
+
+    def __init__(self, reason: str, *, authority: str | None = None, path: str | None = None) -> None:
+        super().__init__(f"{authority or path}: {reason}" if authority or path else reason)
+        self.reason, self.authority, self.path = reason, authority, path

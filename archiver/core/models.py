@@ -178,6 +178,7 @@ class CaptureResult:
     flags: tuple[PageFlag, ...]
     seed_problems: tuple[str, ...] = field(default=())
     interrupted: bool = False           # stopped by a signal: what was archived, requests in flight abandoned
+    warnings: tuple[str, ...] = ()      # after the seal, e.g. no timestamp token yet from an authority
     servers: tuple[ServerSeen, ...] = ()    # what each server proved about itself (docs/manifest.md)
 
     @property
@@ -230,6 +231,7 @@ class Manifest:
     imported_from: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
     interrupted: bool = False           # stopped by a signal; abandoned requests are failures of kind 'interrupted'
+    timestamp_authorities: tuple[str, ...] = ()   # RFC 3161 authorities asked for a token at seal time
     servers: tuple[ServerSeen, ...] = ()    # each server's addresses and TLS facts (docs/manifest.md)
 
     @property

@@ -73,6 +73,8 @@ class Settings:
     witness_file: Path | None = None       # outside the workspace: a record of each sealed capture's chain head
     public_url: str | None = None          # where ``archiver serve`` is published: citations name copies there
     serve_token: str | None = None         # ``archiver serve``: writing requests must carry it
+    timestamp_authorities: tuple[str, ...] = ()   # RFC 3161 authorities asked for a token after each seal
+    timestamp_roots: tuple[Path, ...] = ()        # PEM files of the roots a token's signer must chain to
 
     @property
     def archived_url_template(self) -> str:
@@ -173,7 +175,8 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str, workspace_roo
     def fail(key: str, message: str) -> SettingsError:
         return SettingsError(f"{key}: {message}", path=path, line=lines.get(key), key=key)
 
-    known = {"operator", "capture", "replay_url", "collection", "schedules", "witness", "public_url", "serve_token"}
+    known = {"operator", "capture", "replay_url", "collection", "schedules", "witness", "public_url", "serve_token",
+             "timestamp_authority", "timestamp_roots"}
     for key in data:
         if key not in known:
             raise fail(shown(key) if not isinstance(key, str) else key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -196,7 +199,69 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str, workspace_roo
                 extra[key] = check(data[key])
             except UsageError as exc:
                 raise fail(key, str(exc)) from None
+    if "timestamp_authority" in data:
+        extra["timestamp_authorities"] = _authorities(data["timestamp_authority"], fail)
+    if "timestamp_roots" in data:
+        extra["timestamp_roots"] = _roots(data["timestamp_roots"], workspace_root, fail)
     return Settings(operator=operator, capture=capture, schedules=schedules, **extra)
+
+
+MAX_AUTHORITIES = 8          # timestamp authorities asked after each seal
+MAX_ROOTS = 32               # root certificate files
+
+
+def _one_or_many(value: Any, key: str, most: int, fail: Fail) -> list[str]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(v, str) and v.strip() for v in items):
+        raise fail(key, f"must be text or a list of text, not {shown(value)}")
+    if len(items) > most:
+        raise fail(key, f"lists {len(items)}; at most {most}")
+    return [v.strip() for v in items]
+
+
+def _authorities(value: Any, fail: Fail) -> tuple[str, ...]:
+    urls: list[str] = []
+    for url in _one_or_many(value, "timestamp_authority", MAX_AUTHORITIES, fail):
+        try:
+            url = check_authority_url(url)
+        except UsageError as exc:
+            raise fail("timestamp_authority", str(exc)) from None
+        if url in urls:
+            raise fail("timestamp_authority", f"{url} is listed twice")
+        urls.append(url)
+    return tuple(urls)
+
+
+def check_authority_url(text: str) -> str:
+    """An RFC 3161 authority's http(s) URL, without user name or fragment (it is written in every
+    manifest: no secret may be in it); UsageError."""
+    from urllib.parse import urlsplit
+
+    problem = text_problem(text, MAX_PUBLIC_URL)
+    if problem or not text.strip():
+        raise UsageError(f"{shown(text)} {problem or 'is empty'}")
+    try:
+        parts = urlsplit(text.strip())
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or any(c.isspace() for c in text.strip()):
+        raise UsageError(f"{shown(text)} is not an http(s) URL with a host, e.g. https://timestamp.example.org/tsr")
+    if parts.username is not None or parts.fragment or "#" in text:
+        raise UsageError(f"{shown(text)}: no user name, password or fragment (#): the URL is written in every manifest")
+    return text.strip()
+
+
+def _roots(value: Any, workspace_root: Path, fail: Fail) -> tuple[Path, ...]:
+    """PEM files (relative ones to the workspace root); read when a token is checked."""
+    paths = []
+    for name in _one_or_many(value, "timestamp_roots", MAX_ROOTS, fail):
+        problem = text_problem(name, MAX_TEXT["path"])
+        if problem:
+            raise fail("timestamp_roots", f"{shown(name)} {problem}")
+        given = Path(name).expanduser()
+        paths.append(given if given.is_absolute() else workspace_root / given)
+    return tuple(paths)
 
 
 def _operator(op: Any, fail: Fail) -> Operator:

@@ -72,6 +72,15 @@ operator:
 # A file outside the workspace to which each sealed capture's chain head is appended.
 # witness: ../archiver-witness.log
 
+# RFC 3161 timestamp authorities: after each seal, each is asked for a token over the capture's
+# checksum list (stored as manifests/<id>.sha256.tsr, .2.tsr ...). An authority that is down never
+# stops a seal; `archiver timestamp` asks again later. One URL, or a list.
+# timestamp_authority: https://timestamp.example.org/tsr
+
+# The root certificates (PEM files; relative to this folder) a token's signer must chain to, for
+# `archiver verify`; without them a token's signature is checked but not against a root.
+# timestamp_roots: [keys/tsa-root.pem]
+
 # Defaults of `archiver capture` (its flags override them).
 # capture:
 {_CAPTURE_LINES}

@@ -8,13 +8,19 @@
       manifests/                 per capture: <capture-id>.yaml (the manifest, the seal),
                                  <capture-id>.sha256 (checksum list for sha256sum -c),
                                  <capture-id>.sha256.sig (Ed25519 signature of that list, when a key exists)
+                                 <capture-id>.sha256.tsr, .sha256.2.tsr ... (RFC 3161 timestamp tokens over
+                                 that list, one per authority, docs/timestamps.md)
+                                 attestations/<time>-<fp8>.yaml (+ .yaml.sig): signed statements about keys
+                                 (attestations of the chain head, rotations: fixity.key_history)
       keys/                      archiver-signing-key.pem (private, 0600) and .pub.pem (archiver keygen)
+                                 <hex>.pem, <hex>.pub.pem: keys replaced by keygen --rotate, kept
       .archiver/                 derived and scratch state (lock file, chain-head cache, temporary bodies)
 """
 
 from __future__ import annotations
 
 import fcntl
+import glob
 import os
 import re
 import secrets
@@ -30,6 +36,7 @@ ARCHIVE_DIR = "archive"
 MANIFESTS_DIR = "manifests"
 STATE_DIR = ".archiver"
 KEYS_DIR = "keys"
+ATTESTATIONS_DIR = "attestations"      # in manifests/: key statements (fixity.key_history)
 OPEN_SUFFIX = ".open"
 CAPTURE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")   # what a capture id may be: fullmatch it before
                                                               # it names a file
@@ -86,6 +93,24 @@ class Workspace:
     def signature_path(self, capture_id: str) -> Path:
         return self.manifests_dir / f"{capture_id}.sha256.sig"
 
+    def timestamp_path(self, capture_id: str, slot: int = 1) -> Path:
+        """The RFC 3161 reply of the ``slot``-th timestamp authority (from 1) over the checksum list:
+        ``<id>.sha256.tsr`` for the first, ``<id>.sha256.2.tsr``, ``.3.tsr`` ... for the others."""
+        if slot < 1:
+            raise ValueError(f"timestamp slots count from 1, not {slot}")
+        return self.manifests_dir / (f"{capture_id}.sha256.tsr" if slot == 1 else f"{capture_id}.sha256.{slot}.tsr")
+
+    def timestamp_paths(self, capture_id: str) -> dict[int, Path]:
+        """The capture's timestamp tokens on disk, slot -> path, by slot (the names ``timestamp_path`` gives)."""
+        found: dict[int, Path] = {}
+        if not self.manifests_dir.is_dir():
+            return found
+        for path in self.manifests_dir.glob(f"{glob.escape(capture_id)}.sha256*.tsr"):
+            slot = timestamp_slot(path.name)
+            if slot is not None and path.name.startswith(f"{capture_id}.sha256.") and path.is_file():
+                found[slot] = path
+        return dict(sorted(found.items()))
+
     @property
     def private_key_path(self) -> Path:
         return self.root / KEYS_DIR / "archiver-signing-key.pem"
@@ -93,6 +118,16 @@ class Workspace:
     @property
     def public_key_path(self) -> Path:
         return self.root / KEYS_DIR / "archiver-signing-key.pub.pem"
+
+    @property
+    def attestations_dir(self) -> Path:
+        """Signed statements about keys over time: attestations of the chain head, key rotations."""
+        return self.manifests_dir / ATTESTATIONS_DIR
+
+    def retired_key_paths(self, fingerprint: str) -> tuple[Path, Path]:
+        """(private, public) key files of a key replaced by ``keygen --rotate``: ``keys/<hex>.pem``, ``.pub.pem``."""
+        hex_digest = fingerprint.removeprefix("sha256:")
+        return self.root / KEYS_DIR / f"{hex_digest}.pem", self.root / KEYS_DIR / f"{hex_digest}.pub.pem"
 
     @property
     def head_cache_path(self) -> Path:
@@ -123,6 +158,17 @@ class Workspace:
                 yield
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+_TOKEN_NAME = re.compile(r"(?P<id>.+)\.sha256(?:\.(?P<slot>[2-9]|[1-9][0-9]))?\.tsr")
+
+
+def timestamp_slot(name: str) -> int | None:
+    """The slot of a timestamp token's file name (``X.sha256.tsr``: 1, ``X.sha256.2.tsr``: 2), else None."""
+    match = _TOKEN_NAME.fullmatch(name)
+    if match is None or not CAPTURE_ID.fullmatch(match["id"]):
+        return None
+    return int(match["slot"] or 1)
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:

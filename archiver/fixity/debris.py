@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core.workspace import CAPTURE_ID, OPEN_SUFFIX, Workspace
+from ..core.workspace import CAPTURE_ID, OPEN_SUFFIX, Workspace, timestamp_slot
 
 RUNNING_DIR = "running"
 SCRATCH_DIR = "tmp"
@@ -84,6 +84,8 @@ def find_debris(workspace: Workspace, listed: set[str], owners: set[str]) -> lis
                 continue
             if name.endswith((".sha256", ".sha256.sig")) and name.split(".", 1)[0] in owners:
                 continue
+            if timestamp_slot(name) is not None:
+                continue          # a timestamp token: never debris, never removed (docs/timestamps.md)
             what = "temporary file" if name.endswith(".tmp") else "seal file no sealed capture owns"
             found.append(Debris(workspace.relative(path), what, _size(path), path.is_dir()))
     return found

@@ -34,7 +34,7 @@ from ..core.models import (
     TextRecord,
     WarcFile,
 )
-from ..core.settings import CaptureOptions, Operator
+from ..core.settings import MAX_AUTHORITIES, CaptureOptions, Operator
 from ..core.yamlload import safe_load
 from .manifest_servers import read_servers, servers_document
 
@@ -119,6 +119,8 @@ def manifest_document(m: Manifest) -> dict[str, Any]:
         doc["interrupted"] = True
     if m.signing_key is not None:
         doc["signing_key"] = m.signing_key
+    if m.timestamp_authorities:
+        doc["timestamp_authorities"] = list(m.timestamp_authorities)
     if m.servers:
         doc["servers"] = servers_document(m.servers)
     return doc
@@ -195,7 +197,8 @@ def _manifest(data: Any) -> Manifest:
         skipped_unlisted=_counts(_optional(data, "skipped_unlisted", dict)),
         imported_from=_optional(data, "imported_from", dict),
         notes=_texts(_optional(data, "notes", list) or [], "notes"),
-        interrupted=_optional(data, "interrupted", bool) or False, servers=_servers(data.get("servers")))
+        interrupted=_optional(data, "interrupted", bool) or False, servers=_servers(data.get("servers")),
+        timestamp_authorities=_authorities(_optional(data, "timestamp_authorities", list) or []))
 
 
 def _servers(value: Any) -> tuple[ServerSeen, ...]:
@@ -216,6 +219,12 @@ def _texts(values: list[Any], what: str) -> tuple[str, ...]:
     if any(type(v) is not str for v in values):
         raise _Wrong(f"field {what!r} is not a list of text")
     return tuple(values)
+
+
+def _authorities(values: list[Any]) -> tuple[str, ...]:
+    if len(values) > MAX_AUTHORITIES:
+        raise _Wrong(f"field 'timestamp_authorities' lists {len(values)} authorities; at most {MAX_AUTHORITIES}")
+    return _texts(values, "timestamp_authorities")
 
 
 def _counts(value: dict[str, Any] | None) -> dict[str, int] | None:

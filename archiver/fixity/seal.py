@@ -6,7 +6,9 @@ Order on disk (each file written to a temporary name, fsynced and renamed):
 The manifest is the seal: until it exists the capture is debris that ``verify`` reports as an
 orphan, and once it exists everything it vouches for is already on disk. A signed manifest names
 its key's fingerprint (``signing_key``). After the manifest, the seal is told to the witness
-(``archiver.witness``), outside the workspace, so that a later rollback can be seen.
+(``archiver.witness``), outside the workspace, so that a later rollback can be seen. Last, outside
+the lock, each timestamp authority configured is asked for a token over the checksum list
+(``fixity.timestamps``); the manifest lists them. A token that cannot be had never undoes the seal.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ManifestError, WorkspaceError
 from ..core.models import ChainRef, Manifest
@@ -26,6 +28,9 @@ from .manifest import dump_manifest, manifest_document, read_manifest
 from .signing import fingerprint, load_private_key
 from .witness import read as read_witness
 from .witness import record_key, record_seal, witness_paths
+
+if TYPE_CHECKING:
+    from .timestamps import Stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,13 @@ class Sealed:
     previous: ChainLink | None = None          # the manifest this one follows in the chain
     signing_key: str | None = None             # fingerprint of the key that signed it
     document: Manifest | None = None           # the manifest as sealed (``seal``'s; None from ``seal_document``)
+    timestamps: tuple[Stamp, ...] = ()         # each authority asked for a token, and what came of it
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One line per token that could not be had: the seal stands."""
+        return tuple(f"no timestamp token yet from {s.authority}: {s.problem} ('archiver timestamp' asks again)"
+                     for s in self.timestamps if s.problem is not None)
 
 
 def checksum_list(entries: list[tuple[str, str]]) -> bytes:
@@ -66,15 +78,20 @@ def _key_and_pin(workspace: Workspace, witness_file: Path | None) -> tuple[Any |
     return key, pinned
 
 
-def seal(workspace: Workspace, manifest: Manifest, *, witness_file: Path | None = None) -> Sealed:
-    """Chain, checksum, sign and write ``manifest``; returns the files written and the manifest as sealed."""
-    sealed = seal_document(workspace, manifest_document(manifest), witness_file=witness_file)
+def seal(workspace: Workspace, manifest: Manifest, *, witness_file: Path | None = None,
+         authorities: tuple[str, ...] = (), roots: tuple[Path, ...] = ()) -> Sealed:
+    """Chain, checksum, sign and write ``manifest``, then ask ``authorities`` for timestamp tokens
+    (checked against ``roots`` when given); returns the files written and the manifest as sealed."""
+    sealed = seal_document(workspace, manifest_document(manifest), witness_file=witness_file,
+                           authorities=authorities, roots=roots)
     previous = ChainRef(sealed.previous.capture_id, sealed.previous.sha256) if sealed.previous else None
     return dataclasses.replace(sealed, document=dataclasses.replace(
-        manifest, sequence=sealed.sequence, previous=previous, signing_key=sealed.signing_key))
+        manifest, sequence=sealed.sequence, previous=previous, signing_key=sealed.signing_key,
+        timestamp_authorities=authorities or manifest.timestamp_authorities))
 
 
-def seal_document(workspace: Workspace, document: dict[str, Any], *, witness_file: Path | None = None) -> Sealed:
+def seal_document(workspace: Workspace, document: dict[str, Any], *, witness_file: Path | None = None,
+                  authorities: tuple[str, ...] = (), roots: tuple[Path, ...] = ()) -> Sealed:
     """Seal a manifest given as plain data (``manifest_document``'s), written as it is but for the
     chain fields. ``seal`` is the way for a Manifest; this is the way for data of another shape, such
     as a test's manifest with odd values."""
@@ -92,6 +109,8 @@ def seal_document(workspace: Workspace, document: dict[str, Any], *, witness_fil
                     "previous": {"capture_id": head.capture_id, "sha256": head.sha256} if head else None}
         if key_id is not None:
             document["signing_key"] = key_id
+        if authorities:
+            document["timestamp_authorities"] = list(authorities)
         body = dump_manifest(document)
         digest = hashlib.sha256(body).hexdigest()
         entries = [(w["sha256"], w["path"]) for w in document["warc_files"]]
@@ -105,8 +124,13 @@ def seal_document(workspace: Workspace, document: dict[str, Any], *, witness_fil
         _remember_head(workspace, ChainLink(capture_id, digest, sequence, None, None))
         problems = _witness(workspace, witness_file, capture_id, sequence, digest, key_id,
                             pin=key_id is not None and pinned is None)
+    stamps: tuple[Stamp, ...] = ()
+    if authorities:
+        from .timestamps import stamp_capture
+
+        stamps = tuple(stamp_capture(workspace, capture_id, enumerate(authorities, 1), roots))
     return Sealed(path, workspace.checksum_path(capture_id), workspace.signature_path(capture_id) if signature else None,
-                  sequence, problems, head, key_id)
+                  sequence, problems, head, key_id, timestamps=stamps)
 
 
 def _witness(workspace: Workspace, witness_file: Path | None, capture_id: str, sequence: int, digest: str,

@@ -129,7 +129,8 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
                 files = _install_all(workspace, capture_id, checked, derived, placed)
                 manifest, result = _manifest(settings, source, kind, capture_id, started, clock(), seeds,
                                              checked, files, texts, unpacked, source_sha256)
-                sealed = seal(workspace, manifest, witness_file=settings.witness_file)
+                sealed = seal(workspace, manifest, witness_file=settings.witness_file,
+                              authorities=settings.timestamp_authorities, roots=settings.timestamp_roots)
         except BaseException:
             # only what was never sealed is removed: once the manifest exists, the files are the capture's
             if not workspace.manifest_path(capture_id).exists():
@@ -137,7 +138,7 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
                     path.unlink(missing_ok=True)
             raise
     index_sealed(workspace, sealed.document or manifest)
-    return replace(result, manifest_path=workspace.relative(sealed.manifest))
+    return replace(result, manifest_path=workspace.relative(sealed.manifest), warnings=sealed.warnings)
 
 
 def _kind_of(source: Path) -> str:
