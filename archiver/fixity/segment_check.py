@@ -98,8 +98,9 @@ def judge_segments(split: Split | None, seals: list[SigState], *, trusted_key: s
     for n, (segment, folder) in enumerate(split.segments):
         states = [s for s in seals if split.held.get(s.capture_id) == n]
         key_id = trusted_key or _only_key(segment)
-        out += judge_signatures(states, key_id=key_id, key_source=str(folder), trusted=trusted_key is not None,
-                                witnessed=none)
+        path = key_path(segment, folder, key_id)
+        out += judge_signatures(states, key_id=key_id, key_source=path.name if path and not trusted_key else None,
+                                trusted=trusted_key is not None, witnessed=none)
     return out
 
 

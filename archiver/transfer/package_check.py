@@ -72,33 +72,40 @@ def _verify_laid_out(root: Path, trusted_key: Path | None, quick: bool, workers:
     if not segment_path.is_file():
         report = VerifyReport(quick=quick)
         report.error(f"no {SEGMENT_FILE}: not a package archiver exported, or its segment file was removed",
-                     path=prefix + SEGMENT_FILE)
+                     path=_package_path(SEGMENT_FILE, prefix))
         return report
     raw = _small(segment_path)
     try:
         segment = read_segment(safe_load(raw), SEGMENT_FILE)
     except Exception as exc:  # noqa: BLE001 - any YAML or shape error is one problem with the file
         report = VerifyReport(quick=quick)
-        report.error(f"unreadable: {str(exc)[:300]}", path=prefix + SEGMENT_FILE)
+        report.error(f"unreadable: {str(exc)[:300]}", path=_package_path(SEGMENT_FILE, prefix))
         return report
     view = PackageView(segment, root)
     report = verify(Workspace(root), quick=quick, trusted_key=trusted_key, workers=workers, package=view,
                     tsa_roots=tsa_roots)
     signature = root / SEGMENT_SIGNATURE
     for finding in segment_signature(view, raw, signature.read_bytes() if signature.is_file() else None):
-        (report.error if finding.level == "error" else report.warn)(finding.message, path=prefix + SEGMENT_FILE)
-    report.problems = [replace(p, path=_package_path(p.path, prefix)) for p in report.problems]
+        (report.error if finding.level == "error" else report.warn)(finding.message, path=SEGMENT_FILE)
+    report.problems = [replace(p, path=_package_path(p.path or _signature_of(p), prefix)) for p in report.problems]
     if report.key and trusted_key is None:
         report.key = prefix + Path(report.key).name
     return report
 
 
 def _package_path(path: str | None, prefix: str) -> str | None:
-    if path is None or path.startswith(prefix + SEGMENT_FILE):
-        return path
-    if not prefix and path.startswith(f"{MANIFESTS_DIR}/"):        # a WACZ keeps the seals in archiver/
-        return "archiver/" + path.removeprefix(f"{MANIFESTS_DIR}/")
-    return prefix + path
+    """A path of the laid-out workspace as the package holds it: under a bag's ``data/``; in a WACZ,
+    archiver's files (seals, chain.yaml, keys) are in ``archiver/``, the WARC files in ``archive/``."""
+    if path is None or prefix:
+        return path and prefix + path
+    return path if path.startswith(f"{ARCHIVE_DIR}/") else "archiver/" + path.removeprefix(f"{MANIFESTS_DIR}/")
+
+
+def _signature_of(problem: Problem) -> str | None:
+    """The signature file a signature finding is about (findings name the capture only)."""
+    if problem.capture_id and "signature" in problem.message:
+        return f"{MANIFESTS_DIR}/{problem.capture_id}.sha256.sig"
+    return None
 
 
 def _small(path: Path) -> bytes:
