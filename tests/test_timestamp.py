@@ -235,3 +235,15 @@ def test_a_bad_authority_setting_is_refused_in_one_line(tmp_path: Path, value: s
     (tmp_path / "archiver.yaml").write_text(f"timestamp_authority: {value}\n")
     proc = run("timestamp", cwd=tmp_path)
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1 and "timestamp_authority" in proc.stderr
+
+
+def test_an_import_is_sealed_with_a_token_too(stamped: tuple[Path, str, str], ca: LocalCA, tmp_path: Path) -> None:
+    warc = next((stamped[0] / "archive").glob("*.warc.gz"))
+    with Authority(ca, "127.0.0.166") as tsa:
+        root = make_workspace(tmp_path / "ws", [tsa.url], [ca.root])
+        proc = run("import", "--json", warc, cwd=root)
+    assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
+    capture_id = json.loads(proc.stdout)["capture_id"]
+    assert (root / "manifests" / f"{capture_id}.sha256.tsr").is_file()
+    assert run("verify", "--quick", cwd=root).returncode == 0
+    assert openssl_verify(root, capture_id, ca.root).returncode == 0
