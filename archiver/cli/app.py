@@ -17,13 +17,13 @@ from .commands import (
     cmd_export,
     cmd_head,
     cmd_import,
-    cmd_keygen,
     cmd_lookup,
     cmd_reindex,
     cmd_search,
     cmd_verify,
 )
 from .init_command import EPILOG_INIT, add_init_arguments, cmd_init
+from .key_commands import EPILOG_KEYGEN, add_keygen_arguments
 from .parser import WORKSPACE_HELP, add_global_options, apply_global_options, exit_codes_text
 from .parser import CommandParser as _Parser
 
@@ -62,8 +62,6 @@ EPILOG_TIMESTAMP = """example:
 EPILOG_HEAD = """example:
   archiver head            # capture 20261129T150447Z-bce0ff, sequence 12, sha256 9f2c...
   archiver verify --expect-head 9f2c...    # later: that head is still in the chain"""
-EPILOG_KEYGEN = """example:
-  archiver keygen && archiver capture https://example.org/a    # the capture is signed"""
 
 
 STYLES = ["bibtex", "csl-json", "ris", "apa", "mla", "chicago", "robust-link", "markdown"]
@@ -207,9 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Make an Ed25519 key pair for the workspace: keys/archiver-signing-key.pem "
                                      "(private, mode 0600; keep it out of anything you publish) and "
                                      "keys/archiver-signing-key.pub.pem (public). Every capture sealed afterwards "
-                                     "gets a detached signature of its checksum list.",
+                                     "gets a detached signature of its checksum list. With captures sealed already, "
+                                     "it offers to attest them (a new signed statement of the chain head); "
+                                     "--rotate replaces the key, keeping the old one and a statement of the change "
+                                     "signed by both.",
                          epilog=EPILOG_KEYGEN, formatter_class=argparse.RawDescriptionHelpFormatter)
-    key.set_defaults(func=cmd_keygen)
+    add_keygen_arguments(key)
+    key.set_defaults(func=_later("key_commands", "cmd_keygen"))
 
     look = sub.add_parser("lookup", help="every capture of a URL, or the one nearest a moment",
                           description="List every capture of URL in this workspace (a TimeMap), oldest first; "

@@ -261,22 +261,6 @@ def cmd_head(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_keygen(args: argparse.Namespace) -> int:
-    from ..fixity.signing import fingerprint, generate_key_pair, load_public_key
-    from ..fixity.witness import record_key, witness_paths
-
-    ws = existing_workspace(args).ensure()      # a key for a workspace, never one made by a typo in -w
-    generate_key_pair(ws.private_key_path, ws.public_key_path)
-    key = fingerprint(load_public_key(ws.public_key_path))
-    problems = record_key(witness_paths(ws.root, _witness_file(ws.root)), ws.root, key)
-    print(f"private key  {ws.relative(ws.private_key_path)} (mode 0600: keep it secret, do not publish it)")
-    print(f"public key   {ws.relative(ws.public_key_path)} (give this to whoever checks your captures)")
-    print(f"fingerprint  {key} (pinned for this workspace; publish it with the public key)")
-    for problem in problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    return 0
-
-
 def existing_workspace(args: argparse.Namespace) -> Any:
     """The workspace that -w, $ARCHIVER_WORKSPACE or the current folder names; a UsageError (exit 2),
     one line naming the folder, unless it is one: commands that read a workspace never make one."""
@@ -440,7 +424,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     root, _ = workspace_root(args)
     source = Path(args.file)
-    if not source.is_file():
+    if not source.is_file() and not (source / "bagit.txt").is_file():      # a bag archiver exported is a folder
         raise UsageError(f"{source}: no such file")
     try:
         result = import_archive(Workspace(root), source, load_settings(root), lenient=args.lenient)

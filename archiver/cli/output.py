@@ -22,6 +22,7 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
             "chain_head": {"capture_id": head.capture_id, "sha256": head.sha256, "sequence": head.sequence}
             if head else None,
             "problems": [{**asdict(p), "severity": str(p.severity), "line": p.line()} for p in report.problems],
+            "keys": [asdict(k) for k in report.keys],
             "timestamps": report.stamps.as_json() if report.stamps else None}
 
 
@@ -44,6 +45,8 @@ def verify_text(report: VerifyReport) -> str:
                "NOT the key this user pinned" if report.key_pinned else
                "not pinned on this machine: compare it with the fingerprint its owner published")
         lines.append(f"key fingerprint: {report.key_fingerprint} ({pin})")
+    lines += [f"key {k.fingerprint}: signed {k.captures_signed} capture(s)"
+              + (f" and {k.statements} key statement(s)" if k.statements else "") + f" ({k.role})" for k in report.keys]
     if report.witness_files:
         lines.append(f"witness: {report.witnessed_captures} sealed capture(s) seen, in {', '.join(report.witness_files)}")
     lines += _timestamp_lines(report)

@@ -82,6 +82,8 @@ def find_debris(workspace: Workspace, listed: set[str], owners: set[str]) -> lis
             name = path.name
             if name == "README.md" or (name.endswith(".yaml") and not name.startswith(".")):
                 continue
+            if path == workspace.attestations_dir and path.is_dir():
+                continue          # signed key statements (fixity.key_history): never debris, never removed
             if name.endswith((".sha256", ".sha256.sig")) and name.split(".", 1)[0] in owners:
                 continue
             if timestamp_slot(name) is not None:

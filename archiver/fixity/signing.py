@@ -19,20 +19,50 @@ from ..core.errors import WorkspaceError
 from ..core.models import ServerCert
 
 
-def generate_key_pair(private_path: Path, public_path: Path) -> None:
-    """Write a new key pair; the private key file gets mode 0600. Refuses to overwrite."""
+def new_key_pair() -> tuple[bytes, bytes]:
+    """A new Ed25519 key pair: (private key PEM, PKCS#8; public key PEM, SubjectPublicKeyInfo)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    for path in (private_path, public_path):
-        if path.exists():
-            raise WorkspaceError(f"{path} exists already; archiver never replaces a signing key", path=str(path))
-    private_path.parent.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
-    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    return private_pem, public_pem_of(key.public_key())
+
+
+def public_pem_of(public_key: Any) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return bytes(public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+
+
+def public_key_of_pem(pem: bytes) -> Any | None:
+    """The Ed25519 public key of PEM text, or None when it is not one."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError):
+        return None
+    return key if isinstance(key, Ed25519PublicKey) else None
+
+
+def private_key_of_pem(pem: bytes) -> Any:
+    """The Ed25519 private key of PEM text (one ``new_key_pair`` made)."""
+    from cryptography.hazmat.primitives import serialization
+
+    return serialization.load_pem_private_key(pem, password=None)
+
+
+def generate_key_pair(private_path: Path, public_path: Path) -> None:
+    """Write a new key pair; the private key file gets mode 0600. Refuses to overwrite."""
+    for path in (private_path, public_path):
+        if path.exists():
+            raise WorkspaceError(f"{path} exists already; archiver never replaces a signing key "
+                                 "('archiver keygen --rotate' replaces it and keeps the old one)", path=str(path))
+    private_path.parent.mkdir(parents=True, exist_ok=True)
+    private_pem, public_pem = new_key_pair()
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(private_pem)

@@ -50,8 +50,9 @@ class Finding:
 
 
 def judge_signatures(states: list[SigState], *, key_id: str | None, key_source: str | None, trusted: bool,
-                     witnessed: Witnessed) -> list[Finding]:
-    """Every rule of the module docstring about signatures, over captures in chain order."""
+                     witnessed: Witnessed, attested: int | None = None) -> list[Finding]:
+    """Every rule of the module docstring about signatures, over captures in chain order. ``attested``:
+    the highest sequence a valid key statement (fixity.key_history) vouches for, as a later signature would."""
     states = sorted(states, key=lambda s: s.sequence)
     out: list[Finding] = []
     for st in states:
@@ -60,6 +61,8 @@ def judge_signatures(states: list[SigState], *, key_id: str | None, key_source: 
                    or (s.capture_id in witnessed.seals and witnessed.seals[s.capture_id].signed)]
     first_signed = min(signed_seen, default=None)
     last_valid = max((s.sequence for s in states if s.valid), default=None)
+    if attested is not None:
+        last_valid = max(last_valid or 0, attested + 1)      # covers every capture up to and including it
     first = next((s for s in states if s.sequence == first_signed), None)
     for st in states:
         if st.valid:

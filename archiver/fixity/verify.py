@@ -31,6 +31,7 @@ from ..warc.reader import ScanResult, file_digest, join_ranges, plan_ranges, sca
 if TYPE_CHECKING:
     from ..core.models import Manifest, WarcFile
     from .chain import ChainLink
+    from .key_history import KeyHistory, KeyUse
     from .segment_check import PackageView, Split
     from .timestamps import StampReport
     from .trust_rules import Finding, SigState
@@ -77,6 +78,8 @@ class VerifyReport:
     seals: list[SigState] = field(default_factory=list, repr=False)
     split: Split | None = field(default=None, repr=False)   # own chain and held segments (fixity.segment_check)
     stamps: StampReport | None = None       # the RFC 3161 tokens found and checked, and those still missing
+    key_history: KeyHistory | None = field(default=None, repr=False)   # statements about keys (fixity.key_history)
+    keys: list[KeyUse] = field(default_factory=list)   # every key that signed, and how many captures each
 
     @property
     def ok(self) -> bool:
@@ -164,8 +167,12 @@ def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyR
             report.error(str(exc), path=workspace.relative(key_path))
     report.key = str(key_path) if key_path else None
     report.key_fingerprint = fingerprint(key) if key is not None else None
+    from .key_history import load_history  # keys over time: old keys, rotations, attestations
+
+    history = report.key_history = load_history(workspace, key, trusted=trusted_key is not None)
     # every capture's seal counts for the signature rules; problems are reported for the chosen ones
-    report.seals = [_check_seal(workspace, capture_id, m, key if package else split.key_for(capture_id, m.manifest, key),
+    report.seals = [_check_seal(workspace, capture_id, m, key if package else
+                                split.key_for(capture_id, m.manifest, history.key_for(m.manifest.signing_key, key)),
                                 report if capture_id in chosen else VerifyReport(True))
                     for capture_id, m in loaded.items() if m.manifest.sequence is not None]
     _check_revisits(loaded, chosen, report)
@@ -199,21 +206,29 @@ def _check_trust(workspace: Workspace, report: VerifyReport, trusted_key: Path |
                              path=workspace.relative(workspace.public_key_path))
         except ArchiverError as exc:
             report.error(str(exc), path=workspace.relative(workspace.public_key_path))
-    if trusted_key is None:
+    history = report.key_history
+    rotated = history is not None and (history.announced(witnessed.key, workspace_key) if trusted_key is None
+                                       else workspace_key in history.accepted)
+    if trusted_key is None and not rotated:
         findings += judge_key_pin(witnessed, workspace_key, accept_key)
-    elif workspace_key is not None and workspace_key != report.key_fingerprint:
+    elif workspace_key is not None and workspace_key != report.key_fingerprint and not rotated:
         report.error(f"the workspace's public key is {workspace_key}, not the trusted key {report.key_fingerprint}",
                      path=workspace.relative(workspace.public_key_path))
     if accept_key is not None and accept_key == workspace_key and witnessed.key != accept_key:
         record_key(paths[:1], workspace.root, accept_key)
         report.key_pinned = accept_key
+    attested, about_heads = history.judge_heads(digests) if history is not None else (None, [])
+    findings += (history.findings if history is not None else []) + about_heads
     held = report.split.held if report.split else {}
     findings += judge_signatures([s for s in report.seals if s.capture_id not in held], key_id=report.key_fingerprint,
-                                 key_source=report.key, trusted=trusted_key is not None, witnessed=witnessed)
+                                 key_source=report.key, trusted=trusted_key is not None, witnessed=witnessed,
+                                 attested=attested)
     findings += judge_segments(report.split, report.seals, trusted_key=None)
     if expect_head is not None:
         findings += judge_expected_head(expect_head, digests)
     _tally(report)
+    if history is not None:
+        report.keys = history.uses(report.seals, report.key_fingerprint, trusted_key is not None)
     chosen = set(report.captures)
     for f in findings:
         if f.capture_id is None or f.capture_id in chosen or f.capture_id not in report.loaded:
