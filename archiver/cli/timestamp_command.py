@@ -49,7 +49,9 @@ def _text(stamps: list[Stamp], captures: int) -> str:
         return f"nothing to ask: every one of {captures} capture(s) has the tokens it should have"
     lines = []
     for s in stamps:
-        if s.problem is None and s.info is not None:
+        if s.problem is None and s.info is None:
+            lines.append(f"capture {s.capture_id}: token from {s.authority}: stored meanwhile by another process ({s.path})")
+        elif s.problem is None and s.info is not None:
             lines.append(f"capture {s.capture_id}: token from {s.authority} stored as {s.path} "
                          f"({s.info.gen_time:%Y-%m-%d %H:%M:%S} UTC by {s.info.tsa}, serial {s.info.serial})")
         else:

@@ -87,8 +87,8 @@ def _stamp_one(workspace: Workspace, capture_id: str, slot: int, url: str, data:
         return Stamp(capture_id, slot, url, problem=exc.reason)
     path = workspace.timestamp_path(capture_id, slot)
     with workspace.lock():
-        if path.exists():                     # another process stored one meanwhile: keep that one
-            return Stamp(capture_id, slot, url, workspace.relative(path), problem="a token was stored meanwhile")
+        if path.exists():                     # another process stored one meanwhile: that one stays
+            return Stamp(capture_id, slot, url, workspace.relative(path))
         try:
             atomic_write(path, raw)
         except OSError as exc:
@@ -115,7 +115,7 @@ def post_query(url: str, query: bytes, *, timeout: float = TSA_TIMEOUT) -> bytes
             while size <= MAX_TOKEN_BYTES:
                 if time.monotonic() > deadline:
                     raise TimestampError(f"no whole reply within {timeout:g} s", authority=url)
-                chunk = response.read(16384)
+                chunk = response.read1(16384)       # one socket read at most: a drip cannot stretch it
                 if not chunk:
                     break
                 chunks.append(chunk)
