@@ -40,10 +40,10 @@ def test_highwire_wins_conflicts_and_names_are_unflipped() -> None:
     f = fields(f"<html><head>{HIGHWIRE}{JSON_LD}{DUBLIN_CORE}{OPEN_GRAPH}</head></html>")
     assert f["title"] == ("HW title", "highwire:citation_title")
     assert f["authors"] == (["Ana Ruiz", "Bo Chen"], "highwire:citation_author")
-    assert f["published"] == ("2025/03/01", "highwire:citation_publication_date")
+    assert f["published"] == ("2025-03-01", "highwire:citation_publication_date")   # ISO, as precise as given
     assert f["doi"][0] == "10.9999/hw.1"
     assert f["language"] == ("es", "json-ld:NewsArticle.inLanguage")    # JSON-LD before DC and OG
-    assert f["site_name"] == ("OG Site", "opengraph:og:site_name")
+    assert f["site_name"] == ("Site", "json-ld:WebSite.name")      # the @graph's WebSite before OG
 
 
 def test_dublin_core_then_open_graph() -> None:

@@ -25,6 +25,7 @@ from ..net.robots import RobotsRules, agent_token, rules_from_response
 from ..page.links import PageLinks, decode, html_links, stylesheet_links
 from ..page.main_text import main_text
 from ..page.metadata import PageMetadata, extract_metadata
+from ..page.pdf_metadata import pdf_metadata
 from ..warc.writer import ExchangeRecords, write_conversion, write_exchange
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -165,6 +166,9 @@ class ExchangeWorker:
             return
         ctype = (ex.head.content_type or "").split(";")[0].strip().lower()
         is_html = ctype in _HTML_TYPES or (not ctype and ex.prefix.lstrip()[:15].lower().startswith(b"<!doctype html"))
+        if ctype == "application/pdf" and target.role in _PAGE_ROLES:
+            self._describe_pdf(fetched)
+            return
         if not is_html and ctype != "text/css":
             return
         body, note = decode_bounded(ex.prefix, ex.head.get("Content-Encoding"))
@@ -186,6 +190,15 @@ class ExchangeWorker:
             if target.role in (Role.SEED, Role.SOURCE):
                 notes += self._describe(fetched, page)
         fetched.limits = tuple(dict.fromkeys(notes))
+
+    def _describe_pdf(self, fetched: Fetched) -> None:
+        """A PDF's citation metadata (page/pdf_metadata.py), read from the bytes held for parsing."""
+        ex = fetched.exchange
+        body, note = decode_bounded(ex.prefix, ex.head.get("Content-Encoding"))
+        if body is None:
+            return
+        fetched.metadata = pdf_metadata(body, whole=note is None and ex.entity_bytes <= len(ex.prefix))
+        fetched.limits = fetched.metadata.limits
 
     def _describe(self, fetched: Fetched, html: Markup) -> list[str]:
         """Citation metadata and main text of a page; the text goes in a conversion record. Returns
