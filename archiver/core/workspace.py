@@ -4,6 +4,8 @@
 
     WORKSPACE/
       archiver.yaml              settings (optional)
+      citations.yaml             citation fields set by hand per URL (archiver cite --set; optional):
+                                 applied to every citation of the URL, never written into a manifest
       archive/                   WARC files: <capture-id>-<n>.warc.gz (".open" while being written)
       manifests/                 per capture: <capture-id>.yaml (the manifest, the seal),
                                  <capture-id>.sha256 (checksum list for sha256sum -c),
@@ -36,6 +38,7 @@ ARCHIVE_DIR = "archive"
 MANIFESTS_DIR = "manifests"
 STATE_DIR = ".archiver"
 KEYS_DIR = "keys"
+CITATIONS_FILE = "citations.yaml"      # citation fields set by hand (citing.overrides)
 ATTESTATIONS_DIR = "attestations"      # in manifests/: key statements (fixity.key_history)
 OPEN_SUFFIX = ".open"
 CAPTURE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")   # what a capture id may be: fullmatch it before
@@ -128,6 +131,10 @@ class Workspace:
         """(private, public) key files of a key replaced by ``keygen --rotate``: ``keys/<hex>.pem``, ``.pub.pem``."""
         hex_digest = fingerprint.removeprefix("sha256:")
         return self.root / KEYS_DIR / f"{hex_digest}.pem", self.root / KEYS_DIR / f"{hex_digest}.pub.pem"
+
+    @property
+    def citations_path(self) -> Path:
+        return self.root / CITATIONS_FILE
 
     @property
     def head_cache_path(self) -> Path:
