@@ -146,26 +146,23 @@ def test_stored_text_is_a_conversion_record_of_the_article(tmp_path: Path, wget_
 # -- (2) a WACZ round trip ---------------------------------------------------------------------------
 
 def make_wacz(ws: Workspace, capture_id: str, seed: str, out: Path) -> Path:
-    """A WACZ of one capture: archiver's own exporter when there is one, else py-wacz's ``wacz create``."""
-    try:
-        from archiver.transfer.wacz_export import export_wacz  # type: ignore[import-not-found]
-    except ImportError:
-        export_wacz = None
-    if export_wacz is not None:
-        from archiver.core.settings import Settings
+    """A WACZ of one capture as archiver wrote them before its packages carried a segment file
+    (archiver/chain.yaml): imported as any other tool's WACZ. (With the segment file, archiver's own
+    packages are imported losslessly, ids and seals kept: tests/test_package_import.py.)"""
+    from archiver.core.settings import Settings
+    from archiver.transfer.wacz_export import export_wacz
 
-        export_wacz(ws, [capture_id], out, Settings())
-        return out
-    tool = BIN / "wacz"
-    if not tool.exists():
-        pytest.skip("neither archiver.waczexport nor py-wacz is installed")
-    pages = out.with_suffix(".pages.jsonl")
-    pages.write_text(json.dumps({"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}) + "\n"
-                     + json.dumps({"url": seed, "ts": "2026-01-01T00:00:00Z", "title": "article"}) + "\n")
-    warcs = [str(ws.root / w["path"]) for w in manifest_of(ws, capture_id)["warc_files"]]
-    done = subprocess.run([str(tool), "create", "-o", str(out), "-p", str(pages), *warcs],
-                          check=False, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
+    full = export_wacz(ws, [capture_id], out.with_suffix(".full.wacz"), Settings())
+    with zipfile.ZipFile(full) as zin:
+        members = {i.filename: zin.read(i) for i in zin.infolist() if not i.filename.startswith("archiver/chain.yaml")}
+    listing = json.loads(members["datapackage.json"])
+    listing["resources"] = [r for r in listing["resources"] if r["path"] in members]
+    members["datapackage.json"] = json.dumps(listing, indent=2).encode("utf-8")
+    digest = hashlib.sha256(members["datapackage.json"]).hexdigest()
+    members["datapackage-digest.json"] = json.dumps({"path": "datapackage.json", "hash": f"sha256:{digest}"}).encode()
+    with zipfile.ZipFile(out, "w") as zout:
+        for name, data in members.items():
+            zout.writestr(name, data, zipfile.ZIP_STORED if name.startswith("archive/") else zipfile.ZIP_DEFLATED)
     return out
 
 

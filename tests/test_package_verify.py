@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,19 +24,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaged import SETTINGS, three_captures
 
-from archiver import capture
-from archiver.core.settings import CaptureOptions, Operator, Settings
 from archiver.core.workspace import Workspace
-from archiver.demo.sample import ARTICLE_PATH, sample_site
-from archiver.fixity.signing import generate_key_pair
 from archiver.transfer.bag_export import export_bag
 from archiver.transfer.wacz_export import export_wacz
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "docs" / "check-package.sh"
 BIN = Path(sys.executable).parent
-SETTINGS = Settings(operator=Operator(name="Saltmarsh Town Library", contact="archive@saltmarsh.example"))
 
 
 @dataclass(frozen=True)
@@ -52,17 +47,7 @@ class Exported:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     base = tmp_path_factory.mktemp("package")
-    workspace = Workspace(base / "ws")
-    ids = []
-    with sample_site() as site:
-        article = site.url("news", ARTICLE_PATH)
-        for n in range(3):
-            if n == 1:
-                generate_key_pair(workspace.private_key_path, workspace.public_key_path)
-            result = capture([article], workspace, CaptureOptions(timeout=5), settings=SETTINGS)
-            assert result.ok, result.seed_problems
-            ids.append(result.capture_id)
-            time.sleep(1.1)
+    workspace, ids, article = three_captures(base / "ws")
     out = tmp_path_factory.mktemp("exported")
     wacz = export_wacz(workspace, [ids[2]], out / "article.wacz", SETTINGS)
     bag = export_bag(workspace, [ids[2]], out / "article-bag", SETTINGS)

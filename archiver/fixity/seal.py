@@ -25,6 +25,7 @@ from ..core.models import ChainRef, Manifest
 from ..core.workspace import Workspace, atomic_write
 from .chain import ChainLink, check_chain, link_of
 from .manifest import dump_manifest, manifest_document, read_manifest
+from .segment import imported_ids
 from .signing import fingerprint, load_private_key
 from .witness import read as read_witness
 from .witness import record_key, record_seal, witness_paths
@@ -153,13 +154,15 @@ def find_head(workspace: Workspace) -> ChainLink | None:
     if cached is not None:
         return cached
     links = []
+    held: set[str] = set()            # captures imported from another chain (fixity.segment): not in this one
     for p in paths:
         try:
             data = read_manifest(p)
         except ManifestError:
             continue
         links.append(link_of(data.capture_id, hashlib.sha256(p.read_bytes()).hexdigest(), data))
-    return check_chain(links).head
+        held |= imported_ids(data)
+    return check_chain([link for link in links if link.capture_id not in held]).head
 
 
 def _cached_head(workspace: Workspace, count: int) -> ChainLink | None:

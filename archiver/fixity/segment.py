@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ManifestError
+from ..core.models import Manifest
 from .chain import ChainLink
 
 SEGMENT_FORMAT = "archiver-package-chain"
@@ -102,6 +103,14 @@ def read_segment(data: Any, source: str) -> Segment:
 def import_segment(imported_from: dict[str, Any], source: str) -> Segment:
     """The Segment an import manifest's ``imported_from`` states (the same keys as a segment file)."""
     return read_segment({**imported_from, "format": SEGMENT_FORMAT, "format_version": SEGMENT_VERSION}, source)
+
+
+def imported_ids(manifest: Manifest) -> set[str]:
+    """The captures an import manifest vouches for (none for any other manifest)."""
+    imported = manifest.imported_from or {}
+    if imported.get("format") != IMPORT_FORMAT or not isinstance(imported.get("captures"), list):
+        return set()
+    return {c["capture_id"] for c in imported["captures"] if isinstance(c, dict) and isinstance(c.get("capture_id"), str)}
 
 
 def _list(value: Any, what: str, source: str) -> list[Any]:

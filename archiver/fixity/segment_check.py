@@ -19,7 +19,7 @@ from ..core.errors import ArchiverError
 from ..core.models import Manifest
 from ..core.workspace import Workspace
 from .chain import ChainLink
-from .segment import IMPORT_FORMAT, Segment, import_segment, key_path, segment_problems
+from .segment import IMPORT_FORMAT, Segment, import_segment, key_file_name, key_path, segment_problems
 from .trust_rules import Finding, Level, SigState, judge_signatures
 from .witness import Witnessed
 
@@ -114,7 +114,7 @@ def segment_signature(package: PackageView, data: bytes, signature: bytes | None
             return [Finding(Level.WARNING, f"{package.segment.source} is not signed: that the package holds "
                                            "every capture it was exported with is its own word")]
         return []
-    path = key_path(package.segment, package.key_folder, signer) if signer else None
+    path = package.key_folder / key_file_name(signer) if signer else None    # the exporter's key, maybe no signer's
     if path is None or not path.is_file():
         return [Finding(Level.ERROR, f"{package.segment.source} is signed, but the package holds no key {signer}")]
     try:

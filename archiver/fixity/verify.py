@@ -171,7 +171,7 @@ def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyR
 
     history = report.key_history = load_history(workspace, key, trusted=trusted_key is not None)
     # every capture's seal counts for the signature rules; problems are reported for the chosen ones
-    report.seals = [_check_seal(workspace, capture_id, m, key if package else
+    report.seals = [_check_seal(workspace, capture_id, m, key if package and trusted_key else
                                 split.key_for(capture_id, m.manifest, history.key_for(m.manifest.signing_key, key)),
                                 report if capture_id in chosen else VerifyReport(True))
                     for capture_id, m in loaded.items() if m.manifest.sequence is not None]

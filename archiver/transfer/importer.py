@@ -107,6 +107,12 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
     AlreadyImported, with nothing written.
     """
     settings = settings or Settings()
+    from .package_import import AlreadyHere, import_package, is_archiver_package
+    if is_archiver_package(source):         # archiver's own package: imported losslessly, ids and seals kept
+        try:
+            return import_package(workspace, source, settings, clock=clock).result
+        except AlreadyHere as here:
+            raise AlreadyImported(source, here.capture_id) from None
     kind = _kind_of(source)
     source_sha256 = file_digest(source)[0]
     earlier = imported_as(workspace, source_sha256)

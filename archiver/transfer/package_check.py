@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
@@ -49,18 +51,29 @@ def package_kind(path: Path) -> str | None:
 def check_package(path: Path, *, trusted_key: Path | None = None, quick: bool = False,
                   workers: int | None = None, tsa_roots: tuple[Path, ...] = ()) -> VerifyReport:
     """Everything of the module docstring; the report lists every problem found."""
+    with opened_package(path, trusted_key=trusted_key, quick=quick, workers=workers, tsa_roots=tsa_roots) as (_, report):
+        return report
+
+
+@contextmanager
+def opened_package(path: Path, *, trusted_key: Path | None = None, quick: bool = False, workers: int | None = None,
+                   tsa_roots: tuple[Path, ...] = ()) -> Iterator[tuple[Path, VerifyReport]]:
+    """The package laid out as a workspace (a bag's ``data/``, or a WACZ extracted to a temporary
+    folder removed afterwards), and its report."""
     kind = package_kind(path)
     if kind == "bag":
         problems = bag_problems(path, quick)
         report = _verify_laid_out(path / "data", trusted_key, quick, workers, "data/", tsa_roots)
+        report.problems[:0] = problems
+        yield path / "data", report
     elif kind == "wacz":
         with temporary_folder("archiver-package-") as tmp:
             problems = unpack_wacz_package(path, tmp, quick)
             report = _verify_laid_out(tmp, trusted_key, quick, workers, "", tsa_roots)
+            report.problems[:0] = problems
+            yield tmp, report
     else:
         raise UsageError(f"{path}: not a package (a .wacz file, or a BagIt folder with bagit.txt)")
-    report.problems[:0] = problems
-    return report
 
 
 # -- the captures --------------------------------------------------------------------------------

@@ -46,10 +46,10 @@ def package_proof(workspace: Workspace, contents: Contents, settings: Settings, 
     digests = {cid: hashlib.sha256(workspace.manifest_path(cid).read_bytes()).hexdigest() for cid in manifests}
     private = signing_key(workspace, settings.witness_file)
     exporter = fingerprint(private.public_key()) if private is not None else None
-    wanted = {m.signing_key for m in manifests.values() if m.signing_key} | ({exporter} if exporter else set())
-    keys = public_keys(workspace, wanted)
+    signers = {m.signing_key for m in manifests.values() if m.signing_key}
+    keys = public_keys(workspace, signers | ({exporter} if exporter else set()))
     document = segment_document([link_of(cid, digests[cid], m) for cid, m in manifests.items()],
-                                set(contents.capture_ids), {fp: key_file_name(fp) for fp in keys})
+                                set(contents.capture_ids), {fp: key_file_name(fp) for fp in keys if fp in signers})
     if exporter is not None:
         document["signed_by"] = exporter
     segment = yamlemit.dump(document).encode("utf-8")

@@ -6,13 +6,16 @@
                                        of their revisit records, so the package replays on its own
     indexes/index.cdx                  CDXJ of the captures' records and of those originals
     pages/pages.jsonl                  the seeds and linked source pages (2xx), with titles when known
-    archiver/<id>.yaml, .sha256, .sha256.sig, .bib, .json (CSL-JSON), .ris
+    archiver/<id>.yaml, .sha256, .sha256.sig, .sha256*.tsr (also of the captures holding revisit
+                                       originals), <id>.bib, .json (CSL-JSON), .ris, and the proof:
+                                       chain.yaml(.sig), <fingerprint>.pub.pem, provenance.txt
     datapackage.json                   every file above with its sha256 and size
     datapackage-digest.json            the sha256 of datapackage.json
 
-The package is not signed: the WACZ signing spec (wacz-auth) signs with ECDSA P-256 keys, or an
-RSA/ECDSA certificate chain, and archiver's signing keys are Ed25519, so the capture's own Ed25519
-signature of its checksum list travels inside the package instead (``archiver/<id>.sha256.sig``).
+The package is not signed by the WACZ signing spec (wacz-auth): its anonymous form is an ECDSA key that
+authenticates nobody, its identity form needs a CA certificate for a domain; archiver's keys are
+Ed25519 and the captures' own signatures travel inside instead (docs/evidence.md says why, and how
+a recipient checks a package: ``archiver verify PACKAGE``).
 
 Two names follow the tools rather than the examples: the index is ``index.cdx`` (CDXJ lines, which
 the spec allows under any name) because ``wb-manager add --unpack-wacz`` only loads ``*.cdx`` and
