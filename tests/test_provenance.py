@@ -200,6 +200,14 @@ def test_show_names_each_server_and_its_certificates(tls_site: tuple[str, CaFile
                                                              hashlib.sha256(ca.intermediate_der).hexdigest()]
     assert yaml.safe_load((workspace.root / "manifests" / f"{capture_id}.yaml").read_text())["servers"][0]["port"] \
         == int(url.rsplit(":", 1)[1].rstrip("/"))
+    # the package README a recipient reads first names them too
+    bag = workspace.root.parent / "bag"
+    exported = subprocess.run([*ARCHIVER, "-w", str(workspace.root), "export", "bag", capture_id, "-o", str(bag)],
+                              capture_output=True, text=True, env=env, timeout=120)
+    assert exported.returncode == 0, exported.stderr
+    provenance = next(bag.rglob("provenance.txt")).read_text()
+    assert f"https://{TLS_ADDRESS}:" in provenance and f"resolved to {TLS_ADDRESS}" in provenance
+    assert hashlib.sha256(ca.leaf_der).hexdigest() in provenance and server["tls"]["version"] in provenance
 
 
 def test_a_hostile_servers_field_is_refused_naming_it(workspace: Workspace, tmp_path: Path) -> None:

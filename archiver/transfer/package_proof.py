@@ -116,4 +116,22 @@ def _capture_lines(m: Manifest, digest: str) -> list[str]:
     if m.imported_from:
         lines.append(f"  imported   from {m.imported_from.get('file', 'a file')} "
                      f"(sha256 {m.imported_from.get('sha256', '?')})")
-    return [*lines, ""]
+    return [*lines, *_server_lines(m), ""]
+
+
+def _server_lines(m: Manifest) -> list[str]:
+    """What each server proved about itself: the addresses its name resolved to and, over HTTPS, the
+    protocol, cipher and the certificates it presented (their WARC metadata records hold them whole)."""
+    if not m.servers:
+        return []
+    lines = ["  servers    (each one's WARC metadata record holds the whole answer; docs/warc.md)"]
+    for server in m.servers:
+        where = f"{server.scheme}://{server.host}:{server.port}"
+        lines.append(f"    {where}  resolved to {', '.join(server.addresses) or 'nothing recorded'}; "
+                     f"connected to {', '.join(server.connected) or 'none'}")
+        if server.tls is not None:
+            lines.append(f"      {server.tls.version}, {server.tls.cipher}"
+                         + ("" if server.tls.complete else " (only the leaf certificate could be read)"))
+            lines += [f"      certificate {c.subject}, issued by {c.issuer}, valid {c.not_before} to {c.not_after}, "
+                      f"sha256 {c.sha256}" for c in server.tls.chain]
+    return lines
