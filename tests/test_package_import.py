@@ -148,3 +148,22 @@ def test_a_tampered_package_is_refused_and_nothing_is_written(source: Source, tm
     done = cli(root, "import", bag)
     assert done.returncode == 2 and "does not verify" in done.stderr and "Traceback" not in done.stderr
     assert snapshot(root) == before
+
+
+def test_import_and_list_say_what_an_import_record_is(source: Source, tmp_path: Path) -> None:
+    """A person reads which captures came in and that the import record vouches for them, not a
+    capture of 0 resources."""
+    root = fresh(tmp_path)
+    done = cli(root, "import", source.wacz)
+    assert done.returncode == 0, done.stderr
+    held = [source.ids[0], source.ids[2]]
+    assert done.stdout.startswith(f"imported 2 capture(s) from {source.wacz.name} (an archiver package")
+    assert all(f"  {cid}  " in done.stdout for cid in held) and "0 resources" not in done.stdout
+    record_id = done.stdout.rsplit("import record ", 1)[1].split(":", 1)[0]
+    listed = cli(root, "list")
+    row = next(line for line in listed.stdout.splitlines() if record_id in line)
+    assert " import " in row and "vouches for 2 imported capture(s)" in row and all(cid in row for cid in held)
+    data = json.loads(cli(root, "list", "--json").stdout)
+    entry = next(c for c in data["captures"] if c["capture_id"] == record_id)
+    assert entry["imports"] == held
+    assert all(c["imports"] == [] for c in data["captures"] if c["capture_id"] != record_id)

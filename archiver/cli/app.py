@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
                                       "or a capture id (the article and each linked source: a bibliography).",
                           epilog=EPILOG_CITE, formatter_class=argparse.RawDescriptionHelpFormatter)
     cite.add_argument("targets", nargs="+", metavar="URL|CAPTURE_ID")
-    cite.add_argument("--style", required=True, choices=STYLES, help="output style")
+    cite.add_argument("--style", metavar="STYLE", help=f"{', '.join(STYLES)}, any CSL style or .csl file (default apa)")
     cite.add_argument("--at", metavar="DATETIME", help="cite the capture nearest this moment")
     cite.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     cite.set_defaults(func=cmd_cite)
@@ -240,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("query", metavar="WORDS")
     find.add_argument("--limit", type=int, default=20, metavar="N",
                       help=f"most results, {bounds_help('search_limit')} (default 20)")
-    find.add_argument("--cite", choices=STYLES, metavar="STYLE", help="print the results as citations in STYLE")
+    find.add_argument("--cite", metavar="STYLE", help="print the results as citations in STYLE (any --style of cite)")
     find.add_argument("--json", action="store_true", help="print as JSON")
     find.set_defaults(func=cmd_search)
 

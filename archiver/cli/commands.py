@@ -299,14 +299,14 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 def cmd_cite(args: argparse.Namespace) -> int:
     from ..citing.citations import cite
-    from ..citing.formats import FORMATS
     from ..core.settings import load_settings
 
     ws = existing_workspace(args)
     at = moment_of("--at", args.at)
     out = output_path(args.output) if args.output is not None else None
     settings = load_settings(ws.root)
-    text = FORMATS[args.style](cite(ws, args.targets, at=at, settings=settings))
+    render = style_renderer(args.style, settings, ws.root)
+    text = render(cite(ws, args.targets, at=at, settings=settings))
     note_local_copies(settings)
     if out is not None:
         from ..core.workspace import atomic_write
@@ -315,6 +315,22 @@ def cmd_cite(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def style_renderer(asked: str | None, settings: Any, root: Path) -> Any:
+    """The renderer of --style, else of citation_style in archiver.yaml (a relative .csl path there is
+    relative to the workspace), checked before anything is cited."""
+    from ..citing.formats import renderer
+
+    if asked is not None:
+        return renderer(checked_text("--style", asked, 4096))
+    style = settings.citation_style
+    if ("/" in style or style.lower().endswith(".csl")) and not Path(style).expanduser().is_absolute():
+        style = str(root / style)
+    try:
+        return renderer(style)
+    except UsageError as exc:
+        raise UsageError(f"citation_style in archiver.yaml: {exc}") from None
 
 
 def note_local_copies(settings: Any) -> None:
@@ -341,11 +357,11 @@ def cmd_search(args: argparse.Namespace) -> int:
         hits = index.search(args.query, args.limit)
     if args.cite:
         from ..citing.citations import citation_data
-        from ..citing.formats import FORMATS
         from ..core.settings import load_settings
 
         settings = load_settings(ws.root)
-        sys.stdout.write(FORMATS[args.cite]([citation_data(m, settings) for m, _, _ in hits]) if hits else "")
+        render = style_renderer(args.cite, settings, ws.root)
+        sys.stdout.write(render([citation_data(m, settings) for m, _, _ in hits]) if hits else "")
         if hits:
             note_local_copies(settings)
     else:

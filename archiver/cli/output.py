@@ -141,9 +141,32 @@ def list_text(captures: list[Any]) -> str:
         seeds = printable(c.seeds[0]) if c.seeds else ""
         if len(c.seeds) > 1:
             seeds += f" (+{len(c.seeds) - 1} more)"
+        outcome = "ok" if c.ok else "seed failed"
+        if c.imports:           # an import record: it vouches for captures imported from a package
+            outcome, seeds = "import", f"vouches for {len(c.imports)} imported capture(s): " + \
+                ", ".join(printable(i) for i in c.imports[:3]) + (" ..." if len(c.imports) > 3 else "")
         rows.append([_when(c.started), printable(c.capture_id), str(c.resources), str(c.failures),
-                     str(len(c.flags)), "signed" if c.signed else "no", "ok" if c.ok else "seed failed", seeds])
+                     str(len(c.flags)), "signed" if c.signed else "no", outcome, seeds])
     return "\n".join([*_table(rows, {2, 3, 4}), f"{len(captures)} capture(s), newest first"])
+
+
+def package_import_text(workspace: Any, record_id: str, source: str) -> str | None:
+    """What an import of an archiver package did, for a person; None when ``record_id`` is not the
+    import record of a package (a foreign file's import is a capture like any other)."""
+    from ..index.catalog import manifest_head, read_manifest_of
+
+    imports = manifest_head(workspace, record_id).imports
+    if not imports:
+        return None
+    lines = [f"imported {len(imports)} capture(s) from {printable(source)} (an archiver package, verified first; "
+             "ids, manifests, seals and signatures kept as they were):"]
+    for cid in imports:
+        m = read_manifest_of(workspace, cid)
+        seed = printable(m.seeds[0]) if m.seeds else ""
+        lines.append(f"  {printable(cid)}  {len(m.resources)} resources  {seed}")
+    lines.append(f"import record {printable(record_id)}: sealed in this workspace's chain, it vouches for them "
+                 "(archiver verify checks them under their own keys)")
+    return "\n".join(lines)
 
 
 def show_text(detail: Any) -> str:

@@ -23,7 +23,8 @@ from .store import Index, Memento
 if TYPE_CHECKING:
     from ..warc.payload import ArchivedPayload
 
-_HEAD_KEYS = (b"capture_id", b"seeds", b"warc_files", b"flags", b"signing_key")
+_HEAD_KEYS = (b"capture_id", b"seeds", b"warc_files", b"flags", b"signing_key", b"imported_from")
+_PACKAGE_IMPORT = "archiver-package"          # imported_from.format of an import record (fixity.segment)
 _NEXT_KEY = re.compile(rb"\n[^ \t\n#-]")     # a line that starts the next top-level field
 
 
@@ -44,6 +45,7 @@ class CaptureSummary:
     warc_bytes: int
     schedule: str | None
     problem: str | None = None   # the manifest cannot be read: nothing above but the id is known
+    imports: tuple[str, ...] = ()  # an import record of archiver packages: the captures it vouches for
 
     @property
     def signed(self) -> bool:
@@ -55,7 +57,8 @@ class CaptureSummary:
                 "sequence": self.sequence, "seeds": list(self.seeds), "resources": self.resources,
                 "failures": self.failures, "flags": len(self.flags), "flag_list": list(self.flags),
                 "signed": self.signed, "signing_key": self.signing_key, "ok": self.ok,
-                "warc_bytes": self.warc_bytes, "schedule": self.schedule, "problem": self.problem}
+                "warc_bytes": self.warc_bytes, "schedule": self.schedule, "problem": self.problem,
+                "imports": list(self.imports)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,8 @@ def captures_page(workspace: Workspace, offset: int = 0, limit: int | None = Non
         out.append(CaptureSummary(
             capture_id=cid, started=row.started, ended=row.ended, sequence=row.sequence, seeds=head.seeds,
             resources=resources.get(cid, 0), failures=failures.get(cid, 0), flags=head.flags,
-            signing_key=head.signing_key, ok=row.ok, warc_bytes=head.warc_bytes, schedule=row.schedule))
+            signing_key=head.signing_key, ok=row.ok, warc_bytes=head.warc_bytes, schedule=row.schedule,
+            imports=head.imports))
     return CapturePage(total=len(ids), captures=tuple(out))
 
 
@@ -119,6 +123,7 @@ class ManifestHead:
     flags: tuple[str, ...]
     signing_key: str | None
     warc_bytes: int
+    imports: tuple[str, ...] = ()     # the captures an import record of archiver packages vouches for
 
 
 def manifest_head(workspace: Workspace, capture_id: str) -> ManifestHead:
@@ -172,12 +177,22 @@ def _head_of(data: Any, capture_id: str) -> ManifestHead | None:
             and all(isinstance(w, dict) and type(w.get("bytes")) is int for w in files)):
         return None
     return ManifestHead(seeds=tuple(seeds), flags=_flag_lines(PageFlag(f["url"], f["flag"], "") for f in flags),
-                        signing_key=key, warc_bytes=sum(w["bytes"] for w in files))
+                        signing_key=key, warc_bytes=sum(w["bytes"] for w in files),
+                        imports=_imports(data.get("imported_from")))
 
 
 def _head_of_manifest(m: Manifest) -> ManifestHead:
     return ManifestHead(seeds=m.seeds, flags=_flag_lines(m.flags), signing_key=m.signing_key,
-                        warc_bytes=m.warc_bytes)
+                        warc_bytes=m.warc_bytes, imports=_imports(m.imported_from))
+
+
+def _imports(imported_from: Any) -> tuple[str, ...]:
+    """The capture ids an import record of archiver packages lists; () for anything else."""
+    if not isinstance(imported_from, dict) or imported_from.get("format") != _PACKAGE_IMPORT:
+        return ()
+    captures = imported_from.get("captures")
+    return tuple(c["capture_id"] for c in captures if isinstance(c, dict) and isinstance(c.get("capture_id"), str)) \
+        if isinstance(captures, list) else ()
 
 
 def _flag_lines(flags: Any) -> tuple[str, ...]:
