@@ -133,7 +133,7 @@ def test_json_before_a_command_without_json_is_refused(workspace: Path, tmp_path
     (["export", "wacs", ID, "-o", "x"], "archiver: export: 'wacs' is not a command; did you mean 'wacz'?"),
     (["demo", "--jsonx"], "archiver: unrecognized arguments: --jsonx"),
     (["capture", URL, "--bogus"], "archiver: unrecognized arguments: --bogus"),
-    (["cite", URL], "archiver: cite: the following arguments are required: --style"),
+    (["cite"], "archiver: cite: the following arguments are required: URL|CAPTURE_ID"),
 ])
 def test_errors_have_one_program_prefix_and_suggest_the_command(tmp_path: Path, argv: list[str], line: str) -> None:
     proc = run(*argv, cwd=tmp_path)

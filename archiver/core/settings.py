@@ -75,6 +75,7 @@ class Settings:
     serve_token: str | None = None         # ``archiver serve``: writing requests must carry it
     timestamp_authorities: tuple[str, ...] = ()   # RFC 3161 authorities asked for a token after each seal
     timestamp_roots: tuple[Path, ...] = ()        # PEM files of the roots a token's signer must chain to
+    citation_style: str = "apa"   # archiver cite's style when --style is not given: a format or any CSL style (checked when citing)
 
     @property
     def archived_url_template(self) -> str:
@@ -176,7 +177,7 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str, workspace_roo
         return SettingsError(f"{key}: {message}", path=path, line=lines.get(key), key=key)
 
     known = {"operator", "capture", "replay_url", "collection", "schedules", "witness", "public_url", "serve_token",
-             "timestamp_authority", "timestamp_roots"}
+             "timestamp_authority", "timestamp_roots", "citation_style"}
     for key in data:
         if key not in known:
             raise fail(shown(key) if not isinstance(key, str) else key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -203,6 +204,8 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str, workspace_roo
         extra["timestamp_authorities"] = _authorities(data["timestamp_authority"], fail)
     if "timestamp_roots" in data:
         extra["timestamp_roots"] = _roots(data["timestamp_roots"], workspace_root, fail)
+    if "citation_style" in data:
+        extra["citation_style"] = _citation_style(data["citation_style"], fail)
     return Settings(operator=operator, capture=capture, schedules=schedules, **extra)
 
 
@@ -337,6 +340,13 @@ def check_token(text: str) -> str:
         raise UsageError(f"the token must be {MIN_TOKEN} to {MAX_TOKEN} visible ASCII characters without space, "
                          "quotes, ',', ';' or backslash (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe())')")
     return text
+
+
+def _citation_style(value: Any, fail: Fail) -> str:
+    """A style's name or a .csl file's path: text here; archiver cite checks that the style exists."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 4096 or any(ord(c) < 32 for c in value):
+        raise fail("citation_style", f"must be a style name (apa, mla, chicago, bibtex, ...) or a .csl file's path, not {shown(value)}")
+    return value.strip()
 
 
 _COLLECTION = re.compile(r"[A-Za-z0-9._-]{1,100}")

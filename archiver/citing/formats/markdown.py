@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .data import CitationData
+from .data import CitationData, in_reference_order
 
 
 def _md(text: str) -> str:
@@ -13,13 +13,13 @@ def reference(item: CitationData) -> str:
     who = "; ".join(a.literal or f"{a.family}, {a.given}" for a in item.authors)
     when = "-".join(f"{p:02d}" if i else str(p) for i, p in enumerate(item.issued)) if item.issued else "n.d."
     parts = [f"{_md(who)} ({when})." if who else f"({when})."]
-    parts.append(f"[{_md(item.title or item.url)}](<{item.url}>).")
+    parts.append(f"[{_md(item.shown_title)}](<{item.url}>).")
     if item.site:
         parts.append(f"*{_md(item.site)}*.")
-    parts.append(f"Archived {item.archived_at:%Y-%m-%d} at [{_md(item.archive_name)}](<{item.archived_url}>), "
+    parts.append(f"Archived {item.archived_at:%Y-%m-%d} at [archiver capture {_md(item.capture_id)}](<{item.archived_url}>), "
                  f"payload sha256 `{item.payload_sha256}`.")
     return " ".join(parts)
 
 
 def to_markdown(items: list[CitationData]) -> str:
-    return "\n".join(f"- {reference(item)}" for item in items) + "\n"
+    return "\n".join(f"- {reference(item)}" for item in in_reference_order(items)) + "\n"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from html import escape
 
-from .data import CitationData
+from .data import CitationData, in_reference_order
 
 
 def robust_link(item: CitationData) -> str:
-    text = escape(item.title or item.url, quote=False)
+    text = escape(item.shown_title, quote=False)
     return (f'<a href="{escape(item.url)}" data-originalurl="{escape(item.url)}" '
             f'data-versionurl="{escape(item.archived_url)}" '
             f'data-versiondate="{item.archived_at:%Y-%m-%d}">{text}</a>')
 
 
 def to_robust_links(items: list[CitationData]) -> str:
-    return "\n".join(robust_link(item) for item in items) + "\n"
+    return "\n".join(robust_link(item) for item in in_reference_order(items)) + "\n"
