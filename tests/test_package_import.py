@@ -167,3 +167,8 @@ def test_import_and_list_say_what_an_import_record_is(source: Source, tmp_path: 
     entry = next(c for c in data["captures"] if c["capture_id"] == record_id)
     assert entry["imports"] == held
     assert all(c["imports"] == [] for c in data["captures"] if c["capture_id"] != record_id)
+    checked = cli(root, "verify")
+    assert checked.returncode == 0, checked.stdout
+    assert "signed: 1 capture(s), checked against" in checked.stdout
+    assert "imported capture(s) under their own keys (keys/imported/)" in checked.stdout
+    assert "vouched for by this workspace's import record)" in checked.stdout and "NOT linked" not in checked.stdout

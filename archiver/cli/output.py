@@ -39,7 +39,11 @@ def verify_text(report: VerifyReport) -> str:
         lines.append(f"chain head: capture {report.head.capture_id}, sequence {report.head.sequence}, "
                      f"manifest sha256 {report.head.sha256}")
     if report.signed:
-        lines.append(f"signed: {len(report.signed)} capture(s), checked against {report.key}")
+        held = set(report.split.held) if report.split else set()
+        own = [c for c in report.signed if c not in held]
+        lines.append(f"signed: {len(own)} capture(s), checked against {report.key}" + (
+            f"; {len(report.signed) - len(own)} imported capture(s) under their own keys (keys/imported/)"
+            if len(own) < len(report.signed) else ""))
     if report.key_fingerprint:
         pin = ("pinned by this user" if report.key_pinned == report.key_fingerprint else
                "NOT the key this user pinned" if report.key_pinned else

@@ -142,8 +142,10 @@ class KeyHistory:
                 attested = max(attested or 0, s.head.sequence)
         return attested, out
 
-    def uses(self, seals: list[SigState], current: str | None, trusted: bool) -> list[KeyUse]:
-        """Every key that signed a capture or a statement, the current (or trusted) one first."""
+    def uses(self, seals: list[SigState], current: str | None, trusted: bool,
+             imported: frozenset[str] = frozenset()) -> list[KeyUse]:
+        """Every key that signed a capture or a statement, the current (or trusted) one first;
+        ``imported``: the keys of captures imported from archiver packages (checked as their segment)."""
         signed: dict[str, int] = {}
         for st in seals:
             if st.valid:
@@ -160,7 +162,9 @@ class KeyHistory:
             step = rotated.get(fp)
             role = ("trusted" if trusted else "current") if fp == current else \
                 f"retired: rotated to {step.new_key.fingerprint} on {step.made}" if step and step.new_key else \
-                "linked to the workspace's key" if fp in self.accepted else "NOT linked to the workspace's key"
+                "linked to the workspace's key" if fp in self.accepted else \
+                "of captures imported from another workspace, vouched for by this workspace's import record" \
+                if fp in imported else "NOT linked to the workspace's key"
             out.append(KeyUse(fp, role, signed.get(fp, 0), made.get(fp, 0)))
         return out
 

@@ -228,7 +228,8 @@ def _check_trust(workspace: Workspace, report: VerifyReport, trusted_key: Path |
         findings += judge_expected_head(expect_head, digests)
     _tally(report)
     if history is not None:
-        report.keys = history.uses(report.seals, report.key_fingerprint, trusted_key is not None)
+        report.keys = history.uses(report.seals, report.key_fingerprint, trusted_key is not None,
+                                   frozenset(s.declared_key for s in report.seals if s.capture_id in held and s.declared_key))
     chosen = set(report.captures)
     for f in findings:
         if f.capture_id is None or f.capture_id in chosen or f.capture_id not in report.loaded:
