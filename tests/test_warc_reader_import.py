@@ -186,10 +186,12 @@ def test_an_uncompressed_warc_cut_short_is_refused(tmp_path: Path) -> None:
         import_archive(Workspace(tmp_path / "ws"), given)
 
 
-def test_an_arc_file_is_refused_as_arc(tmp_path: Path) -> None:
+def test_an_arc_file_named_warc_is_read_as_arc(tmp_path: Path) -> None:
+    """By its content, not its name: converted as ARC (tests/test_import_foreign.py), and this damaged
+    one refused as a damaged ARC file, naming where."""
     given = tmp_path / "old.warc.gz"
     given.write_bytes(gzip.compress(b"filedesc://old.arc 0.0.0.0 20240101000000 text/plain 76\n1 0 x\nURL IP\n\n"))
-    with pytest.raises(UsageError, match="is ARC, not WARC"):
+    with pytest.raises(UsageError, match="old.warc.gz at offset 0: the file ends inside a record .*a damaged ARC file"):
         import_archive(Workspace(tmp_path / "ws"), given)
 
 

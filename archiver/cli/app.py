@@ -334,8 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog=EPILOG_IMPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
     imp.add_argument("file", metavar="FILE")
     imp.add_argument("--json", action="store_true", help="print the summary as JSON")
-    imp.add_argument("--lenient", action="store_true",
-                     help="import a damaged WARC as it came, every defect recorded in the manifest (never repaired)")
+    imp.add_argument("--lenient", action="store_true", help="import a damaged WARC as it came, defects recorded, never repaired")
     imp.set_defaults(func=cmd_import)
     add_browse_commands(sub)
     return add_global_options(parser)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.workspace import Workspace
 from ..warc.reader import ScanResult, file_digest, join_ranges, plan_ranges, scan_range, scan_warc
+from .lenient import KNOWN, defects_warning, recorded_defects
 
 if TYPE_CHECKING:
     from ..core.models import Manifest, WarcFile
@@ -437,11 +438,10 @@ def _judge_file(capture_id: str, w: WarcFile, scan: ScanResult, manifest: Manife
     unchanged = bool(scan.sha256) and scan.sha256 == w.sha256
     if not unchanged and scan.sha256:
         report.error(f"sha256 is {scan.sha256}, the manifest says {w.sha256}", capture_id=capture_id, path=w.path)
-    # a file imported damaged with --lenient: its defects were recorded when it was sealed, and its sha256
-    # says it is unchanged since, so what is wrong inside it is a known defect, not a change
-    known = unchanged and _imported_damaged(manifest, w.path)
-    say = report.warn if known else report.error
-    note = " (a defect of the imported file, recorded when it was imported with --lenient)" if known else ""
+    recorded = recorded_defects(manifest, w.path)           # imported damaged with --lenient (fixity.lenient)
+    if recorded:
+        report.warn(defects_warning(recorded), capture_id=capture_id, path=w.path)
+    say, note = (report.warn, KNOWN) if unchanged and recorded else (report.error, "")
     if scan.error:
         from .entry_check import member_named
 
@@ -450,13 +450,6 @@ def _judge_file(capture_id: str, w: WarcFile, scan: ScanResult, manifest: Manife
     for rec in scan.records:
         for problem in rec.problems:
             say(problem + note, capture_id=capture_id, path=w.path, record_id=rec.record_id, url=rec.target_uri)
-
-
-def _imported_damaged(manifest: Manifest, path: str) -> bool:
-    """Whether the manifest records defects in ``path`` found when it was imported (``--lenient``)."""
-    files = (manifest.imported_from or {}).get("files")
-    return isinstance(files, list) and any(isinstance(f, dict) and f.get("stored") == path and f.get("defects")
-                                           for f in files)
 
 
 def _judge_entries(capture_id: str, manifest: Manifest, scans: dict[str, ScanResult], report: VerifyReport) -> None:

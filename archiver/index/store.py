@@ -33,7 +33,7 @@ from .rows import (
     warc_problem,
 )
 
-SCHEMA_VERSION = "6"     # 6: revisit rows hold their original's text
+SCHEMA_VERSION = "7"     # 6: revisit rows hold their original's text; 7: and its metadata when they have none
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE captures (capture_id TEXT PRIMARY KEY, sequence INTEGER, started TEXT, ended TEXT,
@@ -260,13 +260,28 @@ class Index:
 
     def _revisit_texts(self) -> None:
         """A revisit row gets its original's text (the same payload), so that search finds this
-        capture time too. Done after a sync's captures are all in: ids of one second do not sort by time."""
+        capture time too, and, when it has none of its own (an imported revisit, whose record holds no
+        body), its original's metadata, so that it cites with the page's title and date. Done after a
+        sync's captures are all in: ids of one second do not sort by time."""
         for cid, rowid, title, original in self._revisits:
+            if not title:
+                title = self._metadata_from(rowid, original) or title
             text = self.text_of(original.capture_id, original.record_id)
             if text is not None:
                 self._insert(cid, f"revisit of {original.capture_id}", "INSERT INTO texts (rowid, title, body) "
                              "VALUES (?, ?, ?)", (rowid, title, text))
         self._revisits.clear()
+
+    def _metadata_from(self, rowid: int, original: Original) -> str | None:
+        """Copy the original's metadata into the revisit row ``rowid`` if that has none; its title."""
+        row = self.db.execute("SELECT metadata FROM mementos WHERE capture_id = ? AND record_id = ? "
+                              "AND metadata IS NOT NULL", (original.capture_id, original.record_id)).fetchone()
+        if row is None:
+            return None
+        self.db.execute("UPDATE mementos SET metadata = ? WHERE id = ? AND metadata IS NULL", (row[0], rowid))
+        meta = json.loads(row[0])
+        title = meta.get("title") if isinstance(meta, dict) else None
+        return title.get("value") if isinstance(title, dict) and isinstance(title.get("value"), str) else None
 
     def _insert(self, cid: str, item: str, sql: str, row: tuple[Any, ...]) -> int | None:
         """One row; if SQLite cannot take a value (a lone surrogate, a number too large), the row is

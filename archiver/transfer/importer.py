@@ -54,6 +54,7 @@ from ..fixity.seal import seal, signing_key
 from ..index.store import index_sealed
 from ..page.main_text import main_text
 from ..page.metadata import extract_metadata
+from ..warc.arc import ArcError, ArcFacts, convert_arc, is_arc_start, opening_of
 from ..warc.reader import file_digest
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, write_conversion
 from .wacz_unpack import ImportRefused, Unpacked, unpack_wacz
@@ -99,12 +100,14 @@ def imported_as(workspace: Workspace, sha256: str) -> str | None:
 # -- the entry point -----------------------------------------------------------------------------
 
 def import_archive(workspace: Workspace, source: Path, settings: Settings | None = None, *,
-                   clock: Clock = _utcnow) -> CaptureResult:
-    """Import ``source`` (``.warc``, ``.warc.gz`` or ``.wacz``) into ``workspace`` as one new capture.
+                   lenient: bool = False, clock: Clock = _utcnow) -> CaptureResult:
+    """Import ``source`` (``.warc``, ``.warc.gz``, ``.wacz``, ``.arc`` or ``.arc.gz``) into ``workspace``
+    as one new capture.
 
     Every input is checked fully first; ImportRefused (a UsageError) names the first bad record or
-    file, and the workspace is then left exactly as it was. A file imported before (same sha256) is
-    AlreadyImported, with nothing written.
+    file, and the workspace is then left exactly as it was. With ``lenient``, a damaged WARC is
+    imported as it came, every defect recorded in the manifest (``imported_from.files[].defects``),
+    never repaired. A file imported before (same sha256) is AlreadyImported, with nothing written.
     """
     settings = settings or Settings()
     from .package_import import AlreadyHere, import_package, is_archiver_package
@@ -114,15 +117,15 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
         except AlreadyHere as here:
             raise AlreadyImported(source, here.capture_id) from None
     kind = _kind_of(source)
-    source_sha256 = file_digest(source)[0]
+    source_sha256, source_bytes = file_digest(source)
     earlier = imported_as(workspace, source_sha256)
     if earlier is not None:
         raise AlreadyImported(source, earlier)
     signing_key(workspace, settings.witness_file)    # a broken or replaced key stops it before any work
     level = settings.capture.compress_level
     with temporary_folder("archiver-import-") as tmp:
-        unpacked = unpack_wacz(source, tmp) if kind == "wacz" else Unpacked([(source.name, source)])
-        checked = [check_warc(path, label, tmp / f"{n:05d}.warc.gz", level)
+        unpacked = _unpack(source, kind, tmp, level)
+        checked = [check_warc(path, label, tmp / f"{n:05d}.warc.gz", level, lenient=lenient)
                    for n, (label, path) in enumerate(unpacked.warcs)]
         started = clock()
         capture_id = new_capture_id(started)
@@ -133,8 +136,9 @@ def import_archive(workspace: Workspace, source: Path, settings: Settings | None
         try:
             with running_capture(workspace, capture_id):      # 'archiver clean' leaves these files alone
                 files = _install_all(workspace, capture_id, checked, derived, placed)
-                manifest, result = _manifest(settings, source, kind, capture_id, started, clock(), seeds,
-                                             checked, files, texts, unpacked, source_sha256)
+                manifest, result = _manifest(settings, capture_id, started, clock(), seeds, checked, files, texts,
+                                             _provenance(source, source_sha256, source_bytes, kind, checked,
+                                                         files, unpacked), unpacked.notes)
                 sealed = seal(workspace, manifest, witness_file=settings.witness_file,
                               authorities=settings.timestamp_authorities, roots=settings.timestamp_roots)
         except BaseException:
@@ -151,10 +155,41 @@ def _kind_of(source: Path) -> str:
     name = source.name.lower()
     if not source.is_file():
         raise UsageError(f"{source}: no such file")
-    for suffix, kind in ((".warc.gz", "warc.gz"), (".warc", "warc"), (".wacz", "wacz")):
+    for suffix, kind in ((".warc.gz", "warc.gz"), (".warc", "warc"), (".wacz", "wacz"), (".arc.gz", "arc.gz"),
+                         (".arc", "arc")):
         if name.endswith(suffix):
             return kind
-    raise UsageError(f"{source}: not a .warc, .warc.gz or .wacz file")
+    raise UsageError(f"{source}: not a .warc, .warc.gz, .wacz, .arc or .arc.gz file")
+
+
+def _unpack(source: Path, kind: str, tmp: Path, level: int) -> Unpacked:
+    """The WARC files to check: a WACZ's, an ARC file's conversion (whatever its name says), or the file."""
+    if kind == "wacz":
+        return unpack_wacz(source, tmp)
+    if kind.startswith("arc") or is_arc_start(opening_of(source)):
+        out = tmp / "arc-converted.warc.gz"
+        try:
+            facts, _ = convert_arc(source, out, name=source.name, level=level, tmp=tmp)
+        except ArcError as exc:
+            raise ImportRefused(f"{exc} (a damaged ARC file is refused, even with --lenient: its records are "
+                                "converted, not stored as they came)", path=source.name, offset=exc.offset) from None
+        except OSError as exc:
+            raise ImportRefused(f"cannot be read ({exc.strerror or exc})", path=source.name) from None
+        return Unpacked([(source.name, out)], conversion=_arc_conversion(facts),
+                        format="arc.gz" if facts.gzipped else "arc",
+                        notes=[f"converted from ARC (version {facts.version}): each ARC record's content is the "
+                               "block of one WARC record, byte for byte; the ARC header record and every record's "
+                               "header line are kept in the last record of the WARC file (metadata)"])
+    return Unpacked([(source.name, source)])
+
+
+def _arc_conversion(facts: ArcFacts) -> dict[str, object]:
+    return {"from": f"ARC version {facts.version}", "origin": facts.origin, "records": facts.records,
+            "responses": facts.responses, "resources": facts.resources, "by": f"archiver/{__version__}",
+            "rule": "each ARC record's content is the block of one WARC record (response when it is an HTTP "
+                    "response of an http(s) URL, else resource), byte for byte; the header line's URL, address and "
+                    "date are its WARC-Target-URI, WARC-IP-Address and WARC-Date; the ARC header record and every "
+                    "header line are kept, byte for byte, in a last metadata record"}
 
 
 # -- describing pages ----------------------------------------------------------------------------
@@ -293,9 +328,13 @@ def _same_payload(originals: dict[str, ArchivedResource], e: Entry) -> ArchivedR
     return None
 
 
-def _manifest(settings: Settings, source: Path, kind: str, capture_id: str, started: datetime,
-              ended: datetime, seeds: list[str], checked: list[Checked], files: list[WarcFile],
-              texts: dict[str, _Described], unpacked: Unpacked, source_sha256: str) -> tuple[Manifest, CaptureResult]:
+_IMPORTED_NOTE = ("imported: the capture settings of the input are not known, so settings is empty; operator is "
+                  "who imported it; what the input says of itself is in imported_from")
+
+
+def _manifest(settings: Settings, capture_id: str, started: datetime, ended: datetime, seeds: list[str],
+              checked: list[Checked], files: list[WarcFile], texts: dict[str, _Described],
+              provenance: dict[str, Any], input_notes: list[str]) -> tuple[Manifest, CaptureResult]:
     resources, notes = _resources(checked, files, capture_id, seeds, texts)
     derived = files[len(checked)].path if len(files) > len(checked) else None
     if derived:                 # the conversion records live in the derived file
@@ -308,17 +347,35 @@ def _manifest(settings: Settings, source: Path, kind: str, capture_id: str, star
                            seed_problems=tuple(problems))
     manifest = build_manifest(result, started=started, ended=ended, options=settings.capture,
                               operator=settings.operator, redacted=[])
-    manifest = replace(manifest, imported_from=_provenance(source, source_sha256, kind, checked, unpacked),
-                       notes=(*unpacked.notes, *notes, _ROLES_NOTE))
+    defects = sum(len(c.defects) for c in checked)
+    if defects:
+        notes.append(f"imported with --lenient: {defects} defect(s) of the input are listed in "
+                     "imported_from.files[].defects; the files are stored as they came (never repaired) and the "
+                     "records the defects touch are not listed as resources")
+    manifest = replace(manifest, settings={}, imported_from=provenance,
+                       notes=(*input_notes, *notes, _ROLES_NOTE, _IMPORTED_NOTE))
     return manifest, result
 
 
-def _provenance(source: Path, sha256: str, kind: str, checked: list[Checked], unpacked: Unpacked) -> dict[str, Any]:
-    software = unpacked.software or next((c.software for c in checked if c.software), None)
-    return {"file": source.name, "sha256": sha256, "format": kind, "software": software,
-            "files": [{"name": c.label, "sha256": c.source_sha256, "stored_sha256": c.sha256,
-                       "reframed": c.reframed} for c in checked]}
-
+def _provenance(source: Path, sha256: str, size: int, kind: str, checked: list[Checked], files: list[WarcFile],
+                unpacked: Unpacked) -> dict[str, Any]:
+    """What is known of the input, and only that: its name, sha256, size and format, the tool that wrote
+    it when the input says so, how it was converted or checked."""
+    out: dict[str, Any] = {"file": source.name, "sha256": sha256, "bytes": size, "format": unpacked.format or kind}
+    software = unpacked.software if unpacked.conversion else (
+        unpacked.software or next((c.software for c in checked if c.software), None))
+    if software:
+        out["software"] = software
+    if unpacked.conversion:
+        out["conversion"] = unpacked.conversion
+    if unpacked.unhashed:
+        out["unhashed"] = list(unpacked.unhashed)
+    converted = {"converted": True} if unpacked.conversion else {}     # then its name is the ARC file's
+    out["files"] = [{"name": c.label, "sha256": sha256 if converted else c.source_sha256, "stored": f.path,
+                     "stored_sha256": c.sha256, "reframed": c.reframed, **converted,
+                     **({"defects": [d.as_manifest() for d in c.defects]} if c.defects else {})}
+                    for c, f in zip(checked, files)]
+    return out
 
 
 __all__ = ["AlreadyImported", "ImportRefused", "import_archive", "imported_as"]

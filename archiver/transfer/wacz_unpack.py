@@ -41,7 +41,7 @@ class ImportRefused(UsageError):
         if record_id:
             where += f" (record {_label(record_id)})"
         super().__init__(one_line(f"{where}: {message}; nothing was imported"))
-        self.path, self.offset, self.record_id = path, offset, record_id
+        self.path, self.offset, self.record_id, self.reason = path, offset, record_id, one_line(message)
 
 
 def _label(text: str) -> str:
@@ -51,10 +51,15 @@ def _label(text: str) -> str:
 
 @dataclass(slots=True)
 class Unpacked:
+    """What an input holds, ready to check: its WARC files (label, path), and what it says of itself."""
+
     warcs: list[tuple[str, Path]]
     seeds: list[str] = field(default_factory=list)
     software: str | None = None
     notes: list[str] = field(default_factory=list)
+    unhashed: list[str] = field(default_factory=list)           # WACZ files listed without a hash
+    conversion: dict[str, object] | None = None                 # how an ARC file was converted
+    format: str | None = None                                   # when the content says more than the name
 
 
 def _safe_member(name: str) -> bool:
@@ -77,7 +82,11 @@ def unpack_wacz(source: Path, tmp: Path) -> Unpacked:
             if not _safe_member(name):
                 raise ImportRefused(f"the package holds a path that leaves it: {name!r}", path=label)
         package, notes = _check_datapackage(zf, label)
-        listed = _check_resources(zf, package, label)
+        listed, unhashed = _check_resources(zf, package, label)
+        if unhashed:
+            notes.append(f"datapackage.json gives no hash for {len(unhashed)} file(s) (a hash is optional there): "
+                         "their sizes were checked, and the records of WARC files among them, not the files' hashes; "
+                         "they are listed in imported_from.unhashed")
         warcs = sorted(n for n in names if n.startswith("archive/") and n.endswith((".warc.gz", ".warc")))
         if not warcs:
             raise ImportRefused("the package holds no archive/*.warc.gz", path=label)
@@ -97,7 +106,7 @@ def unpack_wacz(source: Path, tmp: Path) -> Unpacked:
         if software is not None and (problem := text_problem("datapackage.json 'software'", software,
                                                              MAX_HEADER_VALUE)):
             raise ImportRefused(problem, path=label)
-        return Unpacked(extracted, seeds, software, notes)
+        return Unpacked(extracted, seeds, software, notes, unhashed)
 
 
 def _check_room(zf: zipfile.ZipFile, warcs: list[str], tmp: Path, label: str) -> None:
@@ -140,9 +149,10 @@ def _check_datapackage(zf: zipfile.ZipFile, label: str) -> tuple[dict[str, Any],
     return package, notes
 
 
-def _check_resources(zf: zipfile.ZipFile, package: dict[str, Any], label: str) -> set[str]:
-    """Every listed resource's size and hash, in the order listed; returns the paths checked."""
-    checked = set()
+def _check_resources(zf: zipfile.ZipFile, package: dict[str, Any], label: str) -> tuple[set[str], list[str]]:
+    """Every listed resource's size and hash, in the order listed; returns the paths listed and those
+    listed without a hash (the hash is optional in a data package: what is given is checked)."""
+    checked, unhashed = set(), []
     for res in package["resources"]:
         path = res.get("path") if isinstance(res, dict) else None
         if not isinstance(path, str) or not _safe_member(path):
@@ -156,14 +166,17 @@ def _check_resources(zf: zipfile.ZipFile, package: dict[str, Any], label: str) -
             raise ImportRefused(f"datapackage.json: {problem}", path=label)
         if size is not None and size != info.file_size:
             raise ImportRefused(f"{path} is {info.file_size} bytes, datapackage.json says {size}", path=label)
+        checked.add(path)
         expected = res.get("hash")
+        if expected is None:
+            unhashed.append(path)
+            continue
         if problem := wacz_hash_problem(path, expected):
             raise ImportRefused(f"datapackage.json: {problem}", path=label)
         with zf.open(info) as fh:
             if not _hash_matches(expected, iter(lambda: fh.read(_COPY_BLOCK), b"")):
                 raise ImportRefused(f"{path} does not match its hash in datapackage.json ({expected})", path=label)
-        checked.add(path)
-    return checked
+    return checked, unhashed
 
 
 def _hash_matches(expected: str, chunks: Any) -> bool:

@@ -1,12 +1,18 @@
 """Checking an input WARC before anything is imported: every record read by archiver's one WARC
 reader (``warc.framing``, with import's ``Keep``: every header, digests of every algorithm), every
 header value within bounds. A WARC not gzipped per record is re-framed, one gzip member per record,
-its bytes unchanged, and the re-framed file read back as verify will read it (``scan_warc``)."""
+its bytes unchanged, and the re-framed file read back as verify will read it (``scan_warc``).
+
+With ``lenient``, a damaged file is not refused: each defect (a record that is not read, a digest
+that does not match, a value out of bounds, a truncated or corrupt end) is kept as a ``Defect``,
+the records it touches are not listed, and the file is stored as it came (gzipped per record), or
+re-framed with every byte kept. Nothing is repaired. A file whose gzip stream is damaged and that is
+not gzipped per record cannot be stored as it came: it is refused even then."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import bounds
@@ -16,7 +22,7 @@ from ..net.content_coding import decode_for_parsing
 from ..net.fetch import PARSE_PREFIX_BYTES
 from ..net.surt import surt
 from ..page.links import decode
-from ..warc.framing import read_framed, reframe
+from ..warc.framing import FramedRead, read_framed, reframe
 from ..warc.reader import scan_warc
 from ..warc.records import HttpHead, Keep, Kept, ScannedRecord
 from .wacz_unpack import ImportRefused
@@ -52,6 +58,20 @@ class Entry:
     length: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class Defect:
+    """What is wrong with an input imported with ``lenient``: where (the record's offset in the input,
+    its id, when known) and why."""
+
+    offset: int | None
+    record_id: str | None
+    reason: str
+
+    def as_manifest(self) -> dict[str, object]:
+        return {k: v for k, v in (("offset", self.offset), ("record_id", self.record_id), ("reason", self.reason))
+                if v is not None}
+
+
 @dataclass(slots=True)
 class Checked:
     """An input WARC that passed every check, framed one gzip member per record."""
@@ -64,31 +84,51 @@ class Checked:
     entries: list[Entry]
     software: str | None
     reframed: bool
+    defects: list[Defect] = field(default_factory=list)
 
 
 # -- one input WARC -----------------------------------------------------------------------------
 
-def check_warc(path: Path, label: str, reframed_path: Path, level: int) -> Checked:
-    """Every record read and every digest checked, in one pass; re-framed per record when needed."""
-    reading = _Reading(label)
+def check_warc(path: Path, label: str, reframed_path: Path, level: int, *, lenient: bool = False) -> Checked:
+    """Every record read and every digest checked, in one pass; re-framed per record when needed.
+    With ``lenient``, defects are kept instead of refused (see the module docstring)."""
+    reading = _Reading(label, lenient)
     read = read_framed(path, Keep(prefix_of=_prefix_of), reading.on_record)
     if read.error:
-        raise ImportRefused(read.error, path=label, offset=read.error_offset, record_id=read.error_record_id)
+        if not lenient:
+            raise ImportRefused(read.error, path=label, offset=read.error_offset, record_id=read.error_record_id)
+        reading.defects.append(Defect(read.error_offset, read.error_record_id, f"{read.error}: nothing after it read"))
     entries = reading.entries
     if not entries:
-        raise ImportRefused("holds no WARC records", path=label)
-    if read.per_record:
-        for entry, (offset, length) in zip(entries, read.members):
-            entry.offset, entry.length = offset, length
-        return Checked(label, path, read.sha256, read.size, read.sha256, entries, reading.software, False)
+        raise ImportRefused("holds no WARC records" if not reading.defects else
+                            f"holds no WARC record that could be read ({reading.defects[0].reason})", path=label)
+    if read.per_record or (lenient and _per_record_so_far(read)):
+        lengths = dict(read.members)
+        for entry in entries:
+            entry.offset = read.member_starts[entry.start]
+            entry.length = lengths[entry.offset]
+        return Checked(label, path, read.sha256, read.size, read.sha256, entries, reading.software, False,
+                       reading.defects)
+    if read.error and read.gzipped:
+        raise ImportRefused(f"{read.error}, and it is not gzipped one member per record: it cannot be stored as it "
+                            "came, even with --lenient", path=label, offset=read.error_offset)
     reframe(path, read, reframed_path, level)
     scan = scan_warc(reframed_path)           # the stored file, read as verify will read it
-    ids = [rec.record_id for rec in scan.records]
-    if scan.error or ids != [e.record_id for e in entries] or any(rec.problems for rec in scan.records):
-        raise ImportRefused("the re-framed file does not read back as the input's records", path=label)
-    for rec, entry in zip(scan.records, entries):
+    member = {start: n for n, start in enumerate(read.record_starts)}
+    for entry in entries:
+        n = member.get(entry.start)
+        rec = scan.records[n] if n is not None and n < len(scan.records) else None
+        if rec is None or rec.record_id != entry.record_id or rec.problems or (scan.error and not lenient):
+            raise ImportRefused("the re-framed file does not read back as the input's records", path=label)
         entry.offset, entry.length = rec.offset, rec.length
-    return Checked(label, reframed_path, scan.sha256, scan.size, read.sha256, entries, reading.software, True)
+    return Checked(label, reframed_path, scan.sha256, scan.size, read.sha256, entries, reading.software, True,
+                   reading.defects)
+
+
+def _per_record_so_far(read: FramedRead) -> bool:
+    """Gzipped one member per record up to where the reading stopped (a damaged file)."""
+    starts = list(read.member_starts)
+    return read.gzipped and read.record_starts == starts[:len(read.record_starts)]
 
 
 def _prefix_of(rec: ScannedRecord, http: HttpHead | None) -> int:
@@ -105,12 +145,23 @@ def _prefix_of(rec: ScannedRecord, http: HttpHead | None) -> int:
 class _Reading:
     """Receives each record as the reader ends it: checked, kept as an Entry, or refused."""
 
-    def __init__(self, label: str) -> None:
-        self.label = label
+    def __init__(self, label: str, lenient: bool = False) -> None:
+        self.label, self.lenient = label, lenient
         self.entries: list[Entry] = []
         self.software: str | None = None
+        self.defects: list[Defect] = []
 
     def on_record(self, rec: ScannedRecord, kept: Kept) -> None:
+        try:
+            self._take(rec, kept)
+        except ImportRefused as refused:
+            if not self.lenient:
+                raise
+            offset = refused.offset if refused.offset is not None else kept.offset
+            self.defects.append(Defect(offset, refused.record_id or rec.record_id,
+                                       f"{refused.reason}: the record is not listed"))
+
+    def _take(self, rec: ScannedRecord, kept: Kept) -> None:
         label, at = self.label, kept.offset
         if kept.unreadable and not kept.headers:        # headers read: their bounds are checked first
             if not self.entries and kept.opening.startswith(b"filedesc:"):
@@ -120,12 +171,13 @@ class _Reading:
             raise ImportRefused(f"not readable as WARC {where}: {kept.unreadable}", path=label, offset=at)
         entry = _entry_of(rec, kept, label)
         if entry.type == "warcinfo" and self.software is None:
-            self.software = _warcinfo_software(kept.prefix)
-            if self.software and (problem := bounds.text_problem("its software", self.software,
-                                                                 bounds.MAX_HEADER_VALUE)):
+            software = _warcinfo_software(kept.prefix)
+            if software and (problem := bounds.text_problem("its software", software, bounds.MAX_HEADER_VALUE)):
                 raise ImportRefused(problem, path=label, record_id=entry.record_id)
+            self.software = software
         if rec.problems:
-            raise ImportRefused(rec.problems[0], path=label, offset=at, record_id=entry.record_id)
+            raise ImportRefused("; ".join(rec.problems) if self.lenient else rec.problems[0], path=label, offset=at,
+                                record_id=entry.record_id)
         self.entries.append(entry)
 
 
