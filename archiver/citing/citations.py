@@ -7,9 +7,10 @@ renderer in ``archiver.citeformats.FORMATS``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
-from ..core.errors import NotArchivedError
+from ..core.errors import ArchiverError, NotArchivedError, UsageError
 from ..core.moments import parse_moment
 from ..core.settings import Settings
 from ..core.workspace import Workspace
@@ -17,6 +18,7 @@ from ..index.store import Index, Memento
 from ..net.surt import timestamp14
 from ..page.metadata import date_parts
 from .formats.data import CitationData, Name
+from .overrides import CSL_TYPE, Changes, apply_overrides, load_overrides, save_changes
 
 CAPTURE_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 _KINDS = {"newsarticle": "article-newspaper", "reportagenewsarticle": "article-newspaper",
@@ -60,18 +62,23 @@ def citation_data(memento: Memento, settings: Settings) -> CitationData:
         return meta.get(name, {}).get("value")
 
     sources = {name: str(f.get("source")) for name, f in meta.items()}
-    kind = "webpage"
-    for source in sources.values():
-        vocab_type = source.split(":", 1)[1].split(".", 1)[0].lower() if source.startswith("json-ld:") else ""
-        kind = _KINDS.get(vocab_type, kind)
+    kind = CSL_TYPE.get(str(value("kind")), "") or ("document" if (memento.mime or "").split(";")[0].strip().lower()
+                                                    == "application/pdf" else "webpage")
+    if value("kind") is None:            # captured before the manifest named kinds: from the JSON-LD type
+        for source in sources.values():
+            vocab_type = source.split(":", 1)[1].split(".", 1)[0].lower() if source.startswith("json-ld:") else ""
+            kind = _KINDS.get(vocab_type, kind)
     authors = value("authors")
     authors = authors if isinstance(authors, list) else []
+    orgs = value("organizations")
+    orgs = {o for o in orgs if isinstance(o, str)} if isinstance(orgs, list) else set()
     issued = date_parts(str(value("published"))) if value("published") else None
     return CitationData(
         url=memento.url, title=_text(value("title")), archived_url=replay_url(settings, memento),
         archived_at=parse_moment(memento.datetime), capture_id=memento.capture_id,
         payload_sha256=memento.payload_sha256,
-        authors=tuple(Name.parse(a) for a in authors if isinstance(a, str) and a.strip()),
+        authors=tuple(Name(literal=" ".join(a.split())) if a in orgs else Name.parse(a)
+                      for a in authors if isinstance(a, str) and a.strip()),
         issued=tuple(issued or ()), site=_text(value("site_name")), publisher=_text(value("publisher")),
         language=_text(value("language")), description=_text(value("description")), doi=_text(value("doi")),
         kind=kind, sources=sources)
@@ -121,10 +128,69 @@ def _follow(index: Index, memento: Memento, hops: int = 20) -> Memento:
 
 def cite(workspace: Workspace, targets: list[str], *, at: datetime | None = None,
          settings: Settings | None = None) -> list[CitationData]:
+    """The sources ``targets`` name, each with the fields set by hand for its URL (citations.yaml)
+    in place of the page's own."""
     from ..core.settings import load_settings
 
     settings = settings or load_settings(workspace.root)
+    overrides = load_overrides(workspace)
     with Index.open(workspace) as index:
         mementos = [m for target in targets for m in select(index, target, at)]
     unique = list({(m.capture_id, m.record_id): m for m in mementos}.values())
-    return [citation_data(m, settings) for m in unique]
+    return [apply_overrides(citation_data(m, settings), overrides.get(m.url, {})) for m in unique]
+
+
+def set_fields(workspace: Workspace, targets: list[str], changes: Changes, *,
+               at: datetime | None = None) -> tuple[str, dict[str, object]]:
+    """Keep ``changes`` for the one page ``targets`` name (citations.yaml, never a manifest); returns
+    its URL and the fields now kept for it. UsageError when the targets name several pages."""
+    with Index.open(workspace) as index:
+        urls = list(dict.fromkeys(m.url for target in targets for m in select(index, target, at)))
+    if len(urls) != 1:
+        raise UsageError(f"--set gives the fields of one page, and {', '.join(targets)[:200]} names {len(urls)}: "
+                         "cite that page by its URL alone")
+    return urls[0], save_changes(workspace, urls[0], changes)
+
+
+@dataclass(frozen=True, slots=True)
+class CitationWarning:
+    """What is wrong with a source's citation, and what to do about it: one line for the user."""
+
+    url: str
+    problem: str        # "javascript-shell", "missing"
+    message: str
+
+
+def citation_warnings(workspace: Workspace, items: list[CitationData]) -> list[CitationWarning]:
+    """A warning for each source archived as an empty JavaScript shell (a fidelity flag of its
+    capture), else for each that has no title, author or date (after the fields set by hand)."""
+    import shlex
+
+    from ..index.catalog import manifest_head
+
+    flagged: dict[str, set[str]] = {}
+    out = []
+    for item in items:
+        if item.capture_id not in flagged:
+            try:
+                flags = manifest_head(workspace, item.capture_id).flags
+            except ArchiverError:
+                flags = ()
+            flagged[item.capture_id] = {f.split(": ", 1)[1] for f in flags if f.startswith("javascript-shell: ")}
+        url = shlex.quote(item.url)
+        if item.url in flagged[item.capture_id]:
+            out.append(CitationWarning(item.url, "javascript-shell", (
+                f"{item.url} was archived as an empty JavaScript shell (scripts write its text), so its title, "
+                f"author and date may be wrong: capture it again with a browser, or set them: archiver cite {url} "
+                f"--set title='...' --set author='Jane Doe' --set date=2026-11-02")))
+            continue
+        missing = [name for name, present in (("title", item.title), ("author", item.authors),
+                                              ("date", item.issued)) if not present]
+        if missing:
+            example = {"title": "--set title='...'", "author": "--set author='Jane Doe'",
+                       "date": "--set date=2026-11-02"}
+            out.append(CitationWarning(item.url, "missing", (
+                f"{item.url} names no {', no '.join(missing)} in its markup: set "
+                f"{'it' if len(missing) == 1 else 'them'} if the page shows {'it' if len(missing) == 1 else 'them'}: "
+                f"archiver cite {url} {' '.join(example[m] for m in missing)}")))
+    return out

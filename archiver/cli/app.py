@@ -9,6 +9,7 @@ from typing import Any
 from .. import __version__
 from ..core.capture_options import bounds_help, shown
 from ..core.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USAGE, ArchiverError, UsageError
+from .cite_fields import add_set_argument
 from .commands import (
     MAX_VERIFY_WORKERS,
     cmd_capture,
@@ -230,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     cite.add_argument("targets", nargs="+", metavar="URL|CAPTURE_ID")
     cite.add_argument("--style", metavar="STYLE", help=f"{', '.join(STYLES)}, any CSL style or .csl file (default apa)")
     cite.add_argument("--at", metavar="DATETIME", help="cite the capture nearest this moment")
+    add_set_argument(cite)
     cite.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     cite.set_defaults(func=cmd_cite)
 

@@ -306,7 +306,14 @@ def cmd_cite(args: argparse.Namespace) -> int:
     out = output_path(args.output) if args.output is not None else None
     settings = load_settings(ws.root)
     render = style_renderer(args.style, settings, ws.root)
-    text = render(cite(ws, args.targets, at=at, settings=settings))
+    from .cite_fields import checked_sets, keep_sets, warn_about
+
+    changes = checked_sets(args.set)
+    if changes is not None:
+        keep_sets(ws, args.targets, changes, at)
+    items = cite(ws, args.targets, at=at, settings=settings)
+    text = render(items)
+    warn_about(ws, items)
     note_local_copies(settings)
     if out is not None:
         from ..core.workspace import atomic_write

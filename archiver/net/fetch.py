@@ -42,7 +42,8 @@ _RECV = 256 * 1024
 ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"   # for pages (seeds, sources)
 ACCEPT_ANY = "*/*"   # for requisites and robots.txt: the server's default representation
 # bodies of these types (and any text/*) are kept in memory up to PARSE_PREFIX_BYTES for parsing
-PARSED_TYPES = frozenset({"application/xhtml+xml", "application/xml", "application/json"})
+PARSED_TYPES = frozenset({"application/xhtml+xml", "application/xml", "application/json",
+                          "application/pdf"})     # a PDF's title, author and date (page/pdf_metadata.py)
 
 AddressCheck = Callable[[str, str], None]
 """Called with (url, peer IP) before a request is sent; raises FetchError to refuse."""

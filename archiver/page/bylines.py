@@ -82,9 +82,38 @@ def headline(title: str | None, h1s: list[str], site_names: list[str]) -> tuple[
                         parts[1:] if parts[0].casefold() in sites else None):
                 if cut:
                     return _rejoin(title, cut), "html:title"
+        if len(parts) == 2 and h1s:
+            best = _closest(parts, h1s[0])
+            if best is not None:
+                return parts[best], "html:title"
         return title, "html:title"
     if len(h1s) == 1:
         return h1s[0], "html:h1"
+    return None
+
+
+_STOP = frozenset("a an the of and or to in on at for by with our we my your is are "
+                  "der die das und von le la les l de des du et el los las y il".split())
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.casefold()) if w not in _STOP}
+
+
+def _closest(parts: list[str], h1: str) -> int | None:
+    """Which of a title's two parts is the page's heading (the other naming the site): the one
+    whose words are most among the ``<h1>``'s (the first on a tie: sites mostly put their name last)."""
+    heading = _words(h1)
+    shares = [len(_words(p) & heading) / max(len(_words(p)), 1) for p in parts]
+    return None if max(shares) < 0.5 else shares.index(max(shares))
+
+
+def site_in_title(title: str, heading: str) -> str | None:
+    """The part of ``title`` that is not ``heading``: the site's name, when the title is the
+    heading and the site's name joined by a separator."""
+    parts = [p for p in _TITLE_SEPARATOR.split(title) if p]
+    if len(parts) == 2 and heading in parts and heading != title:
+        return parts[1 - parts.index(heading)]
     return None
 
 
@@ -109,6 +138,9 @@ def read_plain_html(tree: Any, pairs: list[tuple[str, str]], site_names: list[st
     found = headline(title or None, h1s, sites)
     if found:
         yield "title", found[0], found[1]
+        site = site_in_title(title, found[0]) if title else None
+        if site:
+            yield "site_name", site, "html:title"
     byline = _byline(tree)
     if byline:
         yield "authors", byline[0], byline[1]

@@ -18,7 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 _ORG_WORDS = re.compile(r"\b(inc|ltd|llc|council|university|agency|news|press|staff|team|office|ministry|"
-                        r"department|association|society|foundation|committee|group|the)\b", re.IGNORECASE)
+                        r"department|association|society|foundation|committee|group|the|authority|board|"
+                        r"institute|trust|service|services|museum|library|bureau|commission|corporation|company|"
+                        r"government|police|hospital|school|college|centre|center|network|media|gazette|"
+                        r"courier|times|journal|laboratory|partnership|union|federation|organi[sz]ation)\b",
+                        re.IGNORECASE)
+# words that belong to the family name before it (van der Berg, ap Rhys, de la Cruz): kept with it
+_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "ap", "ab", "bin",
+              "ibn", "ter", "ten", "dos", "das", "do", "af", "zu", "zur", "op", "'t"}
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +43,14 @@ class Name:
             family, given = (p.strip() for p in text.split(","))
             return cls(family=family, given=given)
         parts = text.split(" ")
-        if len(parts) < 2 or len(parts) > 4 or _ORG_WORDS.search(text) or any(c.isdigit() for c in text):
+        if len(parts) < 2 or len(parts) > 5 or _ORG_WORDS.search(text) or any(c.isdigit() for c in text):
             return cls(literal=text)
-        return cls(family=parts[-1], given=" ".join(parts[:-1]))
+        if _CJK.search(text):                         # 山田 花子: family name first
+            return cls(family=parts[0], given=" ".join(parts[1:]))
+        start = len(parts) - 1                        # the family name, with the particles before it
+        while start > 1 and parts[start - 1].lower() in _PARTICLES and parts[start - 1].islower():
+            start -= 1
+        return cls(family=" ".join(parts[start:]), given=" ".join(parts[:start]))
 
 
 @dataclass(frozen=True, slots=True)
