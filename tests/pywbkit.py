@@ -32,19 +32,22 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[bytes, dict[
 
 
 @contextmanager
-def wayback(files: list[Path], cwd: Path, collection: str = "coll", deadline: float = 30.0) -> Iterator[str]:
-    """Load WARC or WACZ files into a new collection and serve it; yields the base URL."""
+def wayback(files: list[Path], cwd: Path, collection: str = "coll", deadline: float = 30.0,
+            record: bool = False) -> Iterator[str]:
+    """Load WARC or WACZ files into a new collection and serve it; yields the base URL. With
+    ``record``, pywb's recorder is on: ``<base>/<collection>/record/mp_/<url>`` fetches the live URL
+    into a WARC of the collection's archive/, closed when this ends."""
     if not WAYBACK.exists():
         pytest.skip(f"pywb's wayback is not installed at {WAYBACK}")
     cwd.mkdir(parents=True, exist_ok=True)
     unpack = ["--unpack-wacz"] if any(f.suffix == ".wacz" for f in files) else []
-    for args in (["init", collection], ["add", *unpack, collection, *map(str, files)]):
+    for args in (["init", collection], *([["add", *unpack, collection, *map(str, files)]] if files else [])):
         done = subprocess.run([str(WB_MANAGER), *args], cwd=cwd, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
     port = free_port()
     log = cwd / "wayback.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(WAYBACK), "-p", str(port), "-b", "127.0.0.1"], cwd=cwd,
+        proc = subprocess.Popen([str(WAYBACK), "-p", str(port), "-b", "127.0.0.1", *(["--record", "--live"] if record else [])], cwd=cwd,
                                 stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -122,6 +122,20 @@ def warcio_warc(tmp_path_factory: pytest.TempPathFactory, site: str) -> Path:
                           base + "/static/css/site.css")
 
 
+def pywb_record(cwd: Path, *urls: str) -> Path:
+    """The WARC pywb's recorder writes while its live handler fetches ``urls``."""
+    from pywbkit import OPENER, wayback
+
+    with wayback([], cwd, record=True) as base:
+        for url in urls:
+            with OPENER.open(f"{base}/coll/record/mp_/{url}", timeout=30) as reply:
+                assert reply.status == 200
+                reply.read()
+    warcs = sorted((cwd / "collections" / "coll" / "archive").glob("*.warc.gz"))
+    assert len(warcs) == 1
+    return warcs[0]
+
+
 # -- foreign WARCs: only what is known ----------------------------------------------------------
 
 def test_a_wget_warc_imports_with_no_invented_fields(tmp_path: Path, wget_warc: Path, site: str) -> None:
@@ -150,6 +164,16 @@ def test_a_warcio_warc_imports_and_verifies(tmp_path: Path, warcio_warc: Path, s
     by_url = {r["url"]: r for r in manifest["resources"]}
     assert by_url[site]["role"] == "seed" and by_url[site]["status"] == 200
     assert len(by_url) == 3
+    cited = cli(ws, "cite", site, "--style", "apa")
+    assert cited.returncode == 0 and TITLE in cited.stdout, cited.stdout
+
+
+def test_a_warc_pywbs_recorder_wrote_imports_and_verifies(tmp_path: Path, site: str) -> None:
+    warc = pywb_record(tmp_path / "pywb", site)
+    ws = new_workspace(tmp_path / "ws")
+    _, manifest = import_ok(ws, warc)
+    assert manifest["settings"] == {} and manifest["seeds"] == [site]
+    assert manifest["imported_from"]["sha256"] == hashlib.sha256(warc.read_bytes()).hexdigest()
     cited = cli(ws, "cite", site, "--style", "apa")
     assert cited.returncode == 0 and TITLE in cited.stdout, cited.stdout
 
