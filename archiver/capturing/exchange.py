@@ -47,6 +47,7 @@ class Fetched:
     repeated: tuple[tuple[str, int], ...] = ()
     revisit: Original | None = None                 # the payload was stored before: a revisit record
     limits: tuple[str, ...] = ()                    # notes of the parsing bounds that cut (net/content_coding.py)
+    body: IO[bytes] | None = None                   # the body as received, kept open for the browser's proxy
 
 
 @dataclass(slots=True)
@@ -98,14 +99,15 @@ class ExchangeWorker:
         # (parsing holds the GIL anyway)
         self._parsing = threading.Lock()
 
-    def run(self, target: Target) -> WorkResult:
+    def run(self, target: Target, relay: bool = False) -> WorkResult:
+        """``relay``: keep the body as received open in ``Fetched.body`` (for the browser's proxy)."""
         result = WorkResult(target)
         try:
             # robots.txt governs what the capture finds by itself: linked sources and their requisites.
             # The pages the user named (depth 0) and what they need to render are always captured.
             if self.obey_robots and target.depth > 0 and not self._robots_allow(target, result):
                 return result
-            fetched = self._fetch(target)
+            fetched = self._fetch(target, keep=relay)
         except FetchError as exc:
             result.failure = Failure(target.url, target.role, target.via, exc.kind, exc.reason)
             return result
@@ -114,7 +116,7 @@ class ExchangeWorker:
             self._parse(fetched, target, result)
         return result
 
-    def _fetch(self, target: Target) -> Fetched:
+    def _fetch(self, target: Target, keep: bool = False) -> Fetched:
         url = parse_http_url(target.url)
         exchange = self.fetcher.fetch(url, self.planner.plan(url.url, page=target.role in _PAGE_ROLES), trusted=target.role is Role.SEED
                                       and target.hops == 0)
@@ -126,8 +128,9 @@ class ExchangeWorker:
             fragment.close()
             exchange.close()
             raise
-        exchange.close()
-        return Fetched(target, exchange, records, fragment, revisit=revisit)
+        if not keep:
+            exchange.close()
+        return Fetched(target, exchange, records, fragment, revisit=revisit, body=exchange.body if keep else None)
 
     def _earlier(self, ex: Exchange, target: Target) -> Original | None:
         """An earlier response of this URL with the identical payload, if the workspace has one."""

@@ -59,6 +59,13 @@ class Frontier:
                 return queue.popleft()
         return None
 
+    def claim(self, target: Target) -> None:
+        """A URL fetched now, outside the queue (the browser asked for it): seen, and counted in its
+        host's exchanges in flight, so the queue's requests to that host wait for it."""
+        self.seen.add(target.url)
+        key = host_key(target.url)
+        self.in_flight[key] = self.in_flight.get(key, 0) + 1
+
     def finished(self, target: Target) -> None:
         key = host_key(target.url)
         self.in_flight[key] -= 1

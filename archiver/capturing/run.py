@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..core.errors import CaptureError, UsageError
@@ -47,6 +48,9 @@ from ..page.fidelity import page_flags
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json, warc_date
 from .exchange import ExchangeWorker, Fetched, FindOriginal, WorkResult
 from .servers import record_servers
+
+if TYPE_CHECKING:
+    from .browser_run import BrowserRun
 
 
 @dataclass(slots=True)
@@ -150,7 +154,8 @@ class _Run:
         self.originals: dict[str, dict[str, list[PageFlag]]] = {}   # per original capture: its text flags by URL
         self.schedule: str | None = None
         self.skip_counts: dict[str, int] = {}
-        self.in_flight: dict[Future[WorkResult], Target] = {}
+        self.in_flight: dict[Future[Any], Target] = {}
+        self.browser: BrowserRun | None = None     # --browser: pages rendered in Chromium (browser_run.py)
         self.stop = StopSignals(self._stopping)
         self.abandoned = 0                  # requests in flight abandoned, URLs left unrequested
         self.servers: tuple[ServerSeen, ...] = ()
@@ -182,6 +187,8 @@ class _Run:
                                 dedup=_dedup(self.ws) if self.options.dedup else None)
         with self.stop:
             try:
+                if self.options.browser != "off":
+                    self.browser = _browser(self, scratch)
                 for url in self.seeds:
                     self.frontier.add(Target(url, Role.SEED, 0))
                 self._loop(worker, writer, fetcher)
@@ -197,6 +204,8 @@ class _Run:
                     writer.open_path.unlink(missing_ok=True)
                 raise
             finally:
+                if self.browser is not None:
+                    self.browser.close()
                 fetcher.close()
             result = self._seal(started, warc)
             if self.stop.requested:
@@ -218,7 +227,7 @@ class _Run:
         return any(r.role is not Role.ROBOTS for r in self.tally.resources)
 
     def _loop(self, worker: ExchangeWorker, writer: WarcFileWriter, fetcher: Fetcher) -> None:
-        in_flight = self.in_flight
+        in_flight, browser = self.in_flight, self.browser
         with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="archiver") as pool:
             try:
                 while not self.stop.requested:
@@ -226,16 +235,25 @@ class _Run:
                         target = self.frontier.next_ready()
                         if target is None:
                             break
-                        in_flight[pool.submit(worker.run, target)] = target
+                        in_flight[browser.render(target) if browser and browser.claims(target)
+                                  else pool.submit(worker.run, target)] = target
+                    if browser:
+                        browser.dispatch(pool, worker)       # what the browser asked for
                     if not in_flight:
                         break
-                    done, _ = wait(in_flight, timeout=STOP_POLL, return_when=FIRST_COMPLETED)
+                    done, _ = wait([*in_flight, browser.wake] if browser else in_flight, timeout=STOP_POLL,
+                                   return_when=FIRST_COMPLETED)
                     if self.stop.requested:
                         break
                     for future in done:
+                        if future not in in_flight:
+                            continue                         # the browser's wake-up call
                         target = in_flight.pop(future)
                         self.frontier.finished(target)
-                        self._absorb(future.result(), writer)
+                        if browser and browser.owns(future):
+                            browser.finished(future, writer)
+                        else:
+                            self._absorb(future.result(), writer)
                     self._report()
                 if self.stop.requested:
                     fetcher.abort()          # the worker threads return at once: the pool's shutdown is quick
@@ -267,9 +285,10 @@ class _Run:
             self.state.failures = len(self.tally.failures)
             self.progress(self.state)
 
-    def _absorb(self, result: WorkResult, writer: WarcFileWriter) -> None:
+    def _absorb(self, result: WorkResult, writer: WarcFileWriter, browsed: bool = False) -> None:
+        """Archive a result; ``browsed``: the browser asked for it (it follows redirects itself)."""
         for fetched in result.fetched:
-            self._archive(fetched, writer)
+            self._archive(fetched, writer, redirect=not browsed)
         if result.failure:
             self.tally.failures.append(result.failure)
         if result.skipped:
@@ -277,15 +296,17 @@ class _Run:
         target = result.target
         if result.page is not None:
             self.tally.pages[target.url] = result.page
-            self._follow(target, result.page.links, result.page.refresh)
+            self._follow(target, result.page.links, None if browsed else result.page.refresh)
         if result.css:
             self._follow(target, result.css, None)
+        if self.browser is not None and not browsed:
+            self.browser.after_static(result)
         if writer.size > self.options.max_total_bytes and not self.frontier.closed_reason:
             for skipped in self.frontier.close(
                     f"the capture reached its size limit of {self.options.max_total_bytes} bytes"):
                 self._skip(skipped)
 
-    def _archive(self, fetched: Fetched, writer: WarcFileWriter) -> None:
+    def _archive(self, fetched: Fetched, writer: WarcFileWriter, redirect: bool = True) -> None:
         ex, rec, target = fetched.exchange, fetched.records, fetched.target
         offset = writer.append(fetched.fragment)
         fetched.fragment.close()
@@ -310,7 +331,7 @@ class _Run:
         if ex.truncated:
             self.tally.failures.append(Failure(ex.url, target.role, target.via, "truncated",
                                                f"archived truncated ({ex.truncated}): {ex.truncated_reason}"))
-        if location and target.role is not Role.ROBOTS:
+        if location and redirect and target.role is not Role.ROBOTS:
             self._redirect(target, location)
 
     def _text_flags(self, original: Original) -> list[PageFlag]:
@@ -347,9 +368,13 @@ class _Run:
     def _follow(self, page: Target, links: tuple[Link, ...] | list[Link], refresh: str | None) -> None:
         if refresh:
             self._add(Target(refresh, page.role, page.depth, via=page.url, hops=page.hops + 1))
+        if self.browser is not None:
+            self.browser.found(page, links)
         for link in links:
             if link.role is Role.REQUISITE:
-                self._add(Target(link.url, Role.REQUISITE, page.depth, via=page.url))
+                requisite = Target(link.url, Role.REQUISITE, page.depth, via=page.url)
+                if self.browser is None or not self.browser.defer(requisite):
+                    self._add(requisite)
             elif page.role in (Role.SEED, Role.SOURCE) and page.depth < self.options.depth:
                 self._add(Target(link.url, Role.SOURCE, page.depth + 1, via=page.url))
 
@@ -371,11 +396,13 @@ class _Run:
         flags += [PageFlag(url, "repeated-paragraphs", f"a paragraph appears {times} times: {head!r}")
                   for url, repeats in self.repeats.items() for head, times in repeats]
         flags += [flag for carried in self.carried.values() for flag in carried]
+        flags += self.browser.flags if self.browser else []
         result = CaptureResult(
             capture_id=self.capture_id, manifest_path="", seeds=tuple(self.seeds), warc_files=(warc,),
             resources=tuple(self.tally.resources), failures=tuple(self.tally.failures),
             skipped=tuple(self.tally.skipped), flags=tuple(flags), seed_problems=tuple(self._seed_problems()),
-            interrupted=self.stop.requested and self.abandoned > 0, servers=self.servers)
+            interrupted=self.stop.requested and self.abandoned > 0, servers=self.servers,
+            browser_pages=tuple(self.browser.pages) if self.browser else ())
         unlisted = {reason: n - LISTED_SKIPS for reason, n in self.skip_counts.items() if n > LISTED_SKIPS}
         manifest = build_manifest(result, started=started, ended=self.clock(), options=self.options,
                                   operator=self.settings.operator, redacted=sorted(self.planner.secrets),
@@ -404,3 +431,16 @@ class _Run:
             elif by_url[url].status >= 400:
                 problems.append(f"{seed}: HTTP {by_url[url].status} (archived as evidence)")
         return problems
+
+
+def _browser(run: _Run, scratch: Any) -> BrowserRun:
+    """The browser side of a capture: Chromium found (UsageError naming how to install it if not),
+    its tabs started."""
+    from ..browser.driver import find_chromium
+    from .browser_run import BrowserRun
+    from .browsing import BrowserPool
+
+    chromium = find_chromium()
+    pool = BrowserPool(chromium=chromium, tabs=run.options.browser_tabs, scratch=scratch, bound=run.options.timeout,
+                       wait_bound=run.options.timeout * 3 + 10)
+    return BrowserRun(run, pool)

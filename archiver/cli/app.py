@@ -426,6 +426,10 @@ def add_capture_flags(p: argparse.ArgumentParser) -> None:
                    help="keep found URLs off private addresses even when the seeds are private")
     p.add_argument("--insecure", action="store_true",
                    help="archive over TLS even when the certificate cannot be verified (the manifest says so)")
+    p.add_argument("--browser", nargs="?", const="on", choices=("on", "auto", "off"),
+                   help="render pages in Chromium behind archiver's recording proxy: on (every page), auto (pages "
+                        "the static capture flags as JavaScript shells), off (default); put it after the URL")
+    p.add_argument("--browser-tabs", type=int, metavar="N", help=f"pages rendered at once, {bounds_help('browser_tabs')} (default 1)")
     p.add_argument("--no-dedup", action="store_true",
                    help="store every payload again, even when identical to an earlier capture of the URL")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -24,7 +24,7 @@ def capture_options(args: argparse.Namespace, base: Any) -> Any:
     from ..net.request_plan import parse_header
 
     changes: dict[str, Any] = {}
-    for flag in ("depth", "max_resources", "timeout", "concurrency", "per_host", "user_agent"):
+    for flag in ("depth", "max_resources", "timeout", "concurrency", "per_host", "user_agent", "browser", "browser_tabs"):
         value = getattr(args, flag)
         if value is not None:
             changes[flag] = value

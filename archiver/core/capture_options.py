@@ -28,6 +28,7 @@ BOUNDS: dict[str, tuple[int | float, int | float]] = {
     "max_redirects": (0, 100),
     "compress_level": (0, 9),
     "search_limit": (1, 10_000),           # archiver search --limit
+    "browser_tabs": (1, 16),               # pages rendered at once (--browser)
 }
 MAX_TEXT = {"user_agent": 512, "header_name": 256, "header_value": 8192, "pattern": 2000, "path": 4096,
             "operator": 1000, "replay_url": 2000, "moment": 100}
@@ -35,6 +36,7 @@ MAX_HEADERS = 100
 MAX_EXCLUDES = 1000
 MAX_SETTINGS_BYTES = 1 << 20               # archiver.yaml: 1 MiB
 REPLAY_FIELDS = ("collection", "timestamp", "url", "capture_id")
+BROWSER_MODES = ("off", "on", "auto")
 
 _SIZE = re.compile(r"^\s*(\d{1,20}(?:\.\d{1,20})?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "ki": 1024, "kib": 1024, "m": 10**6, "mb": 10**6,
@@ -135,6 +137,8 @@ class CaptureOptions:
     allow_private: bool = False           # found URLs may reach private and link-local addresses
     deny_private: bool = False            # found URLs may not reach private addresses, even for a private seed
     insecure: bool = False                # archive over TLS even when the certificate cannot be verified
+    browser: str = "off"                  # render pages in Chromium: "off", "on" (every page), "auto" (pages flagged)
+    browser_tabs: int = 1                 # pages rendered at once
 
     def __post_init__(self) -> None:
         """Every option checked where it enters, whoever built it (flags, archiver.yaml, Python):
@@ -144,6 +148,8 @@ class CaptureOptions:
         for name in ("ignore_robots", "keep_secrets", "dedup", "allow_private", "deny_private", "insecure"):
             if not isinstance(getattr(self, name), bool):
                 raise OptionError(name, f"must be true or false, not {type(getattr(self, name)).__name__}")
+        if self.browser not in BROWSER_MODES:
+            raise OptionError("browser", f"must be one of {', '.join(BROWSER_MODES)}, not {shown(self.browser)}")
         if self.allow_private and self.deny_private:
             raise UsageError("--allow-private and --deny-private exclude each other")
         _check_text("user_agent", self.user_agent, MAX_TEXT["user_agent"], latin1=True, empty=False)

@@ -165,6 +165,41 @@ class ServerSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class BrowserRecord:
+    """A record made from a page as the browser showed it: a screenshot, a PDF, the DOM after its
+    scripts (docs/warc.md); tied to the page's response record."""
+
+    kind: str                   # "screenshot", "screenshot-full-page", "pdf", "dom"
+    uri: str                    # its WARC-Target-URI
+    record_id: str
+    record_type: str            # "resource" or "conversion"
+    content_type: str
+    warc: str
+    offset: int
+    length: int
+    sha256: str                 # of the block: the PNG, the PDF, the HTML
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserPage:
+    """A page rendered in the browser (``--browser``): how it went and what it showed that the
+    static capture would have missed (docs/manifest.md)."""
+
+    url: str
+    why: str                            # "--browser", or the flag that sent it to the browser (--browser auto)
+    settled: bool                       # the network went idle within the page's time bound
+    seconds: float
+    requested: int                      # requests the browser made (through the recording proxy)
+    archived: int                       # ... of them archived by this capture
+    not_found_statically: tuple[str, ...] = ()   # what the browser requested that static extraction did not find
+    shell_resolved: bool | None = None  # the static HTML was a shell: did the rendered page have its text?
+    title: str | None = None            # the rendered DOM's title
+    records: tuple[BrowserRecord, ...] = ()
+    error: str | None = None            # the browser crashed or hung on this page
+
+
+@dataclass(frozen=True, slots=True)
 class CaptureResult:
     """What a capture produced."""
 
@@ -180,6 +215,7 @@ class CaptureResult:
     interrupted: bool = False           # stopped by a signal: what was archived, requests in flight abandoned
     warnings: tuple[str, ...] = ()      # after the seal, e.g. no timestamp token yet from an authority
     servers: tuple[ServerSeen, ...] = ()    # what each server proved about itself (docs/manifest.md)
+    browser_pages: tuple[BrowserPage, ...] = ()   # pages rendered in the browser (--browser)
 
     @property
     def bytes_archived(self) -> int:
@@ -233,6 +269,7 @@ class Manifest:
     interrupted: bool = False           # stopped by a signal; abandoned requests are failures of kind 'interrupted'
     timestamp_authorities: tuple[str, ...] = ()   # RFC 3161 authorities asked for a token at seal time
     servers: tuple[ServerSeen, ...] = ()    # each server's addresses and TLS facts (docs/manifest.md)
+    browser_pages: tuple[BrowserPage, ...] = ()   # pages rendered in the browser (docs/manifest.md)
 
     @property
     def payload_bytes(self) -> int:

@@ -22,6 +22,7 @@ from ..core import yamlemit
 from ..core.errors import ManifestError
 from ..core.models import (
     ArchivedResource,
+    BrowserPage,
     CaptureResult,
     ChainRef,
     Failure,
@@ -36,6 +37,7 @@ from ..core.models import (
 )
 from ..core.settings import MAX_AUTHORITIES, CaptureOptions, Operator
 from ..core.yamlload import safe_load
+from .manifest_browser import browser_pages_document, read_browser_pages
 from .manifest_servers import read_servers, servers_document
 
 FORMAT = "archiver-manifest"
@@ -81,7 +83,7 @@ def build_manifest(result: CaptureResult, *, started: datetime, ended: datetime,
         flags=tuple(result.flags), seed_problems=tuple(result.seed_problems), format_version=FORMAT_VERSION,
         operator={"name": operator.name, "contact": operator.contact}, host=socket.gethostname(),
         redacted_headers=tuple(redacted), schedule=schedule, skipped_unlisted=skipped_unlisted or None,
-        interrupted=interrupted, servers=tuple(result.servers))
+        interrupted=interrupted, servers=tuple(result.servers), browser_pages=tuple(result.browser_pages))
 
 
 def _plain(entry: Any) -> Any:
@@ -123,6 +125,8 @@ def manifest_document(m: Manifest) -> dict[str, Any]:
         doc["timestamp_authorities"] = list(m.timestamp_authorities)
     if m.servers:
         doc["servers"] = servers_document(m.servers)
+    if m.browser_pages:
+        doc["browser_pages"] = browser_pages_document(m.browser_pages)
     return doc
 
 
@@ -198,7 +202,15 @@ def _manifest(data: Any) -> Manifest:
         imported_from=_optional(data, "imported_from", dict),
         notes=_texts(_optional(data, "notes", list) or [], "notes"),
         interrupted=_optional(data, "interrupted", bool) or False, servers=_servers(data.get("servers")),
+        browser_pages=_browser_pages(data.get("browser_pages")),
         timestamp_authorities=_authorities(_optional(data, "timestamp_authorities", list) or []))
+
+
+def _browser_pages(value: Any) -> tuple[BrowserPage, ...]:
+    try:
+        return read_browser_pages(value)
+    except ValueError as exc:
+        raise _Wrong(str(exc)) from None
 
 
 def _servers(value: Any) -> tuple[ServerSeen, ...]:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from ..core.models import ServerCert, ServerSeen, ServerTls
+from .manifest_browser import read_entries
 
 MAX_SERVERS = 100_000
 MAX_ADDRESSES = 256
@@ -37,16 +38,10 @@ def servers_document(servers: tuple[ServerSeen, ...]) -> list[dict[str, Any]]:
 
 def read_servers(value: Any) -> tuple[ServerSeen, ...]:
     """The ``servers`` field's entries; ValueError says which is wrong and how."""
-    if value is None:
-        return ()
-    if type(value) is not list or len(value) > MAX_SERVERS:
-        raise ValueError(f"field 'servers' is not a list of at most {MAX_SERVERS} entries")
-    return tuple(_server(entry, f"servers[{i}]") for i, entry in enumerate(value))
+    return read_entries(value, "servers", MAX_SERVERS, _server)
 
 
-def _server(entry: Any, what: str) -> ServerSeen:
-    if type(entry) is not dict:
-        raise ValueError(f"{what} is not a mapping")
+def _server(entry: dict[str, Any], what: str) -> ServerSeen:
     host, scheme = _text(entry, "host", what), _text(entry, "scheme", what)
     port = _int(entry, "port", what, 1, 65535)
     if scheme not in ("http", "https"):

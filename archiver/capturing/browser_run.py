@@ -1,0 +1,196 @@
+"""The capture's main loop, for pages rendered in the browser (``--browser on|auto``).
+
+``on``: every page (seed or linked source) is rendered instead of fetched statically; its document
+and everything the browser asks for are fetched by the capture as the browser asks. What static
+extraction finds in the page and its stylesheets is still fetched, after the page is rendered, when
+the browser did not ask for it. ``auto``: pages are fetched statically; a page the fidelity check
+flags as a JavaScript shell is then rendered too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from concurrent.futures import Executor, Future
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ..browser.driver import Rendered
+from ..browser.proxy import Refused, Relay
+from ..core.models import ArchivedResource, BrowserPage, Failure, Link, PageFlag, Role, Target, TextRecord
+from ..page.fidelity import is_javascript_shell
+from ..page.links import PageLinks
+from ..warc.writer import WarcFileWriter, write_conversion
+from .browsing import BrowserPool, BrowserRequest
+from .exchange import ExchangeWorker, WorkResult
+from .rendered import browser_page, write_render
+
+if TYPE_CHECKING:
+    from .run import _Run
+
+PAGE_ROLES = (Role.SEED, Role.SOURCE)
+
+
+class BrowserRun:
+    def __init__(self, run: _Run, pool: BrowserPool) -> None:
+        self.run, self.pool = run, pool
+        self.mode = run.options.browser
+        self.requests: dict[Future[Any], BrowserRequest] = {}
+        self.renders: dict[Future[Any], str] = {}            # render -> why
+        self.deferred: dict[str, list[Target]] = {}          # page -> requisites found statically meanwhile
+        self.root: dict[str, str] = {}                       # URL -> the page it was found for
+        self.static: dict[str, set[str]] = {}                # page -> URLs static extraction found for it
+        self.pages: list[BrowserPage] = []
+        self.flags: list[PageFlag] = []
+
+    @property
+    def wake(self) -> Future[None]:
+        return self.pool.wake
+
+    def claims(self, target: Target) -> bool:
+        return self.mode == "on" and target.role in PAGE_ROLES
+
+    def render(self, target: Target, why: str = "--browser") -> Future[Any]:
+        future = self.pool.render(target)
+        self.renders[future] = why
+        self.deferred.setdefault(target.url, [])
+        return future
+
+    def dispatch(self, pool: Executor, worker: ExchangeWorker) -> None:
+        """Start fetching what the browser asked for."""
+        for request in self.pool.take():
+            self.run.frontier.claim(request.target)
+            self.root.setdefault(request.target.url, request.page)
+            future = pool.submit(worker.run, request.target, True)
+            self.requests[future] = request
+            self.run.in_flight[future] = request.target
+
+    def owns(self, future: Future[Any]) -> bool:
+        return future in self.requests or future in self.renders
+
+    def finished(self, future: Future[Any], writer: WarcFileWriter) -> None:
+        if future in self.renders:
+            self._rendered(future.result(), self.renders.pop(future), writer)
+            return
+        request = self.requests.pop(future)
+        result: WorkResult = future.result()
+        relay = _relay(result)
+        try:
+            self.run._absorb(result, writer, browsed=True)
+        except BaseException:
+            if relay is not None:
+                relay.body.close()
+            request.reply.set_exception(Refused(502, "the capture stopped"))
+            raise
+        if relay is not None:
+            request.reply.set_result(relay)
+        else:
+            request.reply.set_exception(_refusal(result))
+
+    # what static extraction finds, per page
+    def found(self, target: Target, links: tuple[Link, ...] | list[Link]) -> None:
+        page = target.url if target.role in PAGE_ROLES else self.root.get(target.url, target.via or target.url)
+        urls = self.static.setdefault(page, set())
+        for link in links:
+            urls.add(link.url)
+            self.root.setdefault(link.url, page)
+
+    def defer(self, target: Target) -> bool:
+        """Keep a requisite found statically until its page is rendered; False if no render waits."""
+        page = self.root.get(target.via or "", target.via or "")
+        if page in self.deferred:
+            self.deferred[page].append(target)
+            return True
+        return False
+
+    def after_static(self, result: WorkResult) -> None:
+        """--browser auto: a page the fidelity check calls a shell is rendered too."""
+        target = result.target
+        if self.mode != "auto" or target.role not in PAGE_ROLES or not isinstance(result.page, PageLinks):
+            return
+        if is_javascript_shell(result.page) and target.url not in self.deferred:
+            self.run.frontier.claim(target)
+            self.run.in_flight[self.render(target, "auto: javascript-shell")] = target
+
+    def _rendered(self, rendered: Rendered, why: str, writer: WarcFileWriter) -> None:
+        run = self.run
+        resource = _page_resource(run.tally.resources, rendered.url)
+        parsed = run.tally.pages.get(rendered.url)
+        shell = isinstance(parsed, PageLinks) and is_javascript_shell(parsed)
+        made = write_render(rendered, resource, date=run.clock(), warcinfo_id=writer.warcinfo_id,
+                            level=run.options.compress_level, scratch=run.ws.scratch_dir(run.capture_id))
+        offset = writer.append(made.fragment)
+        made.fragment.close()
+        archived = {r.url for r in run.tally.resources}
+        page = browser_page(rendered, why, made, warc=run.ws.relative(writer.path), offset=offset,
+                            archived=archived, static=self.static.get(rendered.url, set()) | {rendered.url},
+                            shell=shell)
+        self.pages.append(page)
+        if rendered.error:
+            run.tally.failures.append(Failure(rendered.url, resource.role if resource else Role.SEED,
+                                              resource.via if resource else None, "browser", rendered.error))
+        if not rendered.settled:
+            self.flags.append(PageFlag(rendered.url, "browser-unsettled",
+                                       f"still loading after {run.options.timeout:g} s: archived what the page "
+                                       "had loaded by then"))
+        if shell and resource is not None and rendered.dom and page.shell_resolved:
+            self._describe_rendered(resource, rendered, writer)
+        for target in self.deferred.pop(rendered.url, []):
+            run._add(target)
+
+    def _describe_rendered(self, resource: ArchivedResource, rendered: Rendered, writer: WarcFileWriter) -> None:
+        """The static HTML was a shell: the page's citation metadata and main text come from the DOM
+        the browser rendered (a conversion record of its main text, like a static page's)."""
+        from ..net.content_coding import markup
+        from ..page.main_text import main_text
+        from ..page.metadata import extract_metadata
+
+        run = self.run
+        html = markup(rendered.dom.decode("utf-8", "replace"))
+        metadata = extract_metadata(html).as_manifest()
+        for entry in metadata.values():
+            entry["source"] = f"rendered DOM: {entry['source']}"
+        text: TextRecord | None = resource.text
+        extracted = main_text(html, rendered.url)
+        if extracted is not None:
+            import tempfile
+
+            data = extracted.text.encode("utf-8")
+            with tempfile.SpooledTemporaryFile(max_size=2**22, dir=str(run.ws.scratch_dir(run.capture_id))) as frag:
+                record_id, length = write_conversion(frag, url=rendered.url, date=run.clock(),
+                                                     refers_to=resource.record_id, warcinfo_id=writer.warcinfo_id,
+                                                     text=data, level=run.options.compress_level)
+                offset = writer.append(frag)
+            text = TextRecord(record_id, offset, length, hashlib.sha256(data).hexdigest(), len(extracted.text))
+        resources = run.tally.resources
+        at = resources.index(resource)
+        resources[at] = replace(resource, metadata=metadata or resource.metadata, text=text)
+
+    def close(self) -> None:
+        """Refuse what the browser still waits for, then stop the tabs."""
+        for request in self.requests.values():
+            if not request.reply.done():
+                request.reply.set_exception(Refused(503, "the capture has ended"))
+        self.pool.close()
+
+
+def _page_resource(resources: list[ArchivedResource], url: str) -> ArchivedResource | None:
+    """The page's latest archived response (the browser's fetch, in --browser auto)."""
+    for resource in reversed(resources):
+        if resource.url == url and resource.role in PAGE_ROLES:
+            return resource
+    return None
+
+
+def _relay(result: WorkResult) -> Relay | None:
+    fetched = next((f for f in result.fetched if f.target.url == result.target.url), None)
+    if fetched is None or fetched.body is None:
+        return None
+    return Relay(fetched.exchange.head, fetched.body, not fetched.exchange.truncated)
+
+
+def _refusal(result: WorkResult) -> Refused:
+    if result.failure is not None:
+        return Refused(502, f"archiver could not fetch this: {result.failure.reason}")
+    if result.skipped is not None:
+        return Refused(403, f"archiver did not fetch this: {result.skipped.reason}")
+    return Refused(502, "archiver could not fetch this")

@@ -1,0 +1,112 @@
+"""A loopback site for the browser capture tests and bench/browser_capture.py: an article whose
+text arrives by fetch() of JSON, whose images load on scroll, whose font comes from CSS; every
+response gzip-coded and chunked, and every byte sent per request logged, so a test can compare what
+the server sent with what the WARC file holds."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import socketserver
+import threading
+from dataclasses import dataclass, field
+
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+TITLE = "Rivers of the North Carry Ten Times More Silt"
+
+SHELL = """<!doctype html><html><head><meta charset="utf-8"><title>Loading…</title>
+<link rel="stylesheet" href="/css/site.css">
+<script src="/js/vendor.js"></script><script src="/js/runtime.js"></script><script src="/js/app.js"></script>
+</head><body><div id="app">Loading…</div><noscript>Please enable JavaScript.</noscript></body></html>"""
+
+APP_JS = """
+fetch('/api/article.json').then(r => r.json()).then(a => {
+  document.title = a.title;
+  const app = document.getElementById('app');
+  app.innerHTML = '<article><h1 class="fancy">' + a.title + '</h1>' +
+    a.paragraphs.map(p => '<p>' + p + '</p>').join('') +
+    '<div style="height: 2400px"></div>' +
+    a.images.map(src => '<img loading="lazy" width="40" height="40" src="' + src + '" alt="">').join('') +
+    '</article>';
+});
+"""
+CSS = """@font-face { font-family: fancy; src: url(/fonts/fancy.woff2) format("woff2") }
+body { background: #fdf6e3; color: #073642; font: 18px serif } .fancy { font-family: fancy, serif; color: #b58900 }"""
+
+
+def article(n: int = 0) -> bytes:
+    paragraphs = [f"Paragraph {i} of article {n}: sediment loads measured at gauging stations along the rivers "
+                  "rose over two decades, as permafrost thaw opened banks that had been frozen for centuries."
+                  for i in range(6)]
+    images = [f"/img/figure-{i}.png" for i in range(3)]
+    return (f'{{"title": "{TITLE}", "paragraphs": {paragraphs!r}, "images": {images!r}}}'
+            .replace("'", '"').encode())
+
+
+def routes() -> dict[str, tuple[str, bytes]]:
+    found = {"/": ("text/html; charset=utf-8", SHELL.encode()), "/css/site.css": ("text/css", CSS.encode()),
+             "/js/vendor.js": ("text/javascript", b"window.vendor = 1;"),
+             "/js/runtime.js": ("text/javascript", b"window.runtime = 1;"),
+             "/js/app.js": ("text/javascript", APP_JS.encode()),
+             "/api/article.json": ("application/json", article()),
+             "/fonts/fancy.woff2": ("font/woff2", b"wOF2 not a real font" * 20),
+             "/robots.txt": ("text/plain", b"User-agent: *\nAllow: /\n")}
+    for i in range(3):
+        found[f"/img/figure-{i}.png"] = ("image/png", PNG)
+    return found
+
+
+@dataclass(slots=True)
+class RawSite:
+    """One host on ``address``: GET only, HTTP/1.1 kept alive, each body gzip-coded and chunked;
+    ``sent`` holds, per path, the exact bytes of each response."""
+
+    address: str
+    pages: dict[str, tuple[str, bytes]] = field(default_factory=routes)
+    sent: dict[str, list[bytes]] = field(default_factory=dict)
+    _server: socketserver.ThreadingTCPServer | None = None
+
+    def start(self) -> RawSite:
+        site = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            timeout = 10
+
+            def handle(self) -> None:
+                while True:
+                    try:
+                        line = self.rfile.readline(8192)
+                    except OSError:
+                        return
+                    if not line:
+                        return
+                    while self.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
+                        pass
+                    path = line.split(b" ")[1].decode("latin-1")
+                    self.wfile.write(site.response(path))
+
+        self._server = socketserver.ThreadingTCPServer((self.address, 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def origin(self) -> str:
+        assert self._server is not None
+        return f"http://{self.address}:{self._server.server_address[1]}"
+
+    def response(self, path: str) -> bytes:
+        kind, body = self.pages.get(path.split("?", 1)[0], ("text/plain", b"not found"))
+        status = "200 OK" if path.split("?", 1)[0] in self.pages else "404 Not Found"
+        coded = gzip.compress(body, mtime=0)
+        chunks = b"".join(f"{len(coded[i:i + 300]):x}\r\n".encode() + coded[i:i + 300] + b"\r\n"
+                          for i in range(0, len(coded), 300)) + b"0\r\n\r\n"
+        head = (f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Encoding: gzip\r\n"
+                f"Transfer-Encoding: chunked\r\nCache-Control: max-age=60\r\n\r\n").encode()
+        self.sent.setdefault(path, []).append(head + chunks)
+        return head + chunks
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()

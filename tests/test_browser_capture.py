@@ -1,0 +1,111 @@
+"""Capture through a real browser (issue #17): Debian's Chromium behind archiver's recording proxy.
+
+The site (tests/browser_site.py) is an empty shell whose article arrives by fetch() of JSON, whose
+images load on scroll and whose font comes from CSS, every response gzip-coded and chunked: every
+request the browser made must be in the WARC file byte for byte as the server sent it."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import yaml
+from browser_site import TITLE, RawSite
+from warc_reading import read_records
+
+from archiver import capture
+from archiver.core.settings import CaptureOptions
+from archiver.core.workspace import Workspace
+
+
+def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """(width, height, rows of unfiltered pixel bytes) of an 8-bit RGB or RGBA PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    at, idat, width, height, channels = 8, b"", 0, 0, 0
+    while at < len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        chunk = data[at + 8:at + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, color = struct.unpack(">IIBB", chunk[:10])
+            assert depth == 8 and color in (2, 6), (depth, color)
+            channels = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat += chunk
+        at += 12 + length
+    raw, stride, rows, previous = zlib.decompress(idat), width * channels, [], bytes(width * channels)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            left = line[x - channels] if x >= channels else 0
+            up, corner = previous[x], previous[x - channels] if x >= channels else 0
+            guess = {0: 0, 1: left, 2: up, 3: (left + up) // 2}.get(kind)
+            if guess is None:                              # Paeth
+                p = left + up - corner
+                guess = min((abs(p - left), 0, left), (abs(p - up), 1, up), (abs(p - corner), 2, corner))[2]
+            line[x] = (line[x] + guess) & 0xFF
+        rows.append(bytes(line))
+        previous = bytes(line)
+    return width, height, rows
+
+
+def test_every_browser_request_is_archived_as_sent_and_the_rendered_article_is_cited(
+        chromium: str, workspace: Workspace, monkeypatch) -> None:
+    monkeypatch.setenv("ARCHIVER_CHROMIUM", chromium)
+    site = RawSite("127.0.0.194").start()
+    try:
+        seed = site.origin + "/"
+        result = capture([seed], workspace, CaptureOptions(browser="on", timeout=20))
+    finally:
+        site.stop()
+    assert result.ok, result.seed_problems
+    [page] = result.browser_pages
+    assert page.settled and page.error is None
+    assert page.requested >= 10 and page.archived == page.requested      # every browser request archived
+    # what only the scripts and scrolling asked for: the article JSON and the lazy images
+    assert {site.origin + p for p in ("/api/article.json", "/img/figure-0.png", "/img/figure-2.png")} \
+        <= set(page.not_found_statically)
+    assert page.shell_resolved is True and page.title == TITLE
+
+    warc = workspace.root / result.warc_files[0].path
+    records = read_records(warc)
+    stored: dict[str, list[bytes]] = {}
+    for rec in records:
+        if rec.type == "response":
+            stored.setdefault(rec.headers["WARC-Target-URI"], []).append(rec.block)
+    sent = {path: blocks for path, blocks in site.sent.items() if path != "/robots.txt"}
+    assert len(sent) >= 10
+    for path, blocks in sent.items():               # each response byte for byte, gzip and chunks kept
+        for block in blocks:
+            assert block in stored.get(site.origin + path, []), f"{path}: not archived as the server sent it"
+        assert b"Transfer-Encoding: chunked" in blocks[0] and b"Content-Encoding: gzip" in blocks[0]
+
+    by_id = {rec.headers["WARC-Record-ID"]: rec for rec in records}
+    seed_response = next(r for r in result.resources if r.url == seed)
+    kinds = {r.kind: r for r in page.records}
+    assert set(kinds) == {"screenshot", "screenshot-full-page", "pdf", "dom"}
+    shot = by_id[kinds["screenshot"].record_id]
+    assert shot.type == "resource" and shot.headers["WARC-Concurrent-To"] == seed_response.record_id
+    assert by_id[kinds["dom"].record_id].headers["WARC-Refers-To"] == seed_response.record_id
+    assert TITLE.encode() in by_id[kinds["dom"].record_id].block
+    assert by_id[kinds["pdf"].record_id].block.startswith(b"%PDF-")
+    width, height, rows = png_pixels(shot.block)
+    assert (width, height) == (1280, 800)
+    assert len(set(rows)) > 10                      # not blank: rows differ (text, background, title)
+
+    manifest = yaml.safe_load((workspace.root / result.manifest_path).read_text())
+    [listed] = manifest["browser_pages"]
+    assert listed["shell_resolved"] is True and listed["requested"] == page.requested
+    assert {r["kind"] for r in listed["records"]} == set(kinds)
+    titled = next(r for r in manifest["resources"] if r["url"] == seed)
+    assert titled["metadata"]["title"]["value"] == TITLE
+
+    check = subprocess.run([str(Path(sys.executable).parent / "warcio"), "check", "-v", str(warc)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    cited = subprocess.run([sys.executable, "-m", "archiver", "cite", seed, "--style", "markdown",
+                            "-w", str(workspace.root)], capture_output=True, text=True)
+    assert cited.returncode == 0, cited.stderr
+    assert TITLE in cited.stdout and "Loading" not in cited.stdout
