@@ -250,6 +250,9 @@ def test_a_page_without_author_or_date_warns_naming_the_fix(captured) -> None:
                         f"shows them: archiver cite {notice} --set author='Jane Doe' --set date=2026-11-02"]
     _, proc = cite_json(cwd, notice, "--set", "author=Saltmarsh Harbour Authority", "--set", "date=2026-11")
     assert "warning" not in proc.stderr
+    found = run("-w", "ws", "search", "quay closed", "--cite", "csl-json", cwd=cwd)    # search --cite has them too
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)[0]["author"] == [{"literal": "Saltmarsh Harbour Authority"}]
 
 
 @pytest.mark.parametrize("args,message", [

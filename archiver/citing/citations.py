@@ -140,6 +140,12 @@ def cite(workspace: Workspace, targets: list[str], *, at: datetime | None = None
     return [apply_overrides(citation_data(m, settings), overrides.get(m.url, {})) for m in unique]
 
 
+def with_overrides(workspace: Workspace, items: list[CitationData]) -> list[CitationData]:
+    """``items`` with the fields set by hand for their URLs (citations.yaml) in place of the pages' own."""
+    overrides = load_overrides(workspace)
+    return [apply_overrides(item, overrides.get(item.url, {})) for item in items]
+
+
 def set_fields(workspace: Workspace, targets: list[str], changes: Changes, *,
                at: datetime | None = None) -> tuple[str, dict[str, object]]:
     """Keep ``changes`` for the one page ``targets`` name (citations.yaml, never a manifest); returns

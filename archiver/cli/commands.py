@@ -363,12 +363,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     with Index.open(ws) as index:
         hits = index.search(args.query, args.limit)
     if args.cite:
-        from ..citing.citations import citation_data
+        from ..citing.citations import citation_data, with_overrides
         from ..core.settings import load_settings
 
         settings = load_settings(ws.root)
         render = style_renderer(args.cite, settings, ws.root)
-        sys.stdout.write(render([citation_data(m, settings) for m, _, _ in hits]) if hits else "")
+        sys.stdout.write(render(with_overrides(ws, [citation_data(m, settings) for m, _, _ in hits])) if hits else "")
         if hits:
             note_local_copies(settings)
     else:
