@@ -34,6 +34,17 @@ CSS = """@font-face { font-family: fancy; src: url(/fonts/fancy.woff2) format("w
 body { background: #fdf6e3; color: #073642; font: 18px serif } .fancy { font-family: fancy, serif; color: #b58900 }"""
 
 
+STATIC = """<!doctype html><html><head><meta charset="utf-8"><title>Silt: the sources</title>
+<link rel="stylesheet" href="/css/site.css"></head><body><article><h1>Silt: the sources</h1>
+<p>{text}</p><p>The measurements are explained in <a href="/">the article</a>; a live page of gauge
+readings is <a href="/busy.html">here</a>.</p></article></body></html>"""
+
+BUSY = """<!doctype html><html><head><meta charset="utf-8"><title>Live gauges</title>
+<script src="/js/vendor.js"></script><script src="/js/runtime.js"></script>
+<script>setInterval(() => fetch('/api/tick.json?' + Date.now()), 150);</script>
+</head><body><div id="gauges">Loading…</div></body></html>"""
+
+
 def article(n: int = 0) -> bytes:
     paragraphs = [f"Paragraph {i} of article {n}: sediment loads measured at gauging stations along the rivers "
                   "rose over two decades, as permafrost thaw opened banks that had been frozen for centuries."
@@ -50,7 +61,10 @@ def routes() -> dict[str, tuple[str, bytes]]:
              "/js/app.js": ("text/javascript", APP_JS.encode()),
              "/api/article.json": ("application/json", article()),
              "/fonts/fancy.woff2": ("font/woff2", b"wOF2 not a real font" * 20),
-             "/robots.txt": ("text/plain", b"User-agent: *\nAllow: /\n")}
+             "/robots.txt": ("text/plain", b"User-agent: *\nAllow: /\n"),
+             "/article.html": ("text/html; charset=utf-8", STATIC.replace("{text}", "Gauging stations. " * 40).encode()),
+             "/busy.html": ("text/html; charset=utf-8", BUSY.encode()),
+             "/api/tick.json": ("application/json", b'{"level": 3}')}
     for i in range(3):
         found[f"/img/figure-{i}.png"] = ("image/png", PNG)
     return found

@@ -6,6 +6,7 @@ request the browser made must be in the WARC file byte for byte as the server se
 
 from __future__ import annotations
 
+import json
 import struct
 import subprocess
 import sys
@@ -109,3 +110,43 @@ def test_every_browser_request_is_archived_as_sent_and_the_rendered_article_is_c
                             "-w", str(workspace.root)], capture_output=True, text=True)
     assert cited.returncode == 0, cited.stderr
     assert TITLE in cited.stdout and "Loading" not in cited.stdout
+
+
+def archiver(root: Path, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "archiver", *args, "-w", str(root)], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **environ})
+
+
+def test_browser_auto_renders_only_the_flagged_pages_and_a_page_that_never_settles_ends_flagged(
+        chromium: str, tmp_path: Path) -> None:
+    site = RawSite("127.0.0.195").start()
+    try:
+        done = archiver(tmp_path / "ws", "capture", site.origin + "/article.html", "--browser", "auto",
+                        "--timeout", "3", "--json", ARCHIVER_CHROMIUM=chromium)
+    finally:
+        site.stop()
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    rendered = {p["url"]: p for p in summary["browser_pages"]}
+    # the seed has its text in its HTML: static only; its two shell pages were rendered too
+    assert set(rendered) == {site.origin + "/", site.origin + "/busy.html"}
+    shell, busy = rendered[site.origin + "/"], rendered[site.origin + "/busy.html"]
+    assert shell["why"] == busy["why"] == "auto: javascript-shell"
+    assert shell["settled"] and shell["shell_resolved"] is True and shell["archived"] == shell["requested"]
+    assert not busy["settled"] and busy["error"] is None and busy["requested"] >= 5
+    flags = {(f["url"], f["flag"]) for f in summary["flags"]}
+    assert (site.origin + "/busy.html", "browser-unsettled") in flags
+    assert len(site.sent["/article.html"]) == 1                   # the seed was not loaded in the browser
+    assert archiver(tmp_path / "ws", "verify").returncode == 0
+
+
+def test_without_chromium_a_browser_capture_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "no-browsers"
+    empty.mkdir()
+    done = archiver(tmp_path / "ws", "capture", "http://127.0.0.196:9/", "--browser", PATH=str(empty),
+                    PLAYWRIGHT_BROWSERS_PATH=str(empty), ARCHIVER_CHROMIUM="")
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "apt-get install -y chromium" in done.stderr and "pip install 'archiver[browser]'" in done.stderr
+    assert not (tmp_path / "ws" / "archive").exists() or not any((tmp_path / "ws" / "archive").iterdir())

@@ -98,6 +98,7 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
         raise UsageError("no URL to capture")
     seed_urls = list(dict.fromkeys(canonical(s) for s in seeds))
     planner = RequestPlanner(options)      # reads --cookies: bad input fails before anything is written
+    chromium = _chromium() if options.browser != "off" else None    # none: one line, before anything is written
     workspace.ensure()
     signing_key(workspace, settings.witness_file)    # a broken or replaced key stops it before any fetch
     started = clock()
@@ -106,7 +107,7 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
         scratch = workspace.scratch_dir(capture_id)
         try:
             run = _Run(workspace, options, settings, capture_id, seed_urls, planner, progress, clock)
-            run.schedule = schedule
+            run.schedule, run.chromium = schedule, chromium
             return run.run(started)
         except OSError as exc:      # network errors are FetchErrors already: this is the workspace's disk
             where = f" ({exc.filename})" if exc.filename else ""
@@ -156,6 +157,7 @@ class _Run:
         self.skip_counts: dict[str, int] = {}
         self.in_flight: dict[Future[Any], Target] = {}
         self.browser: BrowserRun | None = None     # --browser: pages rendered in Chromium (browser_run.py)
+        self.chromium: str | None = None
         self.stop = StopSignals(self._stopping)
         self.abandoned = 0                  # requests in flight abandoned, URLs left unrequested
         self.servers: tuple[ServerSeen, ...] = ()
@@ -187,8 +189,8 @@ class _Run:
                                 dedup=_dedup(self.ws) if self.options.dedup else None)
         with self.stop:
             try:
-                if self.options.browser != "off":
-                    self.browser = _browser(self, scratch)
+                if self.chromium is not None:
+                    self.browser = _browser(self, scratch, self.chromium)
                 for url in self.seeds:
                     self.frontier.add(Target(url, Role.SEED, 0))
                 self._loop(worker, writer, fetcher)
@@ -433,14 +435,18 @@ class _Run:
         return problems
 
 
-def _browser(run: _Run, scratch: Any) -> BrowserRun:
-    """The browser side of a capture: Chromium found (UsageError naming how to install it if not),
-    its tabs started."""
+def _chromium() -> str:
+    """The Chromium to drive; UsageError naming how to install it if there is none."""
     from ..browser.driver import find_chromium
+
+    return find_chromium()
+
+
+def _browser(run: _Run, scratch: Any, chromium: str) -> BrowserRun:
+    """The browser side of a capture: its tabs started."""
     from .browser_run import BrowserRun
     from .browsing import BrowserPool
 
-    chromium = find_chromium()
     pool = BrowserPool(chromium=chromium, tabs=run.options.browser_tabs, scratch=scratch, bound=run.options.timeout,
                        wait_bound=run.options.timeout * 3 + 10)
     return BrowserRun(run, pool)
