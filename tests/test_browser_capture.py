@@ -150,3 +150,41 @@ def test_without_chromium_a_browser_capture_is_one_line_and_writes_nothing(tmp_p
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
     assert "apt-get install -y chromium" in done.stderr and "pip install 'archiver[browser]'" in done.stderr
     assert not (tmp_path / "ws" / "archive").exists() or not any((tmp_path / "ws" / "archive").iterdir())
+
+
+def test_a_browser_capture_replays_in_pywb_and_in_archiver_serve(chromium: str, workspace: Workspace,
+                                                                   tmp_path: Path, monkeypatch) -> None:
+    """Stopped site, replayed copy: pywb gives back the article JSON the script fetched, as archived;
+    archiver serve's replay runs the page's script against the archive and shows the article."""
+    import gzip
+
+    from browser_site import article
+    from playwright.sync_api import sync_playwright
+    from pywbkit import fetch, wayback
+    from test_replay import replay_server, replayed_frame
+
+    monkeypatch.setenv("ARCHIVER_CHROMIUM", chromium)
+    site = RawSite("127.0.0.197").start()
+    try:
+        seed = site.origin + "/"
+        result = capture([seed], workspace, CaptureOptions(browser="on", timeout=20))
+    finally:
+        site.stop()
+    warc = workspace.root / result.warc_files[0].path
+    stamp = "".join(ch for ch in result.resources[0].date if ch.isdigit())[:14]
+    with wayback([warc], tmp_path / "pywb") as base:
+        body, headers = fetch(f"{base}/coll/{stamp}id_/{site.origin}/api/article.json")
+    assert (gzip.decompress(body) if headers.get("Content-Encoding") == "gzip" else body) == article()
+
+    with replay_server(workspace) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/embed/{result.capture_id}/{stamp}/{seed}")
+            frame = replayed_frame(page, seed)
+            frame.wait_for_function(f"() => document.querySelector('h1') && "
+                                    f"document.querySelector('h1').textContent === {TITLE!r}", timeout=60_000)
+            paragraphs = frame.evaluate("() => document.querySelectorAll('article p').length")
+        finally:
+            browser.close()
+    assert paragraphs == 6
