@@ -42,7 +42,9 @@ def pdf_metadata(data: bytes, whole: bool = True) -> PageMetadata:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    logging.getLogger("pypdf").addHandler(logging.NullHandler())   # pypdf's warnings are not the user's
+    log = logging.getLogger("pypdf")
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())     # pypdf's warnings about a file are not the user's to read
     notes: list[str] = [] if whole else [f"pdf: read from the first {size(len(data))} of a longer file"]
     fields: dict[str, Field] = {"kind": Field("pdf-document", "pdf:%PDF")}
     try:
