@@ -4,6 +4,7 @@ a user would, through ``python -m archiver``; ``openssl ts -verify`` checks ever
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -247,3 +248,49 @@ def test_an_import_is_sealed_with_a_token_too(stamped: tuple[Path, str, str], ca
     assert (root / "manifests" / f"{capture_id}.sha256.tsr").is_file()
     assert run("verify", "--quick", cwd=root).returncode == 0
     assert openssl_verify(root, capture_id, ca.root).returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["bag", "wacz"])
+def test_packages_carry_the_token_and_verify_checks_it(stamped: tuple[Path, str, str], ca: LocalCA, tmp_path: Path,
+                                                       kind: str) -> None:
+    """A package of a stamped capture carries its token: `archiver verify PACKAGE --tsa-root` and
+    `openssl ts -verify` accept it; a changed byte in the token (the package's own hashes made to
+    agree) is an error naming it."""
+    import zipfile
+
+    root, capture_id, _url = stamped
+    out = tmp_path / ("pkg" if kind == "bag" else "pkg.wacz")
+    assert run("export", kind, capture_id, "-o", out, cwd=root).returncode == 0
+    moved = tmp_path / "elsewhere" / out.name            # an empty folder on another machine
+    moved.parent.mkdir()
+    out.rename(moved)
+    good = run("verify", moved, "--tsa-root", ca.root, "--json", cwd=tmp_path)
+    assert good.returncode == 0, good.stdout
+    tokens = json.loads(good.stdout)["timestamps"]["tokens"]
+    assert len(tokens) == 1 and tokens[0]["ok"] and tokens[0]["token"]["root_checked"] is True
+    unpacked = tmp_path / "unpacked"
+    if kind == "bag":
+        manifests = moved / "data" / "manifests"
+    else:
+        with zipfile.ZipFile(moved) as zf:
+            zf.extractall(unpacked)
+        manifests = unpacked / "archiver"
+    token = manifests / f"{capture_id}.sha256.tsr"
+    checked = subprocess.run(["openssl", "ts", "-verify", "-in", token.name, "-data", f"{capture_id}.sha256",
+                              "-CAfile", str(ca.root)], cwd=manifests, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0 and "Verification: OK" in checked.stdout, checked.stderr
+    if kind == "wacz":
+        return
+    data = bytearray(token.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    token.write_bytes(bytes(data))
+    rel = f"data/manifests/{capture_id}.sha256.tsr"
+    for algorithm in ("sha256", "sha512"):            # the bag's own lists agree: only the token check can tell
+        listing = moved / f"manifest-{algorithm}.txt"
+        digest = hashlib.new(algorithm, bytes(data)).hexdigest()
+        listing.write_text("".join(f"{digest}  {rel}\n" if line.endswith(f"  {rel}") else f"{line}\n"
+                                   for line in listing.read_text().splitlines()))
+    bad = run("verify", moved, "--tsa-root", ca.root, cwd=tmp_path)
+    assert bad.returncode == 1, bad.stdout
+    assert any(f"{capture_id}.sha256.tsr" in line and line.startswith("error") for line in bad.stdout.splitlines()), \
+        bad.stdout
