@@ -64,7 +64,12 @@ def routes() -> dict[str, tuple[str, bytes]]:
              "/robots.txt": ("text/plain", b"User-agent: *\nAllow: /\n"),
              "/article.html": ("text/html; charset=utf-8", STATIC.replace("{text}", "Gauging stations. " * 40).encode()),
              "/busy.html": ("text/html; charset=utf-8", BUSY.encode()),
-             "/api/tick.json": ("application/json", b'{"level": 3}')}
+             "/api/tick.json": ("application/json", b'{"level": 3}'),
+             "/crash.html": ("text/html", b'<!doctype html><title>c</title><p>x</p><img src="/hold.png">'),
+             "/hold.png": ("image/png", PNG),
+             "/loop.html": ("text/html", b"<!doctype html><title>l</title><p>y</p><script>for (;;) {}</script>"),
+             "/sources.html": ("text/html", b'<!doctype html><title>s</title><a href="/crash.html">c</a>'
+                               b'<a href="/loop.html">l</a><a href="/article.html">a</a>')}
     for i in range(3):
         found[f"/img/figure-{i}.png"] = ("image/png", PNG)
     return found
@@ -78,6 +83,7 @@ class RawSite:
     address: str
     pages: dict[str, tuple[str, bytes]] = field(default_factory=routes)
     sent: dict[str, list[bytes]] = field(default_factory=dict)
+    holds: dict[str, tuple[threading.Event, threading.Event]] = field(default_factory=dict)   # path: (asked, go on)
     _server: socketserver.ThreadingTCPServer | None = None
 
     def start(self) -> RawSite:
@@ -110,6 +116,10 @@ class RawSite:
         return f"http://{self.address}:{self._server.server_address[1]}"
 
     def response(self, path: str) -> bytes:
+        if path in self.holds:
+            asked, go_on = self.holds[path]
+            asked.set()
+            go_on.wait(30)
         kind, body = self.pages.get(path.split("?", 1)[0], ("text/plain", b"not found"))
         status = "200 OK" if path.split("?", 1)[0] in self.pages else "404 Not Found"
         coded = gzip.compress(body, mtime=0)

@@ -188,3 +188,75 @@ def test_a_browser_capture_replays_in_pywb_and_in_archiver_serve(chromium: str, 
         finally:
             browser.close()
     assert paragraphs == 6
+
+
+def test_a_browser_that_crashes_or_hangs_fails_that_page_only_and_the_capture_is_sealed(
+        chromium: str, workspace: Workspace, monkeypatch) -> None:
+    import threading
+
+    from archiver.browser.processes import kill_marked
+
+    monkeypatch.setenv("ARCHIVER_CHROMIUM", chromium)
+    site = RawSite("127.0.0.198").start()
+    asked, go_on = threading.Event(), threading.Event()
+    site.holds["/hold.png"] = (asked, go_on)
+    killed: list[int] = []
+
+    def crash_when_asked() -> None:          # Chromium dies while /crash.html waits for its image
+        if asked.wait(60):
+            killed.append(kill_marked("--ignore-certificate-errors-spki-list"))
+        go_on.set()
+
+    killer = threading.Thread(target=crash_when_asked)
+    killer.start()
+    try:
+        result = capture([site.origin + "/sources.html"], workspace,
+                         CaptureOptions(browser="on", timeout=1.5, depth=1))
+    finally:
+        go_on.set()
+        killer.join()
+        site.stop()
+    assert killed and killed[0] >= 1
+    pages = {p.url.removeprefix(site.origin): p for p in result.browser_pages}
+    assert set(pages) == {"/sources.html", "/crash.html", "/loop.html", "/article.html"}
+    assert pages["/crash.html"].error and pages["/loop.html"].error and "hung" in pages["/loop.html"].error
+    assert pages["/article.html"].error is None and pages["/article.html"].records   # a new browser took over
+    failed = {f.url.removeprefix(site.origin): f.kind for f in result.failures}
+    assert failed.get("/crash.html") == failed.get("/loop.html") == "browser"
+    assert result.manifest_path and archiver(workspace.root, "verify").returncode == 0
+
+
+def test_sigkill_during_a_browser_capture_leaves_nothing_sealed_and_no_browser_running(
+        chromium: str, tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    from archiver.browser.processes import descendants
+
+    site = RawSite("127.0.0.199").start()
+    root = tmp_path / "ws"
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "archiver", "capture", site.origin + "/busy.html", "--browser",
+                                 "--timeout", "60", "-w", str(root)], env={**os.environ, "ARCHIVER_CHROMIUM": chromium},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while len(site.sent.get("/js/runtime.js", [])) < 1 or not any(p.startswith("/api/tick.json") for p in site.sent):
+            assert proc.poll() is None and time.monotonic() < deadline, "the browser never loaded the page"
+            time.sleep(0.05)
+        browsers = descendants(proc.pid)
+        assert browsers
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        site.stop()
+    assert not list((root / "manifests").glob("*.yaml"))
+    verify = archiver(root, "verify", "--json")
+    report = json.loads(verify.stdout)
+    assert report["captures"] == [] and report["chain_head"] is None, verify.stdout      # nothing sealed
+    assert any(p["path"].endswith(".warc.gz.open") and "orphan" in p["message"] for p in report["problems"])
+    deadline = time.monotonic() + 30                 # the browser goes with its driver's closed pipe
+    while any(Path(f"/proc/{pid}").exists() and b"zombie" not in Path(f"/proc/{pid}/status").read_bytes().lower()
+              for pid in browsers):
+        assert time.monotonic() < deadline, "Chromium outlived the killed capture"
+        time.sleep(0.1)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..browser.ca import CaptureCA
 from ..browser.driver import BrowserSession, Rendered
+from ..browser.processes import kill_marked
 from ..browser.proxy import RecordingProxy, Refused, Relay
 from ..core.errors import UsageError
 from ..core.models import Role, Target
@@ -27,6 +28,7 @@ from ..core.urls import canonical, resolve_link
 
 PAGE_ROLES = (Role.SEED, Role.SOURCE)
 RESTART_AFTER = 25              # pages one Chromium renders before it is replaced (memory stays bounded)
+HANG_GRACE = 5.0                # seconds past three times the page's bound (load, screenshots) before a tab's browser is killed
 
 
 @dataclass(slots=True)
@@ -79,13 +81,28 @@ class _Tab(threading.Thread):
                     session.close()
 
     def _render(self, session: BrowserSession, target: Target) -> Rendered:
+        """Render one page; past its bound and the recordings' (a script in an endless loop, a
+        browser that stopped answering) the watchdog kills this tab's Chromium: the page fails, the
+        next one gets a new browser."""
         with self.lock:
             self.page, self.documents = target, {target.url}
+        hung: list[int] = []
+        watchdog = threading.Timer(self.pool.bound * 3 + HANG_GRACE, lambda: hung.append(
+            kill_marked(f"--proxy-server={self.proxy.address}")))
+        watchdog.daemon = True
+        watchdog.start()
         try:
-            return session.render(target.url, self.pool.bound)
+            rendered = session.render(target.url, self.pool.bound)
         finally:
+            watchdog.cancel()
             with self.lock:
                 self.page = None
+        if hung:
+            session.broken = True
+            rendered.settled = False
+            rendered.error = (f"the browser hung: killed after {self.pool.bound * 3 + HANG_GRACE:g} s"
+                              + (f" ({rendered.error})" if rendered.error else ""))
+        return rendered
 
     def fetch(self, raw_url: str) -> Relay:
         """In a proxy thread: hand the request to the capture and wait for its bytes."""
