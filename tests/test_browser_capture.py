@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 from browser_site import TITLE, RawSite
+from test_provenance import tls_site  # noqa: F401 - the fixture: a TLS server on loopback with a test CA
 from warc_reading import read_records
 
 from archiver import capture
@@ -260,3 +261,23 @@ def test_sigkill_during_a_browser_capture_leaves_nothing_sealed_and_no_browser_r
               for pid in browsers):
         assert time.monotonic() < deadline, "Chromium outlived the killed capture"
         time.sleep(0.1)
+
+
+def test_https_goes_through_the_capture_ca_and_the_fetcher_checks_the_real_server(
+        chromium: str, tls_site, workspace: Workspace, monkeypatch) -> None:  # noqa: F811 - the imported fixture
+    """The browser's HTTPS is decrypted with the capture's own CA (pinned for that Chromium only);
+    the fetcher speaks TLS to the real server, checking its certificate against the system's roots."""
+    url, ca = tls_site
+    monkeypatch.setenv("ARCHIVER_CHROMIUM", chromium)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca.root_pem))      # the capture trusts the test root, as a system would
+    result = capture([url], workspace, CaptureOptions(browser="on", timeout=20))
+    [page] = result.browser_pages
+    assert page.error is None and page.title == "Tls" and page.archived == page.requested >= 2
+    archived = {r.url: r for r in result.resources}
+    assert archived[url + "pic.png"].status == 200 and archived[url].remote_address == "127.0.0.141"
+    [server] = result.servers
+    assert server.tls is not None and "CN=127.0.0.141" in server.tls.chain[0].subject    # the real server's leaf
+
+    monkeypatch.delenv("SSL_CERT_FILE")                        # the real server untrusted: the browser gets nothing
+    again = capture([url], workspace, CaptureOptions(browser="on", timeout=20))
+    assert not again.ok and any(f.kind == "tls" for f in again.failures)
