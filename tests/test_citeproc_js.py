@@ -12,12 +12,12 @@ import re
 import shutil
 import subprocess
 import sys
-import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from conftest import need
+from pdf_files import one_page_pdf
 
 from archiver import capture
 from archiver.citing.formats import FORMATS
@@ -116,22 +116,9 @@ def jsonld(data: dict[str, object]) -> str:
 
 
 def small_pdf(title: str, author: str) -> bytes:
-    """A one-page PDF with an info dictionary (title, author, creation date), offsets computed."""
-    stream = zlib.compress(b"BT /F1 18 Tf 72 720 Td (Minutes of the harbour committee) Tj ET")
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-               b"<< /Title (%s) /Author (%s) /CreationDate (D:20261104090000Z) >>" % (title.encode(), author.encode())]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
+    """A one-page PDF with an info dictionary (title, author, creation date)."""
+    return one_page_pdf([(18, "Minutes of the harbour committee")],
+                        {"Title": title, "Author": author, "CreationDate": "D:20261104090000Z"})
 
 
 def every_kind_site() -> Host:
