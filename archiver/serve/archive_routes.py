@@ -278,12 +278,12 @@ class ArchiveRoutes:
         """The memento page: the replay origin's copy in a frame, what it is and how to cite it."""
         from starlette.responses import HTMLResponse
 
-        from ..citing.citations import citation_data
+        from ..citing.citations import citation_data, with_overrides
         from ..citing.formats import FORMATS
 
         urls, safe = self.urls(request), _safe(found)
         timestamp = timestamp14(found.datetime)
-        data = citation_data(found, self.ctx.settings)
+        data = with_overrides(self.ctx.workspace, [citation_data(found, self.ctx.settings)])[0]
         replay = self.ctx.replay_origin(request.headers.get("host"))     # the same host name: a same-site frame
         html = self.template.render(
             url=found.url, title=data.title, when=memento.memento_datetime(found), iso=found.datetime,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ..citing.citations import citation_data, cite, replay_url
+from ..citing.citations import citation_data, cite, replay_url, with_overrides
 from ..citing.formats import FORMATS
 from ..core.errors import UsageError
 from ..core.moments import parse_moment
@@ -95,7 +95,7 @@ def _failures_of(index: Index, url: str) -> list[Observation]:
 def _citation(view: View, m: Memento | None) -> str | None:
     if m is None or not 200 <= m.status < 300:
         return None
-    return FORMATS[TIMELINE_STYLE]([citation_data(m, view.ctx.settings)]).strip()
+    return FORMATS[TIMELINE_STYLE](with_overrides(view.ctx.workspace, [citation_data(m, view.ctx.settings)])).strip()
 
 
 # -- search --------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..citing.citations import citation_data
+from ..citing.citations import citation_data, with_overrides
 from ..core.errors import ArchiverError
 from ..core.humane import moment_ago, parse_moment, span
 from ..core.settings import Settings
@@ -110,7 +110,7 @@ def drift_report(workspace: Workspace, settings: Settings, since: str | None = N
             good = _last_good(history.get(change.url, []), change)
             if good is not None:
                 memento = mementos[(good.url, good.capture_id)]
-                citation = FORMATS[style]([citation_data(memento, settings)]).strip()
+                citation = FORMATS[style](with_overrides(workspace, [citation_data(memento, settings)])).strip()
         lines.append(ReportLine(change, citation))
     return lines
 
