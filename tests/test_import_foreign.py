@@ -492,3 +492,32 @@ def test_a_page_whose_newest_copy_is_a_revisit_cites_with_its_title_and_date(tmp
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)["results"]
     assert hits and all(TITLE in json.dumps(hit, ensure_ascii=False) for hit in hits)
+
+
+def test_an_imported_pdf_cites_with_the_documents_own_title_and_author(serve, tmp_path: Path) -> None:
+    """A PDF in an imported WARC file is described from its own info dictionary, as a captured one is."""
+    from pdf_files import one_page_pdf
+
+    from archiver.demo.server import Host, Response
+
+    pdf = one_page_pdf([(18, "Harbour committee minutes")],
+                       {"Title": "Minutes of the harbour committee", "Author": "Saltmarsh Town Council",
+                        "CreationDate": "D:20261104090000Z"})
+    site = serve([Host("docs", "127.0.0.195", routes={"/minutes.pdf": Response(200, [
+        ("Content-Type", "application/pdf")], pdf)})])
+    url = site.url("docs", "/minutes.pdf")
+    first = Workspace(tmp_path / "first")
+    result = capture([url], first, CaptureOptions(depth=0, timeout=10))
+    warc = next(first.root.glob("archive/*.warc.gz"))
+    assert result.resources[0].metadata and result.resources[0].metadata["title"]["value"] == \
+        "Minutes of the harbour committee"
+    ws = new_workspace(tmp_path / "second")
+    capture_id, manifest = import_ok(ws, warc)
+    (resource,) = [r for r in manifest["resources"] if r["url"] == url]
+    assert resource["metadata"]["title"]["value"] == "Minutes of the harbour committee"
+    cited = cli(ws, "cite", url, "--style", "csl-json")
+    assert cited.returncode == 0, cited.stderr
+    (item,) = json.loads(cited.stdout)
+    assert item["title"] == "Minutes of the harbour committee"
+    assert item["author"] == [{"literal": "Saltmarsh Town Council"}] or \
+        any("Saltmarsh" in json.dumps(a) for a in item["author"])

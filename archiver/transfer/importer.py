@@ -13,7 +13,7 @@ Order, so that a bad input never touches the workspace:
    Only the gzip framing changes, never a record's bytes: the members hold exactly the input's bytes
    from one record's first byte to the next one's, so decompressing the stored file gives back the
    input byte for byte. A WARC already gzipped per record is stored as it came;
-4. the main text and citation metadata of every 2xx HTML page are computed, the text stored as
+4. the citation metadata of every 2xx HTML page and PDF document, and the main text of every HTML page, are computed, the text stored as
    ``conversion`` records in ``archive/<capture-id>-derived.warc.gz``;
 5. only then: copy the WARC files in (``.open`` name, fsync, rename), seal the manifest, index it.
 
@@ -54,6 +54,7 @@ from ..fixity.seal import seal, signing_key
 from ..index.store import index_sealed
 from ..page.main_text import main_text
 from ..page.metadata import extract_metadata
+from ..page.pdf_metadata import pdf_metadata
 from ..warc.arc import ArcError, ArcFacts, convert_arc, is_arc_start, opening_of
 from ..warc.reader import file_digest
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, write_conversion
@@ -210,11 +211,14 @@ class _Described:
 
 def _describe(checked: list[Checked], tmp: Path, capture_id: str, started: datetime,
               level: int) -> tuple[dict[str, _Described], Path | None]:
-    """Citation metadata and main text of every 2xx HTML response (by record id); the texts go
-    into a small WARC file of conversion records."""
+    """Citation metadata of every 2xx HTML or PDF response and the main text of every HTML one (by
+    record id); the texts go into a small WARC file of conversion records."""
     out: dict[str, _Described] = {}
     path = tmp / f"{capture_id}-derived.warc.gz"
     writer: WarcFileWriter | None = None
+    for entry in (e for c in checked for e in c.entries if e.pdf):
+        data, entry.pdf = entry.pdf or b"", None
+        out[entry.record_id] = _Described(pdf_metadata(data, whole=entry.pdf_whole).as_manifest(), None)
     for entry in (e for c in checked for e in c.entries if e.html):
         html, entry.html = entry.html or "", None
         meta = extract_metadata(html, fallback_language=entry.language).as_manifest()

@@ -53,6 +53,8 @@ class Entry:
     entity_bytes: int = 0
     entity_sha256: str | None = None
     html: str | None = None              # decoded body of a 2xx HTML response, for describing
+    pdf: bytes | None = None             # the first bytes of a 2xx PDF response's body, for describing
+    pdf_whole: bool = False              # ``pdf`` holds the whole body
     language: str | None = None
     offset: int = 0                      # of its gzip member in the stored file
     length: int = 0
@@ -135,7 +137,8 @@ def _prefix_of(rec: ScannedRecord, http: HttpHead | None) -> int:
     """What import keeps of a record's first bytes: a warcinfo's fields, a 2xx HTML page's entity."""
     if rec.type == "warcinfo":
         return _SOFTWARE_BYTES
-    if rec.type == "response" and http is not None and is_html(http.get("Content-Type")):
+    if rec.type == "response" and http is not None and (is_html(http.get("Content-Type"))
+                                                        or is_pdf(http.get("Content-Type"))):
         status, _ = bounds.status_of(http.statusline)
         if status is not None and 200 <= status < 300:
             return PARSE_PREFIX_BYTES
@@ -264,7 +267,11 @@ def _read_http(rec: ScannedRecord, kept: Kept, http: HttpHead, entry: Entry, lab
     if entry.type != "response":
         return
     entry.entity_bytes, entry.entity_sha256 = kept.entity_bytes, rec.entity_sha256
-    if kept.prefix:
+    if kept.prefix and is_pdf(entry.content_type):
+        body = decode_for_parsing(bytes(kept.prefix), http.get("Content-Encoding"))
+        entry.pdf = body or None
+        entry.pdf_whole = bool(body) and http.get("Content-Encoding") is None and entry.entity_bytes <= len(kept.prefix)
+    elif kept.prefix:
         body = decode_for_parsing(bytes(kept.prefix), http.get("Content-Encoding"))
         entry.html = decode(body, entry.content_type) if body else None
 
@@ -282,6 +289,10 @@ def _url_problem(url: str | None) -> str | None:
 
 def is_html(content_type: str | None) -> bool:
     return (content_type or "").split(";")[0].strip().lower() in _HTML_TYPES
+
+
+def is_pdf(content_type: str | None) -> bool:
+    return (content_type or "").split(";")[0].strip().lower() == "application/pdf"
 
 
 def _warcinfo_software(fields: bytearray) -> str | None:
