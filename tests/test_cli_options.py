@@ -65,7 +65,7 @@ def commands(tmp: Path, warc: Path) -> dict[tuple[str, ...], list[str]]:
         ("export", "cdxj"): ["-o", str(tmp / "o.cdxj")],
         ("list",): [], ("show",): [ID], ("extract",): [URL, "-o", str(tmp / "o.html")], ("serve",): [],
         ("init",): ["--no-input"], ("clean",): [],
-        ("timestamp",): [],
+        ("timestamp",): [], ("rescue",): [str(tmp / "paper.md")],
     }
 
 

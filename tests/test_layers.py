@@ -13,7 +13,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 DOC = PACKAGE.parent / "docs" / "architecture.md"
-LAYERS = ["core", "net", "warc", "page", "fixity", "index", "browser", "capturing", "citing", "watch", "transfer", "demo", "serve", "cli"]
+LAYERS = ["core", "net", "warc", "page", "fixity", "index", "browser", "capturing", "citing", "watch", "rescue",
+          "transfer", "demo", "serve", "cli"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 TOP = {"__init__", "__main__", "citeformats"}   # the public API, `python -m archiver` and the README's
                                                 # `archiver.citeformats`: above every layer

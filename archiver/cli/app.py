@@ -27,6 +27,7 @@ from .init_command import EPILOG_INIT, add_init_arguments, cmd_init
 from .key_commands import EPILOG_KEYGEN, add_keygen_arguments
 from .parser import WORKSPACE_HELP, add_global_options, apply_global_options, exit_codes_text
 from .parser import CommandParser as _Parser
+from .rescue_command import add_rescue_command
 
 
 def _later(module: str, name: str) -> Any:
@@ -234,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_set_argument(cite)
     cite.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
     cite.set_defaults(func=cmd_cite)
+    add_rescue_command(sub, _later("rescue_command", "cmd_rescue"))
 
     find = sub.add_parser("search", help="full-text search over the text of everything archived",
                           description="Search the main text and titles of every archived page (SQLite FTS5): "
