@@ -162,6 +162,37 @@ def test_found_list_equals_the_known_list_and_spans_are_the_urls(tmp_path: Path,
     assert doc.date == ("2026-01-05" if kind != "bib" else None)
 
 
+def test_markdown_links_in_tables_quotes_lists_and_raw_html(tmp_path: Path) -> None:
+    t = "https://t.example"
+    path = tmp_path / "s.md"
+    path.write_text(f"""| a | b |
+|---|---|
+| [x]({t}/1) | <{t}/2> |
+
+> quoted [q](<{t}/3 x>) and {t}/4
+> continued
+
+- item [l]({t}/5 'title')
+  - nested {t}/6
+
+[r2]: <{t}/7> 'has title'
+[r3]:
+  {t}/8
+
+Setext [s]({t}/9)
+---
+
+Inline <span title="{t}/no">html</span> and <a href="{t}/10">a</a>.
+[not a definition]: {t}/11
+""")
+    doc = find(path)
+    assert [(o.syntax, o.url) for o in doc.occurrences] == [
+        ("markdown-link", f"{t}/1"), ("markdown-autolink", f"{t}/2"), ("markdown-link", f"{t}/3 x"),
+        ("text", f"{t}/4"), ("markdown-link", f"{t}/5"), ("text", f"{t}/6"), ("markdown-reference", f"{t}/7"),
+        ("markdown-reference", f"{t}/8"), ("markdown-link", f"{t}/9"), ("html-a", f"{t}/10"), ("text", f"{t}/11")]
+    assert [o.insert_at is None for o in doc.occurrences].count(True) == 1     # r2's title is the author's
+
+
 def test_plain_text_urls_lose_the_sentence_punctuation_around_them(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("See https://a.example/x. And (https://a.example/y), \"https://a.example/z?q=1\"; "

@@ -64,10 +64,10 @@ def cmd_rescue(args: argparse.Namespace) -> int:
         raise UsageError(f"--depth {exc.problem}") from None
     style = args.style or settings.citation_style
     progress = TerminalProgress()
-    print(f"archiver: rescue: reading {path}", file=sys.stderr)
     try:
         report = rescue(RescueRequest(path, style, render, args.refresh), Workspace(root), options,
-                        settings=settings, progress=progress)
+                        settings=settings, progress=progress,
+                        announce=lambda line: print(f"archiver: rescue: {line}", file=sys.stderr, flush=True))
     finally:
         progress.clear()
     from ..rescue.report import summary
@@ -78,7 +78,7 @@ def cmd_rescue(args: argparse.Namespace) -> int:
         sys.stdout.write(summary(report))
         if report.bibliography:
             sys.stdout.write("\n" + report.bibliography)
-    if report.capture_id:
+    if report.outputs:
         note_local_copies(settings)
     lost = [u for u in report.urls if u.outcome in ("dead", "failed") and not u.archived_url]
     if lost:

@@ -33,6 +33,7 @@ REFERENCE = re.compile(r"^ {0,3}\[(?:[^\]\\]|\\.)+\]:[ \t]*\n?[ \t]*" + _DEST + 
                        _TITLE + r")?[ \t]*$", re.MULTILINE)
 REFERENCE_MARK = re.compile(r"^[\"'(]archived (\d{4}-\d{2}-\d{2}) at (\S+)[\"')]$")
 TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+MAX_LINK_TEXT = 4096          # how far back a link's text may start
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 FRONT_DATE = re.compile(r"^date:[ \t]*[\"']?(\d{4}-\d{2}-\d{2})", re.MULTILINE)
 
@@ -101,10 +102,6 @@ def _inline(doc: Document, md: MarkdownIt, begin: int, end: int, hrefs: Counter[
     view = "".join(masked)
     for mark in MARK.finditer(view):
         mask(begin + mark.start(), begin + mark.end())
-    for tag in TAG.finditer(view):                 # raw HTML: its <a href> as HTML, the rest left alone
-        if not AUTOLINK.fullmatch(tag.group()):
-            found_html.scan(doc, text, begin + tag.start(), begin + tag.end())
-            mask(begin + tag.start(), begin + tag.end())
     view = "".join(masked)
     for match, group in [(m, 1) for m in LINK.finditer(view)] + [(m, 1) for m in AUTOLINK.finditer(view)]:
         raw = match.group(group)
@@ -122,6 +119,10 @@ def _inline(doc: Document, md: MarkdownIt, begin: int, end: int, hrefs: Counter[
         doc.add(Occurrence(url, syntax, start, stop, insert_at=after, extend_at=extend, versions=versions))
         mask(_link_text_start(view, match.start()) + begin if match.re is LINK else begin + match.start(), after)
     view = "".join(masked)
+    for tag in TAG.finditer(view):                 # raw HTML: its <a href> as HTML, the rest left alone
+        found_html.scan(doc, text, begin + tag.start(), begin + tag.end())
+        mask(begin + tag.start(), begin + tag.end())
+    view = "".join(masked)
     for start, stop, url in urls_in(view, 0, len(view)):
         versions, extend = _marks(text, begin + stop, end)
         doc.add(Occurrence(url, "text", begin + start, begin + stop, insert_at=begin + stop, extend_at=extend,
@@ -131,7 +132,7 @@ def _inline(doc: Document, md: MarkdownIt, begin: int, end: int, hrefs: Counter[
 def _link_text_start(view: str, close: int) -> int:
     """Where the link text that ends at ``view[close]`` (its ``]``) opens: the balanced ``[``."""
     depth = 0
-    for i in range(close, -1, -1):
+    for i in range(close, max(-1, close - MAX_LINK_TEXT), -1):
         if view[i] == "]" and (i == 0 or view[i - 1] != "\\"):
             depth += 1
         elif view[i] == "[" and (i == 0 or view[i - 1] != "\\"):

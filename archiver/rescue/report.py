@@ -153,6 +153,7 @@ def summary(report: RescueReport) -> str:
     for kind, path in report.outputs.items():
         lines.append(f"{kind}: {path}")
     if not report.outputs:
-        lines.append("nothing written: no link needed capturing (--refresh captures again)"
-                     if report.urls else "nothing written: the document cites no http(s) URL")
+        lines.append("nothing written: " + ("no URL could be archived" if report.capture_id else
+                                            "no link needed capturing (--refresh captures again)" if report.urls
+                                            else "the document cites no http(s) URL"))
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ else changed. Every change is an insertion at a position the finder recorded:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 
@@ -49,7 +50,7 @@ def _bibtex_fields(doc: Document, entry: list[tuple[Occurrence, Version]]) -> st
     fields += [("archiveurl", version.url), ("archivedate", version.date)]
     text = doc.text or ""
     start = text.rfind("@", 0, first.start or 0)
-    if "addendum" not in text[start:first.insert_at].lower():
+    if not re.search(r"[\s,]addendum\s*=", text[start:first.insert_at], re.IGNORECASE):
         copies = "; ".join(f"archived {v.date} at \\url{{{v.url}}}" for v in dict.fromkeys(v for _, v in entry))
         fields.append(("addendum", f"Archived copy: {copies}" if len(entry) == 1 else f"Archived copies: {copies}"))
     return "".join(f",\n  {name} = {{{value}}}" for name, value in fields)

@@ -44,15 +44,21 @@ class RescueRequest:
 
 
 def rescue(request: RescueRequest, workspace: Workspace, options: CaptureOptions, *, settings: Settings,
-           progress: ProgressCallback | None = None, clock: Clock = _utcnow) -> RescueReport:
+           progress: ProgressCallback | None = None, clock: Clock = _utcnow,
+           announce: Callable[[str], None] | None = None) -> RescueReport:
     """Rescue the document ``request.path``: see the module's docstring. UsageError for a document
-    that cannot be read; what fails per URL is in the report, never raised."""
+    that cannot be read; what fails per URL is in the report, never raised. ``announce`` is told, in
+    one line, what was found and what will be captured."""
     doc = find(request.path)
     cited = doc.cited()
     gone = {} if request.refresh else reports.known_gone(workspace, request.path)
     wanted = [url for url, seen in cited.items()
               if request.refresh or not (all(o.versions for o in seen) or url in gone)]
     report = RescueReport(str(request.path), doc.format, doc.date, None, clock().isoformat(), skipped=doc.skipped)
+    if announce is not None:
+        robust = sum(all(o.versions for o in seen) for seen in cited.values())
+        announce(f"{request.path} cites {len(cited)} URLs ({robust} with an archived copy named, {len(gone)} found "
+                 f"dead before): capturing {len(wanted)}")
     result = capture(wanted, workspace, options, settings=settings, progress=progress, clock=clock) if wanted else None
     report.capture_id = result.capture_id if result else None
     versions: dict[str, Version] = {}
