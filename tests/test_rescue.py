@@ -434,6 +434,8 @@ def test_html_rescue_writes_robust_links_by_the_spec(tmp_path: Path, site: str,
     finally:
         server.stop()
     assert (tmp_path / "paper.sources.bib").read_text().count("@online") == 3
+    again = run_rescue(tmp_path / "paper.robust.html", ws, settings)      # Robust Links already: nothing to do
+    assert again.capture_id is None and [u.outcome for u in again.urls].count("robust") == 4
     assert report.document_date == "2026-01-05"
 
 
@@ -530,13 +532,29 @@ def test_the_command_prints_json_and_exits_1_for_a_url_lost(tmp_path: Path, site
     assert (tmp_path / "notes.links.md").exists()
 
 
+def zip_of(members: dict[str, str]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in members.items():
+            z.writestr(name, text)
+    return out.getvalue()
+
+
 @pytest.mark.parametrize("name,content,line", [
     ("missing.md", None, "archiver: missing.md does not exist"),
     ("paper.odt", b"x", "archiver: paper.odt: rescue reads"),
     ("broken.docx", b"not a zip", "archiver: broken.docx is not a DOCX file (not a ZIP archive)"),
     ("broken.bib", b"@misc{a, title = {unclosed", "archiver: broken.bib: not BibTeX as archiver reads it"),
+    ("deep.bib", b"@misc{a, title = " + b"{" * 100 + b"}" * 100 + b"}", "archiver: deep.bib: not BibTeX as archiver "
+     "reads it: braces nested over 64 deep"),
+    ("entities.docx", None, "archiver: word/document.xml in the DOCX file declares a DOCTYPE or entities"),
+    ("bomb.docx", None, "archiver: word/document.xml in the DOCX file is"),
 ])
 def test_bad_documents_are_one_line_and_exit_2(tmp_path: Path, name: str, content: bytes | None, line: str) -> None:
+    if name == "entities.docx":
+        content = zip_of({"word/document.xml": '<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'})
+    if name == "bomb.docx":
+        content = zip_of({"word/document.xml": "<x>" + " " * (33 * 2**20) + "</x>"})
     if content is not None:
         (tmp_path / name).write_bytes(content)
     proc = cli("-w", "ws", "rescue", name, cwd=tmp_path)
