@@ -96,7 +96,8 @@ class BrowserRun:
 
     def defer(self, target: Target) -> bool:
         """Keep a requisite found statically until its page is rendered; False if no render waits."""
-        page = self.root.get(target.via or "", target.via or "")
+        via = target.via or ""
+        page = via if via in self.deferred else self.root.get(via, via)    # found in the page, or in its CSS
         if page in self.deferred:
             self.deferred[page].append(target)
             return True

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from .. import __version__
-from ..core.capture_options import bounds_help, shown
+from ..core.capture_options import BROWSER_MODES, bounds_help, shown
 from ..core.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USAGE, ArchiverError, UsageError
 from .cite_fields import add_set_argument
 from .commands import (
@@ -413,8 +413,7 @@ def add_capture_flags(p: argparse.ArgumentParser) -> None:
                    help=f"wall-clock limit per exchange, {bounds_help('timeout')} (default 30)")
     p.add_argument("--concurrency", type=int, metavar="N",
                    help=f"exchanges in flight at once, {bounds_help('concurrency')} (default 16)")
-    p.add_argument("--per-host", type=int, metavar="N",
-                   help=f"exchanges in flight per host, {bounds_help('per_host')} (default 2)")
+    p.add_argument("--per-host", type=int, metavar="N", help=f"exchanges in flight per host, {bounds_help('per_host')} (default 2)")
     p.add_argument("--user-agent", metavar="TEXT",
                    help="User-Agent header, printable ISO-8859-1 (default names archiver and its version)")
     p.add_argument("--ignore-robots", action="store_true", help="fetch what robots.txt disallows")
@@ -428,9 +427,7 @@ def add_capture_flags(p: argparse.ArgumentParser) -> None:
                    help="keep found URLs off private addresses even when the seeds are private")
     p.add_argument("--insecure", action="store_true",
                    help="archive over TLS even when the certificate cannot be verified (the manifest says so)")
-    p.add_argument("--browser", nargs="?", const="on", choices=("on", "auto", "off"),
-                   help="render pages in Chromium behind archiver's recording proxy: on (every page), auto (pages "
-                        "the static capture flags as JavaScript shells), off (default); put it after the URL")
+    p.add_argument("--browser", nargs="?", const="on", choices=BROWSER_MODES, help="render pages in Chromium: on (all), auto (JS shells)")
     p.add_argument("--browser-tabs", type=int, metavar="N", help=f"pages rendered at once, {bounds_help('browser_tabs')} (default 1)")
     p.add_argument("--no-dedup", action="store_true",
                    help="store every payload again, even when identical to an earlier capture of the URL")
