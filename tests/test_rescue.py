@@ -92,7 +92,7 @@ def html_doc(a: str) -> tuple[str, list[str]]:
 <body>
 <p>See <a class="x" href="{a}/one#results">the report</a> and <a href='{a}/two'>the notice</a>,
 <a href="{a}/old">a moved page</a>, <a href="{a}/gone">a dead one</a>, <a href="mailto:x@example.org">mail</a>,
-<a href="{a}/three?x=1&amp;y=2">minutes</a>.</p>
+<a href="{a}/three?x=1&amp;y=2" data-versiondate="2026-01-04">minutes</a>.</p>
 <pre><code>{a}/code</code></pre>
 <script>var u = "<a href='{a}/code'>";</script>
 <!-- <a href="{a}/code">no</a> -->
@@ -368,6 +368,7 @@ def test_markdown_rescue_archives_each_url_once_and_adds_only_the_archived_copie
         f"{site}/one": "captured", f"{site}/two": "captured", f"{site}/three?x=1": "captured",
         f"{site}/wiki/Foo_(bar)": "captured", f"{site}/old": "captured", f"{site}/gone": "dead"}
     assert outcomes[f"{site}/old"].redirected_to == f"{site}/two"
+    assert outcomes[f"{site}/one"].where == ("line 7", "line 18") and outcomes[f"{site}/gone"].where == ("line 20",)
     assert outcomes[f"{site}/gone"].status == 404 and outcomes[f"{site}/gone"].archived_url is None
     assert len(manifests(ws)) == 1 and report.capture_id
     sealed = (ws.manifests_dir / f"{report.capture_id}.yaml").read_text()
@@ -407,8 +408,9 @@ def test_html_rescue_writes_robust_links_by_the_spec(tmp_path: Path, site: str,
     report = run_rescue(paper, ws, settings, style="bibtex")
     robust = (tmp_path / "paper.robust.html").read_text()
     only_insertions(text.encode(), robust.encode())
-    attributes = re.compile(r' data-originalurl="[^"]*" data-versionurl="[^"]*" data-versiondate="[^"]*"')
+    attributes = re.compile(r' data-originalurl="[^"]*" data-versionurl="[^"]*"(?: data-versiondate="[^"]*")?')
     assert len(attributes.findall(robust)) == 4 and attributes.sub("", robust) == text   # not the dead one
+    assert robust.count("data-versiondate") == 4                  # the author's own date is not given twice
 
     class Anchors(HTMLParser):
         found: list[dict[str, str | None]] = []

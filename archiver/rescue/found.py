@@ -8,6 +8,7 @@ as surrogates, so writing it back gives the same bytes); ``byte_span`` converts 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,7 @@ class Document:
     occurrences: list[Occurrence] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     date: str | None = None      # the document's own date (front matter, meta, core properties), ISO
+    line_starts: list[int] | None = None
 
     def add(self, occurrence: Occurrence) -> None:
         """Keep ``occurrence`` when it names an http(s) URL; else note it as skipped."""
@@ -72,6 +74,14 @@ class Document:
         for occurrence in self.occurrences:
             out.setdefault(canonical(occurrence.url), []).append(occurrence)
         return out
+
+    def place(self, occurrence: Occurrence) -> str:
+        """Where the document cites it, for a reader: the entry, part or page, else 'line N'."""
+        if occurrence.where or self.text is None or occurrence.start is None:
+            return occurrence.where
+        if self.line_starts is None:
+            self.line_starts = [0] + [i + 1 for i, c in enumerate(self.text) if c == "\n"]
+        return f"line {bisect_right(self.line_starts, occurrence.start)}"
 
     def byte_span(self, occurrence: Occurrence) -> tuple[int, int] | None:
         """The occurrence's span in the file's bytes."""

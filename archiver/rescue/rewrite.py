@@ -39,9 +39,14 @@ def _markdown(version: Version) -> str:
     return f" ([archived {version.date}]({_markdown_url(version.url)}))"
 
 
-def _html(occurrence: Occurrence, version: Version) -> str:
-    return (f' data-originalurl="{escape(occurrence.url)}" data-versionurl="{escape(version.url)}" '
-            f'data-versiondate="{version.date}"')
+def _html(text: str, occurrence: Occurrence, version: Version) -> str:
+    """The Robust Link attributes the tag lacks (an author may have given data-originalurl or
+    data-versiondate already: an attribute is never given twice)."""
+    at = occurrence.insert_at or 0
+    tag = text[text.rfind("<", 0, at):at].lower()
+    wanted = [("data-originalurl", occurrence.url), ("data-versionurl", version.url), ("data-versiondate", version.date)]
+    return "".join(f' {name}="{escape(value)}"' for name, value in wanted
+                   if not re.search(rf"\s{name}\s*=", tag))
 
 
 def _bibtex_fields(doc: Document, entry: list[tuple[Occurrence, Version]]) -> str:
@@ -84,7 +89,7 @@ def edits(doc: Document, versions: dict[str, Version], refresh: bool = False) ->
 
 def _addition(doc: Document, occurrence: Occurrence, version: Version) -> str:
     if occurrence.syntax == "html-a":
-        return _html(occurrence, version)
+        return _html(doc.text or "", occurrence, version)
     if occurrence.syntax == "markdown-reference":
         return f' "archived {version.date} at {version.url}"'
     if doc.format == "markdown":

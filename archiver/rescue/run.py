@@ -65,14 +65,15 @@ def rescue(request: RescueRequest, workspace: Workspace, options: CaptureOptions
     sources: list[CitationData] = []
     for url, seen in cited.items():
         if url in gone:
-            written, where = _written(seen)
+            written, where = _written(doc, seen)
             report.urls.append(UrlOutcome(url, written, where, "dead", capture_id=gone[url], reason=(
                 f"not archived when rescue {gone[url]} tried it; not tried again (--refresh tries again)")))
             continue
         if result is None or url not in wanted:
-            report.urls.append(_robust(url, seen))
+            report.urls.append(_robust(url, *_written(doc, seen), seen))
             continue
-        outcome, item = _judge(url, seen, result, workspace, settings, request.render, doc.date)
+        outcome, item = _judge(url, seen, _written(doc, seen), result, workspace, settings, request.render,
+                               doc.date)
         report.urls.append(outcome)
         if item is not None and outcome.archived_url and outcome.archived_at:
             versions[url] = Version(outcome.archived_url, outcome.archived_at[:10])
@@ -83,12 +84,12 @@ def rescue(request: RescueRequest, workspace: Workspace, options: CaptureOptions
     return report
 
 
-def _written(seen: list[Occurrence]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    return tuple(dict.fromkeys(o.url for o in seen)), tuple(dict.fromkeys(o.where for o in seen if o.where))
+def _written(doc: Document, seen: list[Occurrence]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    places = (doc.place(o) for o in seen)
+    return tuple(dict.fromkeys(o.url for o in seen)), tuple(dict.fromkeys(p for p in places if p))
 
 
-def _robust(url: str, seen: list[Occurrence]) -> UrlOutcome:
-    written, where = _written(seen)
+def _robust(url: str, written: tuple[str, ...], where: tuple[str, ...], seen: list[Occurrence]) -> UrlOutcome:
     named = [v for o in seen for v in o.versions]
     return UrlOutcome(url, written, where, "robust", archived_url=named[-1] if named else None)
 
@@ -109,9 +110,10 @@ def _final(url: str, result: CaptureResult) -> tuple[ArchivedResource | None, st
     return res, current if current != url else None
 
 
-def _judge(url: str, seen: list[Occurrence], result: CaptureResult, workspace: Workspace, settings: Settings,
-           render: Renderer, doc_date: str | None) -> tuple[UrlOutcome, CitationData | None]:
-    written, where = _written(seen)
+def _judge(url: str, seen: list[Occurrence], places: tuple[tuple[str, ...], tuple[str, ...]], result: CaptureResult,
+           workspace: Workspace, settings: Settings, render: Renderer,
+           doc_date: str | None) -> tuple[UrlOutcome, CitationData | None]:
+    written, where = places
     res, redirected = _final(url, result)
     base = UrlOutcome(url, written, where, "failed", capture_id=result.capture_id, redirected_to=redirected)
     if res is None or res.status >= 400 or 300 <= res.status < 400:
