@@ -131,5 +131,13 @@ class CiteprocJS:
 @functools.cache
 def shared_processor() -> CiteprocJS:
     """The process's one CiteprocJS, so that a server or a loop of renders builds each style once.
-    A cache, not state: its answers are those of a fresh CiteprocJS."""
-    return CiteprocJS()
+    A cache, not state: its answers are those of a fresh CiteprocJS.
+
+    It is closed when the interpreter exits (atexit, while V8's threads still run): left to the
+    garbage collector at finalization, closing a V8 context can wait forever on a thread that is gone
+    (seen: ``archiver report`` hanging after printing, one time in three)."""
+    import atexit
+
+    processor = CiteprocJS()
+    atexit.register(processor.close)
+    return processor
