@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -482,16 +482,22 @@ def test_a_dead_link_cites_the_last_good_capture_and_a_change_since_the_document
     from archiver.capturing.run import capture
 
     dying, drifting = Changing(b"<title>Alive</title><p>here</p>"), Changing(b"<title>Drift</title><p>first</p>")
-    running = serve([Host("b", "127.0.0.174", routes={"/dying": dying, "/drift": drifting})])  # type: ignore[operator]
-    dying_url, drift_url = running.url("b", "/dying"), running.url("b", "/drift")
+    dated = Response(200, HTML, b'<title>Dated</title><script type="application/ld+json">{"@type": "NewsArticle", '
+                                b'"headline": "Dated", "dateModified": "2026-02-01T10:00:00Z"}</script><p>x</p>')
+    running = serve([Host("b", "127.0.0.174", routes={"/dying": dying, "/drift": drifting,  # type: ignore[operator]
+                                                       "/dated": dated})])
+    dying_url, drift_url, dated_url = running.url("b", "/dying"), running.url("b", "/drift"), running.url("b", "/dated")
     ws = Workspace(tmp_path / "ws")
     assert capture([dying_url, drift_url], ws, CaptureOptions(depth=0, timeout=10)).ok
     dying.response = Response(410, HTML, b"gone")
     drifting.response = Response(200, HTML, b"<title>Drift</title><p>second</p>")
     paper = tmp_path / "paper.md"
-    paper.write_text(f"---\ndate: {date.today().isoformat()}\n---\n[a]({dying_url}) and [b]({drift_url})\n")
+    today = datetime.now(UTC).date().isoformat()          # the document's date: after the first capture
+    paper.write_text(f"---\ndate: {today}\n---\n[a]({dying_url}) and [b]({drift_url}), <{dated_url}>\n")
     report = run_rescue(paper, ws)
-    dead, drift = report.urls
+    dead, drift, by_page = report.urls
+    assert by_page.changed is False and by_page.changed_note == (       # not captured before: the page's own date
+        f"the page says it was updated 2026-02-01, by the document's date ({today})")
     assert dead.outcome == "dead" and dead.status == 410 and dead.earlier and "Alive" in dead.earlier
     assert drift.outcome == "captured" and drift.changed is True and "changed since" in (drift.changed_note or "")
     robust = (tmp_path / "paper.robust.md").read_text()
@@ -499,7 +505,7 @@ def test_a_dead_link_cites_the_last_good_capture_and_a_change_since_the_document
 
 
 def test_refresh_adds_a_new_copy_beside_the_old(tmp_path: Path, site: str) -> None:
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     ws = Workspace(tmp_path / "ws")
     paper = tmp_path / "paper.md"

@@ -167,11 +167,25 @@ def _changed(workspace: Workspace, url: str, item: CitationData, capture_id: str
         return None, None
     before = [m for m in _good(workspace, url, capture_id) if m.datetime[:10] <= since[:10]]
     if not before:
-        return None, f"no capture from before the document's date ({since[:10]}) to compare with"
+        return _page_says(workspace, item, since[:10])
     then = before[-1]
     changed = then.payload_sha256 != item.payload_sha256
     word = "changed" if changed else "unchanged"
     return changed, f"{word} since the document's date ({since[:10]}): compared with capture {then.capture_id}"
+
+
+def _page_says(workspace: Workspace, item: CitationData, since: str) -> tuple[bool | None, str | None]:
+    """Judged by the page's own date of change (else of publication), when it gives one."""
+    with Index.open(workspace) as index:
+        now = [m for m in index.timemap(item.url) if m.capture_id == item.capture_id]
+    meta = (now[0].metadata or {}) if now else {}
+    for name, word in (("modified", "updated"), ("published", "published")):
+        field = meta.get(name)
+        value = field.get("value") if isinstance(field, dict) else None
+        if isinstance(value, str) and len(value) >= 10:
+            after = value[:10] > since
+            return after, f"the page says it was {word} {value[:10]}, {'after' if after else 'by'} the document's date ({since})"
+    return None, f"not known: no capture from before the document's date ({since}) and no date on the page"
 
 
 def beside(path: Path, tag: str, suffix: str) -> Path:
