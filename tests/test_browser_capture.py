@@ -281,3 +281,26 @@ def test_https_goes_through_the_capture_ca_and_the_fetcher_checks_the_real_serve
     monkeypatch.delenv("SSL_CERT_FILE")                        # the real server untrusted: the browser gets nothing
     again = capture([url], workspace, CaptureOptions(browser="on", timeout=20))
     assert not again.ok and any(f.kind == "tls" for f in again.failures)
+
+
+def test_the_browser_s_requests_obey_the_capture_s_exclusions_and_address_policy(
+        chromium: str, workspace: Workspace, monkeypatch) -> None:
+    monkeypatch.setenv("ARCHIVER_CHROMIUM", chromium)
+    site = RawSite("127.0.0.200").start()
+    try:
+        seed = site.origin + "/"
+        excluded = capture([seed], workspace, CaptureOptions(browser="on", timeout=20, exclude=(r"figure-1",)))
+        denied = capture([seed], workspace, CaptureOptions(browser="on", timeout=20, deny_private=True))
+    finally:
+        site.stop()
+    figure = site.origin + "/img/figure-1.png"
+    assert figure not in {r.url for r in excluded.resources}
+    assert any(s.url == figure and "--exclude" in s.reason for s in excluded.skipped)
+    [page] = excluded.browser_pages
+    assert page.archived == page.requested - 1 and page.shell_resolved is True
+    # --deny-private: the seed is named by the user; what the browser asks for next is found, and refused
+    refused = {f.url.removeprefix(site.origin) for f in denied.failures}
+    assert {"/js/app.js", "/css/site.css"} <= refused
+    assert {r.url for r in denied.resources if r.role.value != "robots"} == {seed}
+    [shell] = denied.browser_pages
+    assert shell.shell_resolved is False and shell.archived == 1      # the script never ran: still a shell

@@ -58,7 +58,11 @@ class BrowserRun:
     def dispatch(self, pool: Executor, worker: ExchangeWorker) -> None:
         """Start fetching what the browser asked for."""
         for request in self.pool.take():
-            self.run.frontier.claim(request.target)
+            skipped = self.run.frontier.claim(request.target)
+            if skipped is not None:
+                self.run._skip(skipped)
+                request.reply.set_exception(Refused(403, f"archiver did not fetch this: {skipped.reason}"))
+                continue
             self.root.setdefault(request.target.url, request.page)
             future = pool.submit(worker.run, request.target, True)
             self.requests[future] = request
@@ -109,8 +113,8 @@ class BrowserRun:
         if self.mode != "auto" or target.role not in PAGE_ROLES or not isinstance(result.page, PageLinks):
             return
         if is_javascript_shell(result.page) and target.url not in self.deferred:
-            self.run.frontier.claim(target)
-            self.run.in_flight[self.render(target, "auto: javascript-shell")] = target
+            if self.run.frontier.claim(target) is None:       # a closed capture renders no more
+                self.run.in_flight[self.render(target, "auto: javascript-shell")] = target
 
     def _rendered(self, rendered: Rendered, why: str, writer: WarcFileWriter) -> None:
         run = self.run

@@ -59,12 +59,24 @@ class Frontier:
                 return queue.popleft()
         return None
 
-    def claim(self, target: Target) -> None:
-        """A URL fetched now, outside the queue (the browser asked for it): seen, and counted in its
-        host's exchanges in flight, so the queue's requests to that host wait for it."""
+    def claim(self, target: Target) -> Skipped | None:
+        """A URL to fetch now, outside the queue (the browser asked for it), unless ``--exclude``, a
+        limit or a closed capture says no (the Skipped says why). A claimed URL is seen, and counted
+        in its host's exchanges in flight, so the queue's requests to that host wait for it. A URL
+        seen before is claimed again: the browser asked again."""
+        if target.role is not Role.SEED:
+            for pattern in self.exclude:
+                if pattern.search(target.url):
+                    return Skipped(target.url, target.role, target.via, f"matches --exclude {pattern.pattern!r}")
+            if self.closed_reason:
+                return Skipped(target.url, target.role, target.via, self.closed_reason)
+            if target.url not in self.seen and len(self.seen) >= self.max_resources:
+                return Skipped(target.url, target.role, target.via,
+                               f"the capture reached --max-resources {self.max_resources}")
         self.seen.add(target.url)
         key = host_key(target.url)
         self.in_flight[key] = self.in_flight.get(key, 0) + 1
+        return None
 
     def finished(self, target: Target) -> None:
         key = host_key(target.url)
