@@ -51,14 +51,14 @@ def rescue(request: RescueRequest, workspace: Workspace, options: CaptureOptions
     one line, what was found and what will be captured."""
     doc = find(request.path)
     cited = doc.cited()
-    gone = {} if request.refresh else reports.known_gone(workspace, request.path)
-    wanted = [url for url, seen in cited.items()
-              if request.refresh or not (all(o.versions for o in seen) or url in gone)]
+    robust = {url for url, seen in cited.items() if all(o.versions for o in seen)}
+    known = {} if request.refresh else reports.known_gone(workspace, request.path)
+    gone = {url: known[url] for url in cited if url in known and url not in robust}
+    wanted = [url for url in cited if request.refresh or not (url in robust or url in gone)]
     report = RescueReport(str(request.path), doc.format, doc.date, None, clock().isoformat(), skipped=doc.skipped)
     if announce is not None:
-        robust = sum(all(o.versions for o in seen) for seen in cited.values())
-        announce(f"{request.path} cites {len(cited)} URLs ({robust} with an archived copy named, {len(gone)} found "
-                 f"dead before): capturing {len(wanted)}")
+        announce(f"{request.path} cites {len(cited)} URLs ({len(robust)} with an archived copy named, {len(gone)} "
+                 f"found dead before): capturing {len(wanted)}")
     result = capture(wanted, workspace, options, settings=settings, progress=progress, clock=clock) if wanted else None
     report.capture_id = result.capture_id if result else None
     versions: dict[str, Version] = {}
