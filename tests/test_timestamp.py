@@ -279,6 +279,10 @@ def test_packages_carry_the_token_and_verify_checks_it(stamped: tuple[Path, str,
     checked = subprocess.run(["openssl", "ts", "-verify", "-in", token.name, "-data", f"{capture_id}.sha256",
                               "-CAfile", str(ca.root)], cwd=manifests, capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0 and "Verification: OK" in checked.stdout, checked.stderr
+    script = Path(__file__).resolve().parent.parent / "docs" / "check-package.sh"
+    by_hand = subprocess.run(["sh", str(script), str(moved), "", str(ca.root)], capture_output=True, text=True,
+                             timeout=120)
+    assert by_hand.returncode == 0, by_hand.stdout + by_hand.stderr
     if kind == "wacz":
         return
     data = bytearray(token.read_bytes())
@@ -294,3 +298,6 @@ def test_packages_carry_the_token_and_verify_checks_it(stamped: tuple[Path, str,
     assert bad.returncode == 1, bad.stdout
     assert any(f"{capture_id}.sha256.tsr" in line and line.startswith("error") for line in bad.stdout.splitlines()), \
         bad.stdout
+    by_hand = subprocess.run(["sh", str(script), str(moved), "", str(ca.root)], capture_output=True, text=True,
+                             timeout=120)
+    assert by_hand.returncode == 1 and f"FAILED: manifests/{capture_id}.sha256.tsr" in by_hand.stdout, by_hand.stdout
