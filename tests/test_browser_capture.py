@@ -19,6 +19,7 @@ from test_provenance import tls_site  # noqa: F401 - the fixture: a TLS server o
 from warc_reading import read_records
 
 from archiver import capture
+from archiver.browser.processes import descendants
 from archiver.core.settings import CaptureOptions
 from archiver.core.workspace import Workspace
 
@@ -233,7 +234,7 @@ def test_sigkill_during_a_browser_capture_leaves_nothing_sealed_and_no_browser_r
     import signal
     import time
 
-    from archiver.browser.processes import descendants
+
 
     site = RawSite("127.0.0.199").start()
     root = tmp_path / "ws"
@@ -304,3 +305,36 @@ def test_the_browser_s_requests_obey_the_capture_s_exclusions_and_address_policy
     assert {r.url for r in denied.resources if r.role.value != "robots"} == {seed}
     [shell] = denied.browser_pages
     assert shell.shell_resolved is False and shell.archived == 1      # the script never ran: still a shell
+
+
+def test_ctrl_c_during_a_browser_capture_seals_what_was_archived_as_interrupted(chromium: str, tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    site = RawSite("127.0.0.201").start()
+    root = tmp_path / "ws"
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "archiver", "capture", site.origin + "/busy.html", "--browser",
+                                 "--timeout", "120", "--json", "-w", str(root)],
+                                env={**os.environ, "ARCHIVER_CHROMIUM": chromium}, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while sum(p.startswith("/api/tick.json") for p in site.sent) < 3:     # the page is polling
+            assert proc.poll() is None and time.monotonic() < deadline, "the browser never loaded the page"
+            time.sleep(0.05)
+        browsers = descendants(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)          # the page would poll for 120 s: it is not waited for
+    finally:
+        site.stop()
+    assert proc.returncode == 130, err
+    lines = err.splitlines()
+    assert len(lines) == 3 and "interrupted capture" in lines[1] and lines[2] == "archiver: interrupted", err
+    [manifest] = (root / "manifests").glob("*.yaml")
+    document = yaml.safe_load(manifest.read_text())
+    assert document["interrupted"] is True
+    assert {r["url"].removeprefix(site.origin) for r in document["resources"]} >= {"/busy.html", "/js/vendor.js"}
+    assert archiver(root, "verify").returncode == 0
+    assert not any(Path(f"/proc/{pid}").exists() and b"zombie" not in Path(f"/proc/{pid}/status").read_bytes().lower()
+                   for pid in browsers)

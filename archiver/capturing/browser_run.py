@@ -170,12 +170,12 @@ class BrowserRun:
         at = resources.index(resource)
         resources[at] = replace(resource, metadata=metadata or resource.metadata, text=text)
 
-    def close(self) -> None:
-        """Refuse what the browser still waits for, then stop the tabs."""
+    def close(self, now: bool = False) -> None:
+        """Refuse what the browser still waits for, then stop the tabs (``now``: kill their browsers)."""
         for request in self.requests.values():
             if not request.reply.done():
                 request.reply.set_exception(Refused(503, "the capture has ended"))
-        self.pool.close()
+        self.pool.close(now)
 
 
 def _page_resource(resources: list[ArchivedResource], url: str) -> ArchivedResource | None:

@@ -175,14 +175,25 @@ class BrowserPool:
                 self.wake = Future()
             return taken
 
-    def close(self) -> None:
-        """Stop the tabs (their browsers closed) and refuse what still waits."""
+    def close(self, now: bool = False) -> None:
+        """Stop the tabs (their browsers closed) and refuse what still waits; ``now`` (the capture
+        was interrupted or failed): kill the browsers rather than wait for their pages."""
         with self._lock:
             self._closed = True
             waiting, self._waiting = self._waiting, []
         for request in waiting:
             request.reply.set_exception(Refused(503, "the capture has ended"))
+        while True:                             # pages not started are not started now
+            try:
+                job = self.jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job.done.cancel()
         for _ in self.tabs:
             self.jobs.put(None)
+        if now:
+            for tab in self.tabs:
+                kill_marked(f"--proxy-server={tab.proxy.address}")
         for tab in self.tabs:
-            tab.join(timeout=self.bound + 30)
+            tab.join(timeout=5 if now else self.bound + 30)

@@ -12,6 +12,7 @@ second Ctrl-C abandons the capture: its unfinished WARC file is removed, nothing
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -207,7 +208,8 @@ class _Run:
                 raise
             finally:
                 if self.browser is not None:
-                    self.browser.close()
+                    # stopped, or failing: the browsers are killed, not waited for
+                    self.browser.close(now=self.stop.requested or sys.exc_info()[0] is not None)
                 fetcher.close()
             result = self._seal(started, warc)
             if self.stop.requested:
