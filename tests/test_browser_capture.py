@@ -338,3 +338,42 @@ def test_ctrl_c_during_a_browser_capture_seals_what_was_archived_as_interrupted(
     assert archiver(root, "verify").returncode == 0
     assert not any(Path(f"/proc/{pid}").exists() and b"zombie" not in Path(f"/proc/{pid}/status").read_bytes().lower()
                    for pid in browsers)
+
+
+def test_each_tab_s_browser_is_replaced_after_its_quota_of_pages(chromium: str, workspace: Workspace,
+                                                                  monkeypatch) -> None:
+    """Memory stays bounded on long captures: a tab's Chromium is closed and a new one started after
+    RESTART_AFTER pages (set to 1 here: each of the four pages gets its own browser process)."""
+    import threading
+
+    from archiver.capturing import browsing
+
+    monkeypatch.setenv("ARCHIVER_CHROMIUM", chromium)
+    monkeypatch.setattr(browsing, "RESTART_AFTER", 1)
+    site = RawSite("127.0.0.202").start()
+    site.pages["/crash.html"] = site.pages["/article.html"]      # nothing crashes or hangs here
+    site.pages["/loop.html"] = site.pages["/article.html"]
+    browsers: set[bytes] = set()
+    done = threading.Event()
+
+    def watch() -> None:                       # each browser launched has its own new profile folder
+        while not done.is_set():
+            for pid in descendants():
+                try:
+                    words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if b"--ignore-certificate-errors-spki-list" in b" ".join(words):
+                    browsers.update(w for w in words if w.startswith(b"--user-data-dir="))
+            done.wait(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        result = capture([site.origin + "/sources.html"], workspace, CaptureOptions(browser="on", timeout=10))
+    finally:
+        done.set()
+        watcher.join()
+        site.stop()
+    assert len(result.browser_pages) == 4 and not any(p.error for p in result.browser_pages)
+    assert len(browsers) == 4, browsers

@@ -139,9 +139,9 @@ class BrowserPool:
     a request is waiting: the main loop waits on it beside its fetches."""
 
     def __init__(self, *, chromium: str, tabs: int, scratch: Path, bound: float, wait_bound: float,
-                 restart_after: int = RESTART_AFTER, refused: Callable[[str, str], None] | None = None) -> None:
+                 restart_after: int | None = None, refused: Callable[[str, str], None] | None = None) -> None:
         self.chromium, self.bound, self.wait_bound = chromium, bound, wait_bound
-        self.restart_after = restart_after
+        self.restart_after = restart_after or RESTART_AFTER
         self.refused = refused
         self.ca = CaptureCA(scratch / "browser-ca")
         self.jobs: queue.Queue[_Job | None] = queue.Queue()
