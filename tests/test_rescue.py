@@ -462,6 +462,9 @@ def test_bibtex_rescue_keeps_every_field_and_adds_the_archived_copy(tmp_path: Pa
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", notice["urldate"].value)
     assert "\\url{http://localhost:8080/archive/" in notice["addendum"].value
     only_insertions(text.encode(), (tmp_path / "refs.robust.bib").read_bytes())
+    again = run_rescue(tmp_path / "refs.robust.bib", ws)
+    assert again.capture_id is None and not again.outputs
+    assert [u.outcome for u in again.urls] == ["robust", "robust", "robust", "dead"]
 
 
 @pytest.mark.parametrize("name,make", [("paper.docx", docx_bytes), ("paper.pdf", pdf_bytes)])

@@ -1,7 +1,9 @@
 """URLs in BibTeX and BibLaTeX: the ``url`` field, and ``\\url{}`` or ``\\href{}{}`` in
 ``howpublished`` and ``note``. A small scanner of entries and fields that keeps the span of every
-value, so the robust copy adds fields and changes nothing else. An entry with ``archiveurl`` is
-robust already; its ``urldate`` is the date its author consulted the page."""
+value, so the robust copy adds fields and changes nothing else. A URL is robust already when the
+entry names an archived copy of it: ``archiveurl`` (of the ``url`` field), or in the ``addendum``
+"archived YYYY-MM-DD at \\url{COPY}" (of the ``url`` field) or "\\url{LIVE} archived YYYY-MM-DD
+at \\url{COPY}". The entry's ``urldate`` is the date its author consulted the page."""
 
 from __future__ import annotations
 
@@ -10,11 +12,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..core.errors import UsageError
+from ..core.urls import canonical
 from .found import Document, Occurrence, decode
 
 ENTRY = re.compile(r"@[ \t]*([A-Za-z]+)[ \t\r\n]*([{(])")
 FIELD = re.compile(r"[ \t\r\n]*([A-Za-z][A-Za-z0-9_:.+-]*)[ \t\r\n]*=[ \t\r\n]*")
 KEY = re.compile(r"[ \t\r\n]*([^,\s{}()=]*)[ \t\r\n]*,")
+COPY = re.compile(r"(?:\\url\{([^{}]*)\}[ \t\r\n]+)?archived[ \t\r\n]+\d{4}-\d{2}-\d{2}[ \t\r\n]+at[ \t\r\n]+"
+                  r"\\url\{([^{}]*)\}", re.IGNORECASE)   # an archived copy in an addendum, and what it is of
 URL_COMMAND = re.compile(r"\\(?:url|href)[ \t]*\{")
 WITH_COMMANDS = ("howpublished", "note")
 MAX_DEPTH = 64
@@ -107,6 +112,27 @@ def entries(text: str) -> list[Entry]:
     return out
 
 
+def _url_commands(text: str, fld: Field) -> list[tuple[int, int, str]]:
+    """The ``\\url{}`` and ``\\href{}{}`` of a field's value: (start, end, URL)."""
+    out = []
+    for command in URL_COMMAND.finditer(text, fld.start, fld.end):
+        close = _balanced(text, command.end() - 1, "{", "}")
+        out.append((command.end(), close, text[command.end():close].strip()))
+    return out
+
+
+def _copies_of(url: str, copies: list[tuple[str | None, str]], main: bool = False) -> tuple[str, ...]:
+    """The archived copies an entry names for ``url``: those the addendum says are of it, and for
+    the ``url`` field (``main``) ``archiveurl`` and the copies named without a live URL."""
+    def same(live: str) -> bool:
+        try:
+            return canonical(live) == canonical(url)
+        except UsageError:
+            return False
+
+    return tuple(dict.fromkeys(copy for live, copy in copies if (live is None and main) or (live and same(live))))
+
+
 def find(path: Path, data: bytes) -> Document:
     text = decode(data)
     doc = Document(path, "bibtex", text)
@@ -116,23 +142,25 @@ def find(path: Path, data: bytes) -> Document:
         raise UsageError(f"{path}: not BibTeX as archiver reads it: {exc}") from None
     for entry in found:
         archived = entry.field("archiveurl")
-        versions = (text[archived.start:archived.end].strip(),) if archived else ()
+        primary = text[archived.start:archived.end].strip() if archived else None
         dated = entry.field("urldate")
         addendum = entry.field("addendum")
-        extend = addendum.end if addendum and archived else None
+        copies: list[tuple[str | None, str]] = [(None, primary)] if primary else []
+        if addendum is not None:
+            copies += [(m.group(1), m.group(2)) for m in COPY.finditer(text, addendum.start, addendum.end)]
         last = max((f.value_end for f in entry.fields), default=entry.close)
-        common = Occurrence("", "bibtex-url", where=entry.key, versions=versions, extend_at=extend,
-                            insert_at=None if versions else last,
+        common = Occurrence("", "bibtex-url", where=entry.key, extend_at=addendum.end if addendum else None,
+                            insert_at=None if archived else last,
                             dated=text[dated.start:dated.end].strip()[:10] if dated else None)
         for fld in entry.fields:
             if fld.name == "url":
                 value = text[fld.start:fld.end]
                 lead = len(value) - len(value.lstrip())
                 url = value.strip()
-                doc.add(replace(common, url=url, start=fld.start + lead, end=fld.start + lead + len(url)))
+                doc.add(replace(common, url=url, start=fld.start + lead, end=fld.start + lead + len(url),
+                                versions=_copies_of(url, copies, True)))
             elif fld.name in WITH_COMMANDS:
-                for command in URL_COMMAND.finditer(text, fld.start, fld.end):
-                    close = _balanced(text, command.end() - 1, "{", "}")
-                    url = text[command.end():close].strip()
-                    doc.add(replace(common, url=url, syntax="bibtex-\\url", start=command.end(), end=close))
+                for start, end, url in _url_commands(text, fld):
+                    doc.add(replace(common, url=url, syntax="bibtex-\\url", start=start, end=end,
+                                    versions=_copies_of(url, copies)))
     return doc

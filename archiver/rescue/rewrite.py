@@ -6,7 +6,9 @@ else changed. Every change is an insertion at a position the finder recorded:
 - HTML: ``data-originalurl``, ``data-versionurl``, ``data-versiondate`` in the ``<a>`` tag (the live
   URL stays the ``href``: a Robust Link);
 - BibTeX: ``urldate`` (when the entry has none), ``archiveurl``, ``archivedate`` and an ``addendum``
-  with ``\\url{}`` (when it has none) after the entry's last field, as docs/citations.md maps them.
+  (when it has none: "Archived YYYY-MM-DD at \\url{COPY}", and "\\url{LIVE} archived YYYY-MM-DD at
+  \\url{COPY}" for a URL of ``howpublished`` or ``note``) after the entry's last field, as
+  docs/citations.md maps them.
 
 ``--refresh`` adds a newer copy beside the ones named: another Markdown link, another URL in
 ``data-versionurl`` (space separated, as the Robust Links draft of 2025 allows), another
@@ -56,9 +58,15 @@ def _bibtex_fields(doc: Document, entry: list[tuple[Occurrence, Version]]) -> st
     text = doc.text or ""
     start = text.rfind("@", 0, first.start or 0)
     if not re.search(r"[\s,]addendum\s*=", text[start:first.insert_at], re.IGNORECASE):
-        copies = "; ".join(f"archived {v.date} at \\url{{{v.url}}}" for v in dict.fromkeys(v for _, v in entry))
-        fields.append(("addendum", f"Archived copy: {copies}" if len(entry) == 1 else f"Archived copies: {copies}"))
+        copies = dict.fromkeys(_bibtex_copy(o, v) for o, v in entry)
+        fields.append(("addendum", "; ".join(copies)))
     return "".join(f",\n  {name} = {{{value}}}" for name, value in fields)
+
+
+def _bibtex_copy(occurrence: Occurrence, version: Version) -> str:
+    """An archived copy in a BibTeX addendum: of the entry's ``url``, or of the URL it names."""
+    copy = f"archived {version.date} at \\url{{{version.url}}}"
+    return copy[0].upper() + copy[1:] if occurrence.syntax == "bibtex-url" else f"\\url{{{occurrence.url}}} {copy}"
 
 
 def edits(doc: Document, versions: dict[str, Version], refresh: bool = False) -> list[tuple[int, str]]:
@@ -69,12 +77,12 @@ def edits(doc: Document, versions: dict[str, Version], refresh: bool = False) ->
         version = versions.get(canonical(occurrence.url))
         if version is None or version.url in occurrence.versions:
             continue
-        if occurrence.versions:
-            if not refresh or occurrence.extend_at is None:
+        if occurrence.versions and not refresh:
+            continue
+        if occurrence.versions or occurrence.insert_at is None:     # a copy joins those named already
+            if occurrence.extend_at is None:
                 continue
             at, added = occurrence.extend_at, _extension(occurrence, version)
-        elif occurrence.insert_at is None:
-            continue
         elif occurrence.syntax.startswith("bibtex"):
             entries.setdefault(occurrence.insert_at, []).append((occurrence, version))
             continue
@@ -101,7 +109,7 @@ def _extension(occurrence: Occurrence, version: Version) -> str:
     if occurrence.syntax == "html-a":
         return " " + escape(version.url)
     if occurrence.syntax.startswith("bibtex"):
-        return f"; archived {version.date} at \\url{{{version.url}}}"
+        return "; " + _bibtex_copy(occurrence, version)
     if occurrence.syntax == "markdown-reference":
         return ""
     return _markdown(version)
