@@ -377,3 +377,18 @@ def test_each_tab_s_browser_is_replaced_after_its_quota_of_pages(chromium: str, 
         site.stop()
     assert len(result.browser_pages) == 4 and not any(p.error for p in result.browser_pages)
     assert len(browsers) == 4, browsers
+
+
+def test_a_static_capture_imports_no_browser_code(tmp_path: Path) -> None:
+    """Playwright is an optional extra: the static path neither needs nor imports it (nor archiver.browser)."""
+    site = RawSite("127.0.0.203").start()
+    script = ("import sys; from pathlib import Path; from archiver import capture, Workspace, CaptureOptions; "
+              f"r = capture([{site.origin + '/article.html'!r}], Workspace(Path({str(tmp_path / 'ws')!r})), "
+              "CaptureOptions(depth=0)); assert r.ok; "
+              "print(sorted(m for m in sys.modules if 'playwright' in m or m.startswith('archiver.browser')))")
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    finally:
+        site.stop()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
