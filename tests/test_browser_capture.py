@@ -126,7 +126,7 @@ def test_browser_auto_renders_only_the_flagged_pages_and_a_page_that_never_settl
     site = RawSite("127.0.0.195").start()
     try:
         done = archiver(tmp_path / "ws", "capture", site.origin + "/article.html", "--browser", "auto",
-                        "--timeout", "3", "--json", ARCHIVER_CHROMIUM=chromium)
+                        "--browser-tabs", "2", "--timeout", "3", "--json", ARCHIVER_CHROMIUM=chromium)
     finally:
         site.stop()
     assert done.returncode == 0, done.stderr
