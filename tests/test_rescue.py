@@ -168,6 +168,7 @@ def test_markdown_links_in_tables_quotes_lists_and_raw_html(tmp_path: Path) -> N
     path.write_text(f"""| a | b |
 |---|---|
 | [x]({t}/1) | <{t}/2> |
+| ![i]({t}/1) [same]({t}/1) | [same again]({t}/1) |
 
 > quoted [q](<{t}/3 x>) and {t}/4
 > continued
@@ -187,7 +188,8 @@ Inline <span title="{t}/no">html</span> and <a href="{t}/10">a</a>.
 """)
     doc = find(path)
     assert [(o.syntax, o.url) for o in doc.occurrences] == [
-        ("markdown-link", f"{t}/1"), ("markdown-autolink", f"{t}/2"), ("markdown-link", f"{t}/3 x"),
+        ("markdown-link", f"{t}/1"), ("markdown-autolink", f"{t}/2"), ("markdown-link", f"{t}/1"),
+        ("markdown-link", f"{t}/1"), ("markdown-link", f"{t}/3 x"),
         ("text", f"{t}/4"), ("markdown-link", f"{t}/5"), ("text", f"{t}/6"), ("markdown-reference", f"{t}/7"),
         ("markdown-reference", f"{t}/8"), ("markdown-link", f"{t}/9"), ("html-a", f"{t}/10"), ("text", f"{t}/11")]
     assert [o.insert_at is None for o in doc.occurrences].count(True) == 1     # r2's title is the author's

@@ -54,15 +54,18 @@ def find(path: Path, data: bytes) -> Document:
     md = parser()
     env: dict[str, Any] = {}
     starts = _line_starts(text)
+    blocks: dict[tuple[int, int], Counter[str]] = {}     # the cells of a table row share the row's lines
     for token in md.parse(parsed, env):
         if token.map is None:
             continue
         begin, end = starts[token.map[0]], starts[min(token.map[1], len(starts) - 1)]
         if token.type == "inline":
-            hrefs = Counter(str(c.attrs.get("href")) for c in token.children or [] if c.type == "link_open")
-            _inline(doc, md, begin, end, hrefs)
+            hrefs = blocks.setdefault((begin, end), Counter())
+            hrefs.update(str(c.attrs.get("href")) for c in token.children or [] if c.type == "link_open")
         elif token.type == "html_block":
             found_html.scan(doc, text, begin, end)
+    for (begin, end), hrefs in blocks.items():
+        _inline(doc, md, begin, end, hrefs)
     for ref in env.get("references", {}).values():
         if ref.get("map"):
             begin, end = starts[ref["map"][0]], starts[min(ref["map"][1], len(starts) - 1)]
@@ -103,21 +106,22 @@ def _inline(doc: Document, md: MarkdownIt, begin: int, end: int, hrefs: Counter[
     for mark in MARK.finditer(view):
         mask(begin + mark.start(), begin + mark.end())
     view = "".join(masked)
-    for match, group in [(m, 1) for m in LINK.finditer(view)] + [(m, 1) for m in AUTOLINK.finditer(view)]:
-        raw = match.group(group)
-        start = begin + match.start(group) + (1 if raw.startswith("<") else 0)
-        stop = begin + match.end(group) - (1 if raw.endswith(">") else 0)
+    for match in [*LINK.finditer(view), *AUTOLINK.finditer(view)]:
+        raw = match.group(1)
+        start = begin + match.start(1) + (1 if raw.startswith("<") else 0)
+        stop = begin + match.end(1) - (1 if raw.endswith(">") else 0)
         url = unescapeAll(text[start:stop])
         href = md.normalizeLink(url)
-        if hrefs[href] <= 0:                    # not a link to markdown-it: an image, a false match
-            mask(begin + match.start(), begin + match.end())
+        opens = _link_text_start(view, match.start()) if match.re is LINK else match.start()
+        after = begin + match.end()
+        if hrefs[href] <= 0 or view[opens - 1:opens] == "!":    # not a link to markdown-it: an image, a false match
+            mask(begin + opens, after)
             continue
         hrefs[href] -= 1
-        after = begin + match.end()
         syntax = "markdown-link" if match.re is LINK else "markdown-autolink"
         versions, extend = _marks(text, after, end)
         doc.add(Occurrence(url, syntax, start, stop, insert_at=after, extend_at=extend, versions=versions))
-        mask(_link_text_start(view, match.start()) + begin if match.re is LINK else begin + match.start(), after)
+        mask(begin + opens, after)
     view = "".join(masked)
     for tag in TAG.finditer(view):                 # raw HTML: its <a href> as HTML, the rest left alone
         found_html.scan(doc, text, begin + tag.start(), begin + tag.end())
