@@ -509,21 +509,26 @@ def test_a_dead_link_cites_the_last_good_capture_and_a_change_since_the_document
     assert dead.archived_url and f"]({dead.archived_url}))" in robust   # the earlier copy is named
 
 
-def test_refresh_adds_a_new_copy_beside_the_old(tmp_path: Path, site: str) -> None:
+@pytest.mark.parametrize("name,template", [
+    ("paper.md", "See [one]({u}) and [one again]({u}#top).\n"),
+    ("paper.html", '<p><a href="{u}">one</a> and <a href="{u}#top">again</a></p>\n'),
+    ("refs.bib", "@online{{one,\n  title = {{One}},\n  url = {{{u}}}\n}}\n"),
+])
+def test_refresh_adds_a_new_copy_beside_the_old(tmp_path: Path, site: str, name: str, template: str) -> None:
     from datetime import timedelta
 
     ws = Workspace(tmp_path / "ws")
-    paper = tmp_path / "paper.md"
-    paper.write_text(f"See [one]({site}/one) and [one again]({site}/one#top).\n")
+    paper = tmp_path / name
+    paper.write_text(template.format(u=f"{site}/one"))
     run_rescue(paper, ws)
-    robust = tmp_path / "paper.robust.md"
+    robust = paper.with_name(paper.stem + ".robust" + paper.suffix)
     first = find(robust).occurrences[0].versions
     assert len(first) == 1 and run_rescue(robust, ws).capture_id is None
     again = run_rescue(robust, ws, refresh=True, clock=lambda: datetime.now(UTC) + timedelta(days=1))
     assert again.capture_id and len(manifests(ws)) == 2
-    refreshed = tmp_path / "paper.robust.robust.md"
+    refreshed = robust.with_name(robust.stem + ".robust" + robust.suffix)
     for occurrence in find(refreshed).occurrences:
-        assert occurrence.versions[0] == first[0] and len(occurrence.versions) == 2
+        assert occurrence.versions[0] == first[0] and len(occurrence.versions) == 2, occurrence
         assert occurrence.versions[1] != first[0]
     only_insertions(robust.read_bytes(), refreshed.read_bytes())
 
