@@ -84,7 +84,8 @@ def test_demo_runs_offline_and_checks_itself(tmp_path: Path) -> None:
     assert any("equal, byte for byte" in c for c in report["checks"])
     assert report["capture"]["resources"] >= 25
     assert report["citations"]["apa"].startswith("Treloar, M. (2026, November 20). Council awards")
-    assert "@online{treloar2026council," in report["citations"]["bibtex"]
+    assert "@article{treloar2026council," in report["citations"]["bibtex"]         # a news article (kinds.py)
+    assert "entrysubtype = {newspaper}" in report["citations"]["bibtex"]
 
 
 def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
