@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..capturing.run import ProgressCallback, capture
-from ..citing.citations import citation_data, cite
+from ..citing.citations import citation_data, cite, with_overrides
 from ..citing.formats import Renderer
 from ..citing.formats.data import CitationData
 from ..core.errors import ArchiverError
@@ -157,7 +157,7 @@ def _good(workspace: Workspace, url: str, capture_id: str) -> list[Memento]:
 def _last_good(workspace: Workspace, url: str, capture_id: str, settings: Settings) -> CitationData | None:
     """The last earlier capture of ``url`` that answered 2xx, as a citation."""
     good = _good(workspace, url, capture_id)
-    return citation_data(good[-1], settings) if good else None
+    return with_overrides(workspace, [citation_data(good[-1], settings)])[0] if good else None
 
 
 def _changed(workspace: Workspace, url: str, item: CitationData, capture_id: str,
