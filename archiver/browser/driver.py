@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import UsageError
+from .proxy import USER
 
 INSTALL = "install one: apt-get install -y chromium (and pip install 'archiver[browser]'), or set ARCHIVER_CHROMIUM"
 WIDTH, HEIGHT = 1280, 800
@@ -34,7 +35,7 @@ LAZY_TO_EAGER = """() => {
   for (const img of document.querySelectorAll('img[loading="lazy"], iframe[loading="lazy"]')) img.loading = 'eager';
   return document.documentElement ? document.documentElement.scrollHeight : 0;
 }"""
-FLAGS = ["--proxy-bypass-list=<-loopback>", "--disable-background-networking", "--disable-component-update",
+FLAGS = ["--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-pings", "--dns-prefetch-disable", "--disable-domain-reliability",
          "--disable-client-side-phishing-detection", "--no-first-run", "--no-default-browser-check",
          "--disable-features=NetworkTimeServiceQuerying,NetworkPrediction,OptimizationHints,MediaRouter,Translate,AutofillServerCommunication",
@@ -99,14 +100,14 @@ class BrowserSession:
     """One Chromium process behind one proxy, in the thread that made it (Playwright's sync API is
     bound to its thread). ``render`` loads one page in a fresh tab."""
 
-    def __init__(self, chromium: str, proxy: str, spki: str) -> None:
+    def __init__(self, chromium: str, proxy: str, password: str, spki: str) -> None:
         from playwright.sync_api import sync_playwright
 
         self._pw = sync_playwright().start()
         try:
             self._browser = self._pw.chromium.launch(
-                executable_path=chromium, headless=True,
-                args=[f"--proxy-server={proxy}", f"--ignore-certificate-errors-spki-list={spki}", *FLAGS])
+                executable_path=chromium, headless=True, args=[f"--ignore-certificate-errors-spki-list={spki}", *FLAGS],
+                proxy={"server": proxy, "bypass": "<-loopback>", "username": USER, "password": password})
             self._context = self._browser.new_context(viewport={"width": WIDTH, "height": HEIGHT}, service_workers="block",
                                                       accept_downloads=False)
         except BaseException:

@@ -8,11 +8,16 @@ them: status line, headers, chunked framing and content coding untouched. The pr
 bytes to the browser, so what the browser rendered is what the WARC file holds.
 
 Only GET is relayed; other methods (a form post, a beacon) are answered ``405`` and reported to the
-callback's owner through ``refused``. Listens on 127.0.0.1 only, an ephemeral port.
+callback's owner through ``refused``. Listens on 127.0.0.1 only, an ephemeral port, and serves only
+whoever knows its password (``Proxy-Authorization: Basic``, a random secret per proxy given to its
+Chromium alone): another local process cannot make the capture fetch and archive what it likes.
 """
 
 from __future__ import annotations
 
+import base64
+import hmac
+import secrets
 import shutil
 import socket
 import socketserver
@@ -63,6 +68,11 @@ def reusable(relay: Relay) -> bool:
         return has_no_body(head.status) or head.is_chunked or head.content_length() is not None
     except ProtocolError:
         return False
+
+
+USER = "archiver"
+_CHALLENGE = (b'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="archiver"\r\n'
+              b"Content-Length: 0\r\n\r\n")
 
 
 def short_response(status: int, reason: str) -> bytes:
@@ -116,6 +126,8 @@ class RecordingProxy:
 
     def __init__(self, fetch: Fetch, tls_for: Callable[[str], ssl.SSLContext], refused: Notice | None = None) -> None:
         self.fetch, self.tls_for, self.refused = fetch, tls_for, refused
+        self.password = secrets.token_urlsafe(24)
+        self._expected = b"Basic " + base64.b64encode(f"{USER}:{self.password}".encode())
         owner = self
 
         class Handler(socketserver.StreamRequestHandler):
@@ -157,6 +169,10 @@ class RecordingProxy:
                 return
             if request is None:
                 return
+            if origin is None and not self._authorized(request):
+                if not self._send(conn, _CHALLENGE):
+                    return
+                continue                   # the browser asks again, with the password
             if request.method == "CONNECT" and origin is None:
                 self._tunnel(conn, request.target)
                 return
@@ -208,6 +224,10 @@ class RecordingProxy:
                 tls.unwrap()
             except (ssl.SSLError, OSError, ValueError):
                 pass
+
+    def _authorized(self, request: _Request) -> bool:
+        given = next((v for n, v in request.headers if n.lower() == "proxy-authorization"), "")
+        return hmac.compare_digest(given.encode("latin-1", "replace"), self._expected)
 
     @staticmethod
     def _send(conn: socket.socket, data: bytes) -> bool:

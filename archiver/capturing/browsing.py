@@ -69,7 +69,8 @@ class _Tab(threading.Thread):
                             if session is not None:
                                 session.close()
                             session = None
-                            session = BrowserSession(self.pool.chromium, self.proxy.address, self.pool.ca.spki)
+                            session = BrowserSession(self.pool.chromium, self.proxy.address, self.proxy.password,
+                                                     self.pool.ca.spki)
                         job.done.set_result(self._render(session, job.target))
                     except Exception as exc:  # noqa: BLE001 - a browser that will not start or dies: that page fails
                         if session is not None:
