@@ -480,6 +480,19 @@ def test_read_only_formats_get_a_links_report(tmp_path: Path, site: str, name: s
         assert f"<{item.url}>" in links
         assert item.outcome == ("dead" if item.url.endswith("/gone") else "captured"), item
     assert "## Sources as archived" in links and report.outputs["bibliography"].endswith("paper.sources.txt")
+    # a second rescue of the same document captures nothing and writes nothing: the earlier rescue's
+    # report names the archived copies a read-only document cannot hold
+    before, written = manifests(ws), {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    again = run_rescue(path, ws)
+    assert again.capture_id is None and manifests(ws) == before
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == written
+    first = {u.url: u for u in report.urls}
+    for item in again.urls:
+        if first[item.url].outcome == "captured":
+            assert item.outcome == "robust" and item.archived_url == first[item.url].archived_url
+            assert item.capture_id == report.capture_id
+        else:
+            assert item.outcome == "dead"
 
 
 def test_a_dead_link_cites_the_last_good_capture_and_a_change_since_the_document_is_told(

@@ -102,6 +102,31 @@ def known_gone(workspace: Workspace, document: Path) -> dict[str, str]:
     return out
 
 
+def known_archived(workspace: Workspace, document: Path) -> dict[str, UrlOutcome]:
+    """URLs an earlier rescue of this document archived (its newest copy of each): for a document
+    archiver cannot rewrite (DOCX, PDF, text), the rescue reports are where its archived copies are
+    named, so a second rescue of it captures nothing again (unless --refresh)."""
+    folder = workspace.root / RESCUES_DIR
+    name = document_name(document)
+    out: dict[str, UrlOutcome] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            if path.stat().st_size > MAX_REPORT_BYTES:
+                continue
+            data = json.loads(path.read_text("utf-8"))
+            if document_name(str(data["document"])) != name:
+                continue
+            for item in data["urls"]:
+                if item.get("outcome") == "captured" and isinstance(item.get("archived_url"), str):
+                    out[str(item["url"])] = UrlOutcome(
+                        str(item["url"]), (), (), "robust", status=item.get("status"),
+                        archived_url=str(item["archived_url"]), archived_at=str(item.get("archived_at") or ""),
+                        capture_id=str(data["capture_id"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return out
+
+
 def _md(text: str) -> str:
     return "".join("\\" + c if c in "\\`*_[]<>|#" else c for c in text)
 

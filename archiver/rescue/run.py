@@ -51,7 +51,10 @@ def rescue(request: RescueRequest, workspace: Workspace, options: CaptureOptions
     one line, what was found and what will be captured."""
     doc = find(request.path)
     cited = doc.cited()
-    robust = {url for url, seen in cited.items() if all(o.versions for o in seen)}
+    # a document archiver cannot rewrite names no archived copy itself: earlier rescues of it do
+    archived = {} if request.refresh or doc.format in ROBUST_FORMATS else \
+        reports.known_archived(workspace, request.path)
+    robust = {url for url, seen in cited.items() if all(o.versions for o in seen) or url in archived}
     known = {} if request.refresh else reports.known_gone(workspace, request.path)
     gone = {url: known[url] for url in cited if url in known and url not in robust}
     wanted = [url for url in cited if request.refresh or not (url in robust or url in gone)]
@@ -68,6 +71,9 @@ def rescue(request: RescueRequest, workspace: Workspace, options: CaptureOptions
             written, where = _written(doc, seen)
             report.urls.append(UrlOutcome(url, written, where, "dead", capture_id=gone[url], reason=(
                 f"not archived when rescue {gone[url]} tried it; not tried again (--refresh tries again)")))
+            continue
+        if url in archived and url not in wanted:
+            report.urls.append(replace(archived[url], written=_written(doc, seen)[0], where=_written(doc, seen)[1]))
             continue
         if result is None or url not in wanted:
             report.urls.append(_robust(url, *_written(doc, seen), seen))
