@@ -12,7 +12,7 @@ statically, then with ``--browser --browser-tabs N``. Reported side by side: wal
 seconds (archiver and every process below it: Playwright's driver, Chromium) and peak memory (the
 proportional set size of archiver's whole process tree, sampled every 20 ms) per page, and the share of the
 browser's requests each capture archived: all of them, and those for URLs the page's HTML or CSS
-names (the JSON and the browser's own favicon requests are named nowhere). The browser's requests
+names (the JSON is named nowhere; the browser's own favicon requests are not a page's requests). The browser's requests
 are counted from the browser capture's manifest (``browser_pages``: requested, and what static
 extraction did not find).
 
