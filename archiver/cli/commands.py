@@ -455,5 +455,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(json.dumps({"file": str(source), "already_imported_as": same.capture_id}, indent=2)
               if args.json else str(same))
         return 0
+    if not args.json:
+        from .output import package_import_text
+
+        text = package_import_text(Workspace(root), result.capture_id, source.name)
+        if text is not None:                     # an archiver package: its captures kept as they were
+            print(text)
+            return 0
     print_result(result, args.json)
     return 0
