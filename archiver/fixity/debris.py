@@ -37,6 +37,7 @@ RUNNING_DIR = "running"
 SCRATCH_DIR = "tmp"
 STALE_SECONDS = 600.0
 UNLISTED_WARC = "WARC file no manifest lists"
+SCRATCH_ENDED = "scratch folder of a capture that ended"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,9 @@ def clean(workspace: Workspace, *, dry_run: bool = False, unsealed: bool = False
             name = item.path.rsplit("/", 1)[-1]
             if any(name.startswith(cid) for cid in running) and not item.path.startswith(".archiver/running/"):
                 kept.append(Kept(item.path, "a capture that is running now is writing it"))
+            elif item.what == SCRATCH_ENDED and _holds_staged_seals(workspace, item.path):
+                kept.append(Kept(item.path, "the seal files of an import stopped before its last step, which its "
+                                            "sealed record names: importing the same package again completes it"))
             elif any(name.startswith(cid) for cid in unreadable):
                 kept.append(Kept(item.path, "named after a manifest that cannot be read (it may list it)"))
             elif item.what.startswith("index temporary") and _age(workspace.root / item.path) < STALE_SECONDS:
@@ -190,8 +194,7 @@ def _state_debris(workspace: Workspace, running: set[str]) -> Iterable[Debris]:
     if scratch.is_dir():
         for path in sorted(scratch.iterdir()):
             if CAPTURE_ID.fullmatch(path.name):
-                yield Debris(workspace.relative(path), "scratch folder of a capture that ended", _size(path),
-                             path.is_dir())
+                yield Debris(workspace.relative(path), SCRATCH_ENDED, _size(path), path.is_dir())
     locks = state / RUNNING_DIR
     if locks.is_dir():
         for path in sorted(locks.glob("*.lock")):
@@ -210,6 +213,13 @@ def _size(path: Path) -> int:
         return path.lstat().st_size
     except OSError:
         return 0
+
+
+def _holds_staged_seals(workspace: Workspace, rel: str) -> bool:
+    """Whether a scratch folder is that of a sealed import record and holds manifests it stages."""
+    folder = workspace.root / rel
+    return workspace.manifest_path(folder.name).is_file() and any(
+        p.suffix == ".yaml" and not workspace.manifest_path(p.stem).exists() for p in folder.glob("*.yaml"))
 
 
 def _sha256(path: Path) -> str | None:

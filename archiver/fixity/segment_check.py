@@ -37,6 +37,7 @@ class Split:
     own: list[ChainLink]                                   # the workspace's own chain
     segments: list[tuple[Segment, Path]] = field(default_factory=list)     # each with its key folder
     problems: list[tuple[str | None, str]] = field(default_factory=list)
+    pending: list[tuple[str | None, str]] = field(default_factory=list)   # warnings: imports to complete
     held: dict[str, int] = field(default_factory=dict)     # capture id -> index into segments
     head: ChainLink | None = None                          # a package's head
     keys: dict[Path, Any] = field(default_factory=dict)    # key files loaded
@@ -83,10 +84,43 @@ def split_chain(workspace: Workspace, links: dict[str, ChainLink], manifests: di
                 continue
             split.segments.append((segment, folder))
             split.held.update({h.capture_id: len(split.segments) - 1 for h in segment.captures})
+            staged = _staged(workspace, cid, segment, links)
+            for held in staged:
+                split.pending.append((held, f"import capture {cid} stopped before its last step: this capture's "
+                                            f"seal files wait, unchanged, in {STAGING}/{cid}/; importing the same "
+                                            "package again completes it"))
+            links = {**links, **staged}
         split.own = [link for cid, link in links.items() if cid not in split.held]
     for segment, _ in split.segments:
         split.problems += segment_problems(segment, links)
     return split
+
+
+STAGING = ".archiver/tmp"          # an import's scratch folder: <STAGING>/<import record id>/
+
+
+def _staged(workspace: Workspace, record_id: str, segment: Segment, links: dict[str, ChainLink]) -> dict[str, ChainLink]:
+    """Captures an import record lists that are not in manifests/ but whose manifest waits in the
+    import's scratch folder with the very sha256 the record lists (an import killed between sealing
+    its record and moving the seal files in): capture id -> its chain link."""
+    import hashlib
+
+    from .chain import link_of
+    from .manifest import read_manifest
+
+    out: dict[str, ChainLink] = {}
+    folder = workspace.root / STAGING / record_id
+    for held in segment.captures:
+        path = folder / f"{held.capture_id}.yaml"
+        if held.capture_id in links or not path.is_file():
+            continue
+        try:
+            raw = path.read_bytes()
+            if hashlib.sha256(raw).hexdigest() == held.sha256:
+                out[held.capture_id] = link_of(held.capture_id, held.sha256, read_manifest(path, raw))
+        except (OSError, ArchiverError):
+            continue
+    return out
 
 
 def judge_segments(split: Split | None, seals: list[SigState], *, trusted_key: str | None) -> list[Finding]:

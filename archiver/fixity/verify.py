@@ -149,6 +149,8 @@ def _verify(workspace: Workspace, capture_ids: list[str] | None, report: VerifyR
     report.head = chain.head or split.head
     for capture_id, message in (*chain.problems, *split.problems):
         report.error(message, capture_id=capture_id)
+    for capture_id, message in split.pending:
+        report.warn(message, capture_id=capture_id)
     selected = capture_ids or sorted(loaded)
     for capture_id in selected:
         if capture_id not in loaded:
@@ -292,7 +294,10 @@ class _Scans:
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            try:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+            except RuntimeError:      # a signal landed while submit started the pool's thread: nothing to join
+                self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _likely_warcs(workspace: Workspace, capture_ids: list[str] | None) -> list[Path]:

@@ -25,6 +25,7 @@ Order, so that the workspace is never left claiming what it does not hold:
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import zipfile
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import ManifestError
+from ..core.interrupts import Interrupted, StopSignals
 from ..core.models import CaptureResult, Manifest
 from ..core.settings import Settings
 from ..core.workspace import OPEN_SUFFIX, Workspace, atomic_write, fsync_dir, new_capture_id
@@ -43,6 +45,7 @@ from ..fixity.debris import running_capture
 from ..fixity.manifest import FORMAT, FORMAT_VERSION, iso, read_manifest, software_versions
 from ..fixity.seal import seal_document, signing_key
 from ..fixity.segment import IMPORT_FORMAT, Segment, read_segment
+from ..fixity.segment_check import STAGING
 from ..index.store import index_sealed
 from ..warc.reader import file_digest
 from .package_check import opened_package
@@ -109,22 +112,42 @@ def import_package(workspace: Workspace, source: Path, settings: Settings, *,
                 for cid in todo:
                     _install_warcs(workspace, root, manifests[cid], placed)
                 _install_keys(workspace, root, segment)
-                if record is None:
-                    document = _import_document(import_id, segment, source, raw, settings, started, clock())
-                    sealed = seal_document(workspace, document, witness_file=settings.witness_file)
+                # from the import record's seal to the last seal file it vouches for, a first Ctrl-C or
+                # SIGTERM waits: a record naming captures whose manifests are not here yet is a gap
+                # verify would report (a second Ctrl-C still stops it; importing again completes it)
+                with StopSignals(lambda: "stopping after the import's last step (its seal files, a moment)") \
+                        as stop:
+                    if record is None:
+                        # the seal files wait in the import's scratch folder while its record is sealed, then
+                        # move in by rename: killed in between, verify finds them there (unchanged, as the
+                        # record lists them) and importing again completes it
+                        staging = workspace.root / STAGING / import_id
+                        for cid in todo:
+                            _install_seal(staging, root, cid)
+                        document = _import_document(import_id, segment, source, raw, settings, started, clock())
+                        sealed = seal_document(workspace, document, witness_file=settings.witness_file)
+                        for cid in todo:
+                            _move_seal(staging, workspace, cid)
+                        shutil.rmtree(staging, ignore_errors=True)
+                    else:
+                        for cid in todo:
+                            _install_seal(workspace.manifests_dir, root, cid)
+                        shutil.rmtree(workspace.root / STAGING / record, ignore_errors=True)
             except BaseException:
                 if record is None and not workspace.manifest_path(import_id).exists():
                     for path in placed:
                         path.unlink(missing_ok=True)
+                    shutil.rmtree(workspace.root / STAGING / import_id, ignore_errors=True)
                 raise
-            for cid in todo:
-                _install_seal(workspace, root, cid)
+            stopped = stop.requested
     for cid in todo:
         index_sealed(workspace, read_manifest(workspace.manifest_path(cid)))
     import_id = record or import_id
     if sealed is not None:
         index_sealed(workspace, read_manifest(sealed.manifest))
     present = tuple(h.capture_id for h in segment.captures if h.capture_id not in todo)
+    if stopped:
+        raise Interrupted("import finished before stopping: every capture it names is in place")
     return PackageImport(import_id, tuple(todo), present, _result(workspace, import_id))
 
 
@@ -202,13 +225,25 @@ def _install_keys(workspace: Workspace, root: Path, segment: Segment) -> None:
             atomic_write(folder / name, (root / name).read_bytes())
 
 
-def _install_seal(workspace: Workspace, root: Path, capture_id: str) -> None:
-    """Checksum list, signature, tokens, then the manifest: byte for byte, each atomically."""
-    names = sorted(p.name for p in (root / "manifests").glob(f"{capture_id}.sha256*"))
-    for name in [*names, f"{capture_id}.yaml"]:
-        target = workspace.manifests_dir / name
+def _seal_names(folder: Path, capture_id: str) -> list[str]:
+    """Checksum list, signature, tokens, then the manifest (the seal: moved last)."""
+    return [*sorted(p.name for p in folder.glob(f"{capture_id}.sha256*")), f"{capture_id}.yaml"]
+
+
+def _install_seal(folder: Path, root: Path, capture_id: str) -> None:
+    """A capture's seal files into ``folder``, byte for byte, each atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in _seal_names(root / "manifests", capture_id):
+        target = folder / name
         if not target.exists():
             atomic_write(target, (root / "manifests" / name).read_bytes())
+
+
+def _move_seal(staging: Path, workspace: Workspace, capture_id: str) -> None:
+    """The staged seal files into manifests/ by rename, the manifest last."""
+    for name in _seal_names(staging, capture_id):
+        os.replace(staging / name, workspace.manifests_dir / name)
+    fsync_dir(workspace.manifests_dir)
 
 
 def _import_document(import_id: str, segment: Segment, source: Path, raw: bytes, settings: Settings,
