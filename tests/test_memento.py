@@ -210,7 +210,7 @@ def test_memento_page_frames_the_replay_and_cites(archive: Archive, servers: tup
     page, capture_id = mine.text, archive.results[0].capture_id
     assert f'src="{REPLAY_BASE}/embed/{capture_id}/{ts}/{url}"' in page
     assert f'href="/captures/{capture_id}"' in page and url in page
-    assert "Council awards" in page and "@online{" in page and res.payload_sha256 in page    # APA, BibTeX
+    assert "Council awards" in page and "@article{" in page and res.payload_sha256 in page    # APA, BibLaTeX (a news article)
     policy = mine.headers["content-security-policy"]
     assert f"frame-src {REPLAY_BASE}" in policy and "default-src 'none'" in policy and "script-src" not in policy
 

@@ -131,7 +131,7 @@ def test_reading_answers_match_the_document(captured, readonly) -> None:
     assert found["hits"][0]["archived_url"].startswith("http://localhost:8080/archive/")
     status, _, body = call(readonly, "GET", "/api/cite?" + urllib.parse.urlencode({"url": article, "style": "bibtex"}))
     cited = check(doc, "/api/cite", "GET", status, body)
-    assert "@online{" in cited["citation"] and cited["sources"][0]["url"] == article
+    assert "@article{" in cited["citation"] and cited["sources"][0]["url"] == article
 
 
 @pytest.mark.parametrize("method,path,template,status", [
