@@ -145,21 +145,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
         except OSError as e:
             raise UsageError(f"cannot serve the sample site on port {port} of 127.0.0.11-15 ({e.strerror or e}): "
                              "--site-port PORT picks another (0: any free port)") from None
-        _show_demo(plan, site, args.json)
-        if args.serve:
-            _serve_until_interrupted()
+        shown: list[bool] = []      # set once the site's addresses and "until Ctrl-C" are being printed
+        try:
+            _show_demo(plan, site, args.json, shown)
+            if args.serve:
+                _serve_until_interrupted()
+        except KeyboardInterrupt:
+            if not (args.serve and shown):   # Ctrl-C while serving, however soon after the lines: the way to end it
+                raise
     if args.serve:
         print(f"archiver: demo ended: the sample site stopped{'' if plan.kept else f'; {root} removed'}",
               file=sys.stderr)
     return 0
 
 
-def _show_demo(plan: Any, site: Any, as_json: bool) -> None:
+def _show_demo(plan: Any, site: Any, as_json: bool, shown: list[bool]) -> None:
     from ..demo.guide import citation_note, next_commands, next_text, site_lines, workspace_line
     from ..demo.run import run_demo
 
     report = run_demo(plan.workspace, site)
     commands = next_commands(plan, site, report.result.capture_id)
+    if report.ok:
+        shown.append(True)
     if as_json:
         data = report.as_json() | {"workspace_kept": plan.kept, "next": [c for c, _ in commands]}
         if plan.serving:
