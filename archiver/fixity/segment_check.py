@@ -85,10 +85,10 @@ def split_chain(workspace: Workspace, links: dict[str, ChainLink], manifests: di
             split.segments.append((segment, folder))
             split.held.update({h.capture_id: len(split.segments) - 1 for h in segment.captures})
             staged = _staged(workspace, cid, segment, links)
-            for held in staged:
-                split.pending.append((held, f"import capture {cid} stopped before its last step: this capture's "
-                                            f"seal files wait, unchanged, in {STAGING}/{cid}/; importing the same "
-                                            "package again completes it"))
+            for waiting in staged:
+                split.pending.append((waiting, f"import capture {cid} stopped before its last step: this capture's "
+                                               f"seal files wait, unchanged, in {STAGING}/{cid}/; importing the "
+                                               "same package again completes it"))
             links = {**links, **staged}
         split.own = [link for cid, link in links.items() if cid not in split.held]
     for segment, _ in split.segments:
