@@ -297,6 +297,9 @@ def test_wacz_of_the_revisiting_capture_is_self_contained(captured: Captured, tm
     assert {f["digest"] for f in revisits} <= {f["digest"] for f in originals}   # every revisit has its original
     assert all(p["ts"].startswith(seed(captured.second).date[:10]) for p in pages)
     assert {p["ts"] for p in pages} <= {r.date for r in captured.second.resources}   # pages of the second only
+    # each page's main text, which ReplayWeb.page searches: a revisit's comes from its original
+    article = next(p for p in pages if p["url"] == seed(captured.second).url)
+    assert "dredging" in article["text"] and seed(captured.second).revisit_of is not None
 
     (tmp_path / "pywb").mkdir()
     res = seed(captured.second)

@@ -5,7 +5,7 @@
     archive/<capture-id>-<n>.warc.gz   STORED: the captures' WARC files, and those holding the originals
                                        of their revisit records, so the package replays on its own
     indexes/index.cdx                  CDXJ of the captures' records and of those originals
-    pages/pages.jsonl                  the seeds and linked source pages (2xx), with titles when known
+    pages/pages.jsonl                  the seeds and linked source pages (2xx), with titles and main text
     archiver/<id>.yaml, .sha256, .sha256.sig, .sha256*.tsr (also of the captures holding revisit
                                        originals), <id>.bib, .json (CSL-JSON), .ris, and the proof:
                                        chain.yaml(.sig), <fingerprint>.pub.pem, provenance.txt
@@ -52,6 +52,7 @@ from .package_proof import package_proof
 WACZ_VERSION = "1.1.1"
 INDEX_PATH = "indexes/index.cdx"
 PAGES_PATH = "pages/pages.jsonl"
+PAGE_TEXT_CHARS = 1_000_000      # of a page's main text in pages.jsonl (the index keeps the whole)
 PAGES_HEADER = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
 
 
@@ -152,18 +153,29 @@ def page_lines(workspace: Workspace, contents: Contents) -> list[str]:
             pages = [m for m in index.capture_mementos(cid)
                      if m.role in ("seed", "source") and 200 <= m.status < 300]
             pages.sort(key=lambda m: (m.role != "seed", m.datetime, m.url))
-            lines += [json.dumps(page(m), ensure_ascii=False) for m in pages]
+            lines += [json.dumps(page(m, _text(index, m)), ensure_ascii=False) for m in pages]
     return lines
 
 
-def page(memento: Memento) -> dict[str, str]:
+def _text(index: Index, m: Memento) -> str | None:
+    """The page's main text (its conversion record's; a revisit's original's)."""
+    text = index.text_of(m.capture_id, m.record_id)
+    if text is None and m.revisit_of is not None:
+        text = index.text_of(m.revisit_of.capture_id, m.revisit_of.record_id)
+    return text
+
+
+def page(memento: Memento, text: str | None = None) -> dict[str, str]:
     """A page line; its ``id`` is the WARC record's uuid. (Frictionless reads pages.jsonl as a table
-    whose columns are the header line's keys, and fails a row with none of them: ``id`` fills one.)"""
+    whose columns are the header line's keys, and fails a row with none of them: ``id`` fills one.)
+    ``text``: the page's main text, which ReplayWeb.page searches (at most PAGE_TEXT_CHARS)."""
     entry = {"id": memento.record_id.strip("<>").removeprefix("urn:uuid:").replace("-", ""),
              "url": memento.url, "ts": memento.datetime}
     title = ((memento.metadata or {}).get("title") or {}).get("value")
     if isinstance(title, str) and title.strip():
         entry["title"] = " ".join(title.split())
+    if text and text.strip():
+        entry["text"] = text[:PAGE_TEXT_CHARS]
     return entry
 
 
