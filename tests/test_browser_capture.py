@@ -13,6 +13,7 @@ import sys
 import zlib
 from pathlib import Path
 
+import pytest
 import yaml
 from browser_site import TITLE, RawSite
 from test_provenance import tls_site  # noqa: F401 - the fixture: a TLS server on loopback with a test CA
@@ -190,6 +191,38 @@ def test_a_browser_capture_replays_in_pywb_and_in_archiver_serve(chromium: str, 
         finally:
             browser.close()
     assert paragraphs == 6
+
+    # the memento page shows the screenshot the browser took beside the replay; the DOM is never served
+    import hashlib
+    import socket
+    import urllib.error
+    import urllib.request
+
+    from archiver.core.settings import Settings
+    from archiver.serve.app import make_context, start_in_thread
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+    ctx = make_context(workspace, Settings(), host="127.0.0.1", port=ports[0], replay_port=ports[1],
+                       public_url=None, token=None)
+    server = start_in_thread(ctx, host="127.0.0.1", port=ports[0], replay_port=ports[1])
+    try:
+        with urllib.request.urlopen(f"{ctx.ui_base}/archive/{stamp}/{seed}", timeout=30) as r:
+            html = r.read().decode()
+        src = f"/captures/{result.capture_id}/rendered/0/screenshot"
+        assert f'<img src="{src}"' in html, html
+        with urllib.request.urlopen(ctx.ui_base + src, timeout=30) as r:
+            png, kind = r.read(), r.headers["Content-Type"]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{ctx.ui_base}/captures/{result.capture_id}/rendered/0/dom", timeout=30)
+    finally:
+        server.stop()
+    shot = next(r for r in result.browser_pages[0].records if r.kind == "screenshot")
+    assert kind == "image/png" and png.startswith(b"\x89PNG") and hashlib.sha256(png).hexdigest() == shot.sha256
+    assert refused.value.code == 404
 
 
 def test_a_browser_that_crashes_or_hangs_fails_that_page_only_and_the_capture_is_sealed(

@@ -154,6 +154,24 @@ def list_text(captures: list[Any]) -> str:
     return "\n".join([*_table(rows, {2, 3, 4}), f"{len(captures)} capture(s), newest first"])
 
 
+def _browser_lines(pages: Any) -> list[str]:
+    """The pages rendered in the browser: how each went, what it showed that static extraction did
+    not find, and the records made of it (screenshots, PDF, DOM) with where they are."""
+    if not pages:
+        return []
+    out = [f"\nrendered in the browser ({len(pages)})"]
+    for p in pages:
+        state = f"error: {printable(p.error)}" if p.error else \
+            ("settled" if p.settled else "did not settle (ended at its time bound)")
+        out.append(f"  {printable(p.url)}  ({printable(p.why)}; {state}; {p.seconds:.1f} s; {p.archived} of "
+                   f"{p.requested} requests archived; {len(p.not_found_statically)} not found statically"
+                   + ("" if p.shell_resolved is None else
+                      "; empty shell resolved" if p.shell_resolved else "; still an empty shell") + ")")
+        out += [f"    {printable(r.kind):<21} {printable(r.content_type):<16} {human_bytes(r.bytes):>9}  "
+                f"{printable(r.warc)} @ {r.offset}  {printable(r.record_id)}" for r in p.records]
+    return out
+
+
 def package_import_text(workspace: Any, record_id: str, source: str) -> str | None:
     """What an import of an archiver package did, for a person; None when ``record_id`` is not the
     import record of a package (a foreign file's import is a capture like any other)."""
@@ -204,6 +222,7 @@ def show_text(detail: Any) -> str:
     if m.flags:
         out.append(f"\nfidelity flags ({len(m.flags)})")
         out += [f"  {printable(f.flag)}  {printable(f.url)}: {printable(f.detail)}" for f in m.flags]
+    out += _browser_lines(m.browser_pages)
     out.append("\nfiles")
     rows = [[f.kind, printable(f.path), human_bytes(f.bytes) if f.bytes is not None else "MISSING",
              f"sha256 {f.sha256}" if f.sha256 else ""] for f in detail.files]

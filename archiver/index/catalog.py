@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.errors import ManifestError, NotArchivedError
 from ..core.models import Failure, Manifest, PageFlag, Skipped
 from ..core.workspace import CAPTURE_ID, Workspace
+from ..fixity.manifest_browser import browser_pages_document
 from ..fixity.manifest_servers import servers_document
 from .store import Index, Memento
 
@@ -262,7 +263,8 @@ class CaptureDetail:
                 "servers": servers_document(m.servers)},
             "files": [{"kind": f.kind, "path": f.path, "bytes": f.bytes, "sha256": f.sha256,
                        "present": f.bytes is not None} for f in self.files],
-            "warc_bytes": m.warc_bytes, "payload_bytes": m.payload_bytes}
+            "warc_bytes": m.warc_bytes, "payload_bytes": m.payload_bytes,
+            "browser_pages": browser_pages_document(m.browser_pages)}
 
 
 def _resource_json(r: Any) -> dict[str, Any]:
@@ -298,6 +300,8 @@ def show_capture(workspace: Workspace, capture_id: str) -> CaptureDetail:
         size = _size(workspace, workspace.relative(path))
         if size is not None or kind != "signature" or manifest.signing_key is not None:
             files.append(CaptureFile(kind, workspace.relative(path), size))
+    for path in workspace.timestamp_paths(capture_id).values():      # RFC 3161 tokens (docs/timestamps.md)
+        files.append(CaptureFile("timestamp", workspace.relative(path), _size(workspace, workspace.relative(path))))
     return CaptureDetail(manifest=manifest, files=tuple(files))
 
 

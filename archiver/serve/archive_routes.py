@@ -292,12 +292,31 @@ class ArchiveRoutes:
             frame=f"{replay}/embed/{found.capture_id}/{timestamp}/{found.url}",
             capture=f"/captures/{found.capture_id}", timemap=urls.timemap(safe.url),
             raw=urls.memento(timestamp, safe.url, "id_"),
+            screenshot=self.screenshot(found),
             apa=FORMATS["apa"]([data]).strip(), bibtex=FORMATS["bibtex"]([data]).strip())
         return HTMLResponse(html, headers={
             "Memento-Datetime": memento.memento_datetime(found),
             "Link": memento.link_header(urls, safe.url, safe),
             "Content-Security-Policy": page_policy(replay),
             "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"})
+
+    def screenshot(self, found: Memento) -> dict[str, str] | None:
+        """Where the screenshot the browser took of this page is (``--browser``), if it took one."""
+        from ..index.catalog import read_manifest_of
+        from .pages_captures import rendered_record
+
+        if found.role not in ("seed", "source"):
+            return None
+        try:
+            manifest = read_manifest_of(self.ctx.workspace, found.capture_id)
+        except ArchiverError:
+            return None
+        shot = rendered_record(manifest, found.url, "screenshot")
+        if shot is None:
+            return None
+        base = f"/captures/{found.capture_id}/rendered/{shot[0]}"
+        full = rendered_record(manifest, found.url, "screenshot-full-page")
+        return {"src": f"{base}/screenshot", "full": f"{base}/screenshot-full-page" if full else f"{base}/screenshot"}
 
     def payload(self, request: Request, index: Index, found: Memento) -> Response:
         try:
@@ -376,6 +395,7 @@ h1{font-size:1.05rem;margin:0 0 .2rem;overflow-wrap:anywhere}p{margin:.2rem 0}
 iframe{display:block;width:100%;height:75vh;border:0;border-bottom:1px solid #ddd;background:#fff}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;padding:.5rem;border:1px solid #ddd}
 h2{font-size:1rem;margin:.6rem 0 .3rem}
+figure{margin:.6rem 1rem}figure img{max-width:min(100%,480px);border:1px solid #ddd;background:#fff}
 """
 STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 PAGE = """<!doctype html>
@@ -392,6 +412,9 @@ capture (revisit){% endif %}</p>
 &middot; payload sha256 <span class="url">{{ sha256 }}</span></p>
 </header>
 <iframe src="{{ frame }}" title="The archived page, replayed from the archive" referrerpolicy="no-referrer"></iframe>
+{% if screenshot %}<figure><a href="{{ screenshot.full }}"><img src="{{ screenshot.src }}" alt="The page as the browser
+showed it when it was captured"></a><figcaption>The page as the browser showed it when it was captured (a screenshot
+archived with it; the whole page: follow the image)</figcaption></figure>{% endif %}
 <section>
 <h2>Cite this archived copy</h2>
 <p>{{ apa }}</p>

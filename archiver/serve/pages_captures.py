@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..core.errors import NotArchivedError, UsageError
+from ..core.models import BrowserRecord, Manifest
 from ..index.catalog import CaptureDetail, CaptureSummary, captures_page, show_capture
 from .jobs import VerifyState, last_verify
 from .pages_view import View, capture_id_of, param
@@ -57,12 +58,16 @@ def routes(view: View) -> list[BaseRoute]:
     def bag(request: Request) -> Response:
         return _export(view, request, "bag")
 
+    def rendered(request: Request) -> Response:
+        return _rendered(view, request)
+
     return [
         view.route("/", captures),
         view.route("/captures/{capture_id}", capture),
         view.route("/captures/{capture_id}/files/{name}", file),
         view.route("/captures/{capture_id}/export.wacz", wacz),
         view.route("/captures/{capture_id}/export-bag.zip", bag),
+        view.route("/captures/{capture_id}/rendered/{page:int}/{kind}", rendered),
     ]
 
 
@@ -122,7 +127,7 @@ class Download:
 
 
 WHAT = {"warc": "WARC file", "manifest": "manifest", "checksums": "checksum list",
-        "signature": "signature of the checksum list"}
+        "signature": "signature of the checksum list", "timestamp": "RFC 3161 timestamp token of the checksum list"}
 
 
 def _downloads(view: View, detail: CaptureDetail) -> list[Download]:
@@ -167,6 +172,43 @@ def _file(view: View, request: Request) -> Response:
     return FileResponse(found.path, media_type=kind, filename=name,
                         content_disposition_type="inline" if inline else "attachment",
                         headers={"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"})
+
+
+# -- what the browser showed ----------------------------------------------------------------------
+
+RENDERED_KINDS = {"screenshot": "image/png", "screenshot-full-page": "image/png", "pdf": "application/pdf"}
+MAX_RENDERED_BYTES = 64 * 2**20
+
+
+def rendered_record(manifest: Manifest, url: str, kind: str) -> tuple[int, BrowserRecord] | None:
+    """(the page's place in ``browser_pages``, its record of ``kind``) for a page rendered in the browser."""
+    for n, page in enumerate(manifest.browser_pages):
+        if page.url == url:
+            for record in page.records:
+                if record.kind == kind:
+                    return n, record
+    return None
+
+
+def _rendered(view: View, request: Request) -> Response:
+    """A screenshot or the PDF the browser made of a page (``--browser``), read from its WARC record.
+    Only these kinds, each with its own type: the DOM after scripts is archived HTML and is never served
+    from the UI's origin (replay serves pages)."""
+    from starlette.responses import Response as Plain
+
+    from ..warc.reader import read_block
+
+    detail = show_capture(view.ctx.workspace, capture_id_of(request))
+    n, kind = int(request.path_params["page"]), str(request.path_params["kind"])
+    pages = detail.manifest.browser_pages
+    record = next((r for r in pages[n].records if r.kind == kind), None) if 0 <= n < len(pages) else None
+    path = _inside(view, record.warc) if record is not None else None
+    if record is None or kind not in RENDERED_KINDS or path is None:
+        raise NotArchivedError(f"capture {detail.manifest.capture_id} has no {kind[:40]!r} of a rendered page {n}")
+    body = read_block(path, record.offset, record.length, MAX_RENDERED_BYTES)
+    return Plain(body, media_type=RENDERED_KINDS[kind], headers={
+        "Content-Security-Policy": "sandbox; default-src 'none'", "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": "inline" if kind != "pdf" else f'attachment; filename="{kind}-{n}.pdf"'})
 
 
 # -- exports -------------------------------------------------------------------------------------
