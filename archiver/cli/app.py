@@ -7,8 +7,9 @@ import sys
 from typing import Any
 
 from .. import __version__
-from ..core.capture_options import BROWSER_MODES, bounds_help, shown
+from ..core.capture_options import bounds_help, shown
 from ..core.errors import EXIT_CODES, EXIT_INTERRUPTED, EXIT_PROBLEMS, EXIT_USAGE, ArchiverError, UsageError
+from .capture_flags import add_capture_flags
 from .cite_fields import add_set_argument
 from .commands import (
     MAX_VERIFY_WORKERS,
@@ -399,41 +400,6 @@ def add_browse_commands(sub: Any) -> None:
     srv.set_defaults(func=_later("browse_commands", "cmd_serve"))
 
 
-def add_capture_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--depth", type=int,
-                   help=f"0: the pages and their requisites; 1 (default): also linked sources; {bounds_help('depth')}")
-    p.add_argument("--exclude", action="append", metavar="REGEX", help="skip found URLs matching REGEX (repeatable)")
-    p.add_argument("--max-resources", type=int, metavar="N",
-                   help=f"most URLs in one capture, {bounds_help('max_resources')} (default 5000)")
-    p.add_argument("--max-bytes", metavar="SIZE",
-                   help=f"largest body kept per resource, e.g. 200MB (default), {bounds_help('max_bytes')}")
-    p.add_argument("--max-total-bytes", metavar="SIZE",
-                   help=f"stop queueing once a capture holds SIZE, {bounds_help('max_total_bytes')} (default 4GB)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help=f"wall-clock limit per exchange, {bounds_help('timeout')} (default 30)")
-    p.add_argument("--concurrency", type=int, metavar="N",
-                   help=f"exchanges in flight at once, {bounds_help('concurrency')} (default 16)")
-    p.add_argument("--per-host", type=int, metavar="N", help=f"exchanges in flight per host, {bounds_help('per_host')} (default 2)")
-    p.add_argument("--user-agent", metavar="TEXT",
-                   help="User-Agent header, printable ISO-8859-1 (default names archiver and its version)")
-    p.add_argument("--ignore-robots", action="store_true", help="fetch what robots.txt disallows")
-    p.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="send this header (repeatable)")
-    p.add_argument("--cookies", metavar="FILE", help="send cookies from a Netscape cookies.txt file")
-    p.add_argument("--keep-secrets", action="store_true",
-                   help="archive Cookie and secret --header values instead of redacting them")
-    p.add_argument("--allow-private", action="store_true",
-                   help="let found URLs reach private, loopback and link-local addresses")
-    p.add_argument("--deny-private", action="store_true",
-                   help="keep found URLs off private addresses even when the seeds are private")
-    p.add_argument("--insecure", action="store_true",
-                   help="archive over TLS even when the certificate cannot be verified (the manifest says so)")
-    p.add_argument("--browser", nargs="?", const="on", choices=BROWSER_MODES, help="render pages in Chromium: on (all), auto (JS shells)")
-    p.add_argument("--browser-tabs", type=int, metavar="N", help=f"pages rendered at once, {bounds_help('browser_tabs')} (default 1)")
-    p.add_argument("--no-dedup", action="store_true",
-                   help="store every payload again, even when identical to an earlier capture of the URL")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON")
-
-
 __all__ = ["EXIT_CODES", "build_parser", "main"]
 
 
@@ -463,8 +429,22 @@ def main(argv: list[str] | None = None) -> int:
     (``archiver list | head -1``) is dropped quietly; the command ends with its own code."""
     from .quiet_pipe import quiet_closed_pipe
 
-    with quiet_closed_pipe():
-        return _run(sys.argv[1:] if argv is None else list(argv))
+    try:
+        with quiet_closed_pipe():
+            code = _run(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:       # landed while the output was flushed, after the command's own handling
+        print("archiver: interrupted", file=sys.stderr)
+        code = EXIT_INTERRUPTED
+    if argv is None:                # the command line: a signal from here to the exit is too late to act on
+        _ignore_signals()
+    return code
+
+
+def _ignore_signals() -> None:
+    import signal
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def _run(arguments: list[str]) -> int:
