@@ -52,6 +52,10 @@ def test_set_fields_reach_the_report_and_the_servers_history(serve, tmp_path: Pa
     assert report.returncode == 0, report.stderr
     assert "CHANGED" in report.stdout and "last good capture: Lovelace, A." in report.stdout, report.stdout
     assert "Harbour plan vote" in report.stdout
+    mla = cli(root, "report", "--style", "MLA")           # any style cite takes, any case
+    assert mla.returncode == 0 and "last good capture: Lovelace, Ada." in mla.stdout, mla.stdout + mla.stderr
+    bad = cli(root, "report", "--style", "no-such-style")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no-such-style" in bad.stderr
 
     port, replay = free_port(), free_port()
     ctx = make_context(Workspace(root), Settings(), host="127.0.0.1", port=port, replay_port=replay,

@@ -312,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "last good capture of each gone, moved or changed source.",
                          epilog=EPILOG_REPORT, formatter_class=argparse.RawDescriptionHelpFormatter)
     rep.add_argument("--since", metavar="DATE", help="every change since DATE, not only the latest")
-    rep.add_argument("--style", default="apa", choices=STYLES, help="citation style (default apa)")
+    rep.add_argument("--style", metavar="STYLE", help="the last good captures' citation style: any --style of cite "
+                                                     "(default: citation_style in archiver.yaml, else apa)")
     rep.add_argument("--json", action="store_true", help="print as JSON")
     rep.set_defaults(func=_later("schedule_commands", "cmd_report"))
 

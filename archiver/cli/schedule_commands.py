@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import UsageError
-from .commands import existing_workspace, moment_of, warn_left_out, workspace_root
+from .commands import checked_text, existing_workspace, moment_of, warn_left_out, workspace_root
 
 MAX_VERIFY_WORKERS = 256
 NOTHING_DUE = {"schedule": None, "capture_id": None, "ok": True, "detail": "nothing due"}
@@ -177,7 +177,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         from ..core.moments import iso
 
         since = iso(moment_of("--since", args.since))
-    lines = drift_report(ws, load_settings(ws.root), since=since, style=args.style)
+    settings = load_settings(ws.root)
+    style = checked_text("--style", args.style, 4096) if args.style is not None else settings.citation_style
+    if args.style is None and ("/" in style or style.lower().endswith(".csl")) and not Path(style).is_absolute():
+        style = str(ws.root / style)            # a .csl file archiver.yaml names: relative to the workspace
+    lines = drift_report(ws, settings, since=since, style=style)
     print(json.dumps(report_json(lines), indent=2, ensure_ascii=False) if args.json else report_text(lines))
     warn_left_out(ws)
     return 0

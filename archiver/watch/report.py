@@ -98,7 +98,10 @@ def _text(index: Index, m: Memento) -> str | None:
 
 def drift_report(workspace: Workspace, settings: Settings, since: str | None = None,
                  style: str = "apa") -> list[ReportLine]:
-    from ..citing.formats import FORMATS
+    """``style``: any style ``archiver cite --style`` takes (checked before anything is read)."""
+    from ..citing.formats import renderer
+
+    render = renderer(style)
 
     with Index.open(workspace) as index:
         history, mementos = build_history(index, schedule_urls(workspace, settings))
@@ -110,7 +113,7 @@ def drift_report(workspace: Workspace, settings: Settings, since: str | None = N
             good = _last_good(history.get(change.url, []), change)
             if good is not None:
                 memento = mementos[(good.url, good.capture_id)]
-                citation = FORMATS[style](with_overrides(workspace, [citation_data(memento, settings)])).strip()
+                citation = render(with_overrides(workspace, [citation_data(memento, settings)])).strip()
         lines.append(ReportLine(change, citation))
     return lines
 
