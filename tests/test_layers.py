@@ -13,7 +13,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "archiver"
 DOC = PACKAGE.parent / "docs" / "architecture.md"
-LAYERS = ["core", "net", "warc", "page", "fixity", "index", "browser", "capturing", "citing", "watch", "rescue",
+LAYERS = ["core", "net", "warc", "page", "fixity", "index", "browser", "capturing", "distributed", "citing", "watch", "rescue",
           "transfer", "demo", "serve", "cli"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 TOP = {"__init__", "__main__", "citeformats"}   # the public API, `python -m archiver` and the README's

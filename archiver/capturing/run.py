@@ -311,21 +311,9 @@ class _Run:
                 self._skip(skipped)
 
     def _archive(self, fetched: Fetched, writer: WarcFileWriter, redirect: bool = True) -> None:
-        ex, rec, target = fetched.exchange, fetched.records, fetched.target
-        offset = writer.append(fetched.fragment)
-        fetched.fragment.close()
-        location = ex.head.get("Location") if 300 <= ex.head.status < 400 else None
-        resource = ArchivedResource(
-            url=ex.url, role=target.role, via=target.via, depth=target.depth, status=ex.head.status,
-            content_type=ex.head.content_type, payload_sha256=ex.entity_digest, payload_bytes=ex.entity_bytes,
-            warc=self.ws.relative(writer.path), offset=offset + rec.request_length,
-            length=rec.response_length, record_id=rec.response_id, request_record_id=rec.request_id,
-            date=warc_date(ex.date), remote_address=ex.remote_address, location=location,
-            truncated=ex.truncated, metadata=fetched.metadata.as_manifest() if fetched.metadata else None,
-            text=TextRecord(fetched.text[0], offset + rec.request_length + rec.response_length, fetched.text[1],
-                            fetched.text[2], fetched.text[3]) if fetched.text else None,
-            warc_payload_digest=fetched.revisit.payload_digest if fetched.revisit else f"sha256:{ex.payload_digest}",
-            revisit_of=fetched.revisit, limits=list(fetched.limits) or None)
+        ex, target = fetched.exchange, fetched.target
+        resource = archive_fetched(fetched, writer, self.ws.relative(writer.path))
+        location = resource.location
         if fetched.repeated:
             self.repeats[ex.url] = fetched.repeated
         if fetched.revisit is not None and fetched.metadata is not None:    # a page: its original's flags hold
@@ -435,6 +423,26 @@ class _Run:
             elif by_url[url].status >= 400:
                 problems.append(f"{seed}: HTTP {by_url[url].status} (archived as evidence)")
         return problems
+
+
+def archive_fetched(fetched: Fetched, writer: WarcFileWriter, warc: str) -> ArchivedResource:
+    """Append one exchange's records to ``writer`` (its file named ``warc`` in the manifest) and
+    describe what was archived."""
+    ex, rec, target = fetched.exchange, fetched.records, fetched.target
+    offset = writer.append(fetched.fragment)
+    fetched.fragment.close()
+    location = ex.head.get("Location") if 300 <= ex.head.status < 400 else None
+    return ArchivedResource(
+        url=ex.url, role=target.role, via=target.via, depth=target.depth, status=ex.head.status,
+        content_type=ex.head.content_type, payload_sha256=ex.entity_digest, payload_bytes=ex.entity_bytes,
+        warc=warc, offset=offset + rec.request_length,
+        length=rec.response_length, record_id=rec.response_id, request_record_id=rec.request_id,
+        date=warc_date(ex.date), remote_address=ex.remote_address, location=location,
+        truncated=ex.truncated, metadata=fetched.metadata.as_manifest() if fetched.metadata else None,
+        text=TextRecord(fetched.text[0], offset + rec.request_length + rec.response_length, fetched.text[1],
+                        fetched.text[2], fetched.text[3]) if fetched.text else None,
+        warc_payload_digest=fetched.revisit.payload_digest if fetched.revisit else f"sha256:{ex.payload_digest}",
+        revisit_of=fetched.revisit, limits=list(fetched.limits) or None)
 
 
 def _chromium() -> str:

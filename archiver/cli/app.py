@@ -24,6 +24,7 @@ from .commands import (
     cmd_search,
     cmd_verify,
 )
+from .distributed_commands import add_distributed_commands
 from .init_command import EPILOG_INIT, add_init_arguments, cmd_init
 from .key_commands import EPILOG_KEYGEN, add_keygen_arguments
 from .parser import WORKSPACE_HELP, add_global_options, apply_global_options, exit_codes_text
@@ -130,7 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog=EPILOG_CAPTURE, formatter_class=argparse.RawDescriptionHelpFormatter)
     cap.add_argument("urls", nargs="+", metavar="URL")
     add_capture_flags(cap)
+    cap.add_argument("--queue", metavar="REDIS_URL",
+                     help="hand the capture to 'archiver worker' processes through this Redis queue "
+                          "(redis://HOST:PORT/DB), wait, and seal it here (docs/distributed.md)")
     cap.set_defaults(func=cmd_capture)
+
+    add_distributed_commands(sub, _later)
 
     demo = sub.add_parser("demo", help="serve the bundled sample site on loopback, capture it, check it",
                           description="Serve a bundled sample news site on loopback addresses (offline), capture "

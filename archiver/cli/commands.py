@@ -105,6 +105,10 @@ def run_capture(urls: list[str], root: Path, args: argparse.Namespace) -> Any:
 
     settings = load_settings(root)
     options = capture_options(args, settings.capture)
+    if getattr(args, "queue", None):
+        from .distributed_commands import run_queued_capture
+
+        return run_queued_capture(urls, root, options, settings, args.queue)
     progress = TerminalProgress()
     try:
         return capture(urls, Workspace(root), options, settings=settings, progress=progress)

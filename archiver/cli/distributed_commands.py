@@ -1,0 +1,96 @@
+"""``archiver worker``, ``archiver workers`` and ``archiver capture --queue``: the command line of
+archiver.distributed (imported only when one of them runs; the extra 'distributed' brings redis)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import UsageError
+from ..core.interrupts import StopSignals
+
+MAX_LEASE = 3600.0
+
+
+def add_distributed_commands(sub: Any, later: Callable[[str, str], Any]) -> None:
+    """``worker`` and ``workers``; their code is imported when they run (``later``)."""
+    wrk = sub.add_parser("worker", help="fetch URLs of queued captures, as one of many workers (Redis)",
+                         description="Claim URLs of the captures queued with 'archiver capture --queue', at most "
+                                     "--per-host requests in flight per host across all workers, and archive them "
+                                     "into this worker's own WARC files in the shared workspace named by the capture.")
+    wrk.add_argument("--queue", required=True, metavar="REDIS_URL", help="redis://HOST:PORT/DB")
+    wrk.add_argument("--once", action="store_true", help="stop when no capture is left in the queue")
+    wrk.add_argument("--lease", type=float, default=30.0, metavar="SECONDS",
+                     help="how long a URL and a host slot stay this worker's without renewal (default 30)")
+    wrk.add_argument("--json", action="store_true", help="print what this worker archived as JSON")
+    wrk.set_defaults(func=later("distributed_commands", "cmd_worker"))
+
+    wks = sub.add_parser("workers", help="who is working on what, queue depth, requests in flight per host",
+                         description="Show the workers of a Redis queue, each queued capture's pending, leased "
+                                     "and archived URLs, and the requests in flight per host.")
+    wks.add_argument("--queue", required=True, metavar="REDIS_URL", help="redis://HOST:PORT/DB")
+    wks.add_argument("--json", action="store_true", help="print it as JSON")
+    wks.set_defaults(func=later("distributed_commands", "cmd_workers"))
+
+
+def _no_workspace(args: argparse.Namespace) -> None:
+    if args.workspace:
+        raise UsageError(f"{args.command} takes no -w/--workspace ({args.workspace}): each queued capture names "
+                         "its workspace, a folder every worker reaches")
+
+
+def _queue(url: str) -> Any:
+    from ..distributed.queue import Queue, parse_queue
+
+    queue = Queue(parse_queue(url))
+    queue.ping(url)
+    return queue
+
+
+def run_queued_capture(urls: list[str], root: Path, options: Any, settings: Any, url: str) -> Any:
+    from ..core.workspace import Workspace
+    from ..distributed.capture import queued_capture
+
+    return queued_capture(urls, Workspace(root), _queue(url), options, settings=settings)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from ..distributed.worker import Worker
+
+    _no_workspace(args)
+    if not 0.5 <= args.lease <= MAX_LEASE:
+        raise UsageError(f"--lease must be from 0.5 to {MAX_LEASE:.0f} seconds, not {args.lease}")
+    queue = _queue(args.queue)
+    log = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    worker = Worker(queue, lease_ms=int(args.lease * 1000), log=log)
+    stop = StopSignals(lambda: f"worker {worker.name} stopping: finishing its WARC file")
+    with stop:
+        archived = worker.run(once=args.once, stop=lambda: stop.requested)
+    if args.json:
+        print(json.dumps({"worker": worker.name, "archived": archived}))
+    else:
+        print(f"worker {worker.name}: {archived} URL(s) archived")
+    return 0
+
+
+def cmd_workers(args: argparse.Namespace) -> int:
+    _no_workspace(args)
+    overview = _queue(args.queue).overview()
+    if args.json:
+        print(json.dumps(overview, indent=2))
+        return 0
+    for name, status in sorted(overview["workers"].items()):
+        print(f"{name}  {status.get('host')} pid {status.get('pid')}  {status.get('url') or 'idle'}  "
+              f"({status.get('archived')} archived, seen {status.get('seen')})")
+    for cap in overview["captures"]:
+        print(f"capture {cap['capture_id']}: {cap['pending']} pending, {cap['leased']} leased, "
+              f"{cap['archived']} archived")
+    for host, n in sorted(overview["in_flight_per_host"].items()):
+        print(f"host {host}: {n} in flight")
+    if not overview["workers"] and not overview["captures"]:
+        print("no worker and no capture in the queue")
+    return 0

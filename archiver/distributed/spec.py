@@ -1,0 +1,57 @@
+"""What a capture tells its workers (``CaptureSpec``, JSON in Redis) and what a worker tells back
+(a partial manifest: its WARC file and what it holds, read back with the manifest's own checks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..core.capture_options import CaptureOptions
+from ..core.errors import UsageError
+from ..core.models import ArchivedResource, Failure, Manifest, Skipped, WarcFile
+
+# the options a worker needs; cookies and the browser stay on one machine in this version
+SHARED = ("depth", "exclude", "max_resources", "max_bytes", "timeout", "per_host", "user_agent", "ignore_robots",
+          "headers", "max_redirects", "compress_level", "allow_private", "deny_private", "insecure")
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSpec:
+    capture_id: str
+    workspace: str          # a path every worker reaches (a shared filesystem)
+    seeds: tuple[str, ...]
+    options: CaptureOptions
+
+    def data(self) -> dict[str, Any]:
+        opts = {name: getattr(self.options, name) for name in SHARED}
+        return {"capture_id": self.capture_id, "workspace": self.workspace, "seeds": list(self.seeds),
+                "options": opts}
+
+    @classmethod
+    def of(cls, data: Any) -> CaptureSpec:
+        """Read back, bounds checked by CaptureOptions; UsageError when the queue holds something else."""
+        try:
+            opts = dict(data["options"])
+            if set(opts) - set(SHARED):
+                raise ValueError(f"unknown options {sorted(set(opts) - set(SHARED))}")
+            opts["exclude"] = tuple(opts["exclude"])
+            opts["headers"] = tuple(tuple(h) for h in opts["headers"])
+            return cls(str(data["capture_id"]), str(data["workspace"]), tuple(str(s) for s in data["seeds"]),
+                       CaptureOptions(**opts))
+        except (KeyError, TypeError, ValueError, UsageError) as exc:
+            raise UsageError(f"a capture in the queue has a spec this archiver cannot read: {exc}") from None
+
+
+def check_options(options: CaptureOptions) -> None:
+    """Refuse what workers cannot do in this version, before anything is queued."""
+    if options.cookies_file:
+        raise UsageError("--cookies is not sent to workers (it would put secrets in Redis): capture without --queue")
+    if options.browser != "off":
+        raise UsageError("--browser is not done by workers yet: capture without --queue")
+
+
+def partial_manifest(spec: CaptureSpec, warc: WarcFile, resources: list[ArchivedResource],
+                     failures: list[Failure], skipped: list[Skipped]) -> Manifest:
+    return Manifest(capture_id=spec.capture_id, seeds=spec.seeds, started="", ended="", software={}, settings={},
+                    warc_files=(warc,), resources=tuple(resources), failures=tuple(failures),
+                    skipped=tuple(skipped))

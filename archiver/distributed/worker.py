@@ -1,0 +1,223 @@
+"""``archiver worker``: claims URLs of the captures in the queue, one at a time per host lease, fetches
+each through the same ExchangeWorker as a local capture, writes its records to this worker's own
+WARC file (``archive/<capture>-w<N>-NNNNN.warc.gz``), and when the file is finished (the worker
+found nothing more to claim, or the file holds ``BATCH`` URLs) reports it and what it holds in one
+atomic step that also marks its URLs done. A worker killed before that step reports nothing: its
+URL leases expire and other workers fetch the URLs again; its unfinished file is debris that
+``archiver clean`` removes."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..capturing.exchange import ExchangeWorker, WorkResult
+from ..capturing.run import archive_fetched
+from ..core.capture_options import CaptureOptions
+from ..core.models import ArchivedResource, Failure, Link, Role, Skipped, Target
+from ..core.urls import host_key, parse_http_url, resolve_link
+from ..core.workspace import Workspace
+from ..fixity.manifest import manifest_document
+from ..net.address_policy import policy_for
+from ..net.fetch import Fetcher
+from ..net.request_plan import RequestPlanner
+from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json
+from .queue import Queue
+from .spec import CaptureSpec, partial_manifest
+
+BATCH = 50          # URLs per WARC file at most: what a killed worker can lose and has to be fetched again
+IDLE_POLL = 0.2     # seconds between looks at an empty queue
+
+
+@dataclass(slots=True)
+class _Session:
+    """This worker's part of one capture: its open WARC file and what it holds."""
+
+    spec: CaptureSpec
+    options: CaptureOptions
+    fetcher: Fetcher
+    exchange: ExchangeWorker
+    writer: WarcFileWriter
+    scratch: Path
+    exclude: list[re.Pattern[str]]
+    warc: str                                              # the WARC file's path in the workspace
+    held: list[str] = field(default_factory=list)          # URLs whose records are in the open file
+    resources: list[ArchivedResource] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+class Worker:
+    def __init__(self, queue: Queue, *, lease_ms: int = 30_000, log: Callable[[str], None] | None = None) -> None:
+        self.queue = queue
+        self.lease_ms = lease_ms
+        self.name = queue.worker_id()
+        self.sessions: dict[str, _Session] = {}
+        self.serials: dict[str, int] = {}
+        self.log = log or (lambda line: None)
+        self.archived = 0
+
+    def run(self, *, once: bool = False, stop: Callable[[], bool] = lambda: False) -> int:
+        """Work until ``stop()``; ``once``: until no capture is left in the queue, once there was one.
+        Returns the number of URLs this worker reported archived."""
+        seen_work = False
+        try:
+            while not stop():
+                captures = self.queue.captures()
+                if once and seen_work and not captures and not self.sessions:
+                    break
+                seen_work |= bool(captures)
+                worked = False
+                for capture_id in captures:
+                    worked |= self._step(capture_id)
+                self._renew()
+                if not worked:
+                    self._flush_all()
+                    self._status(None)
+                    time.sleep(IDLE_POLL)
+        finally:
+            self._flush_all()
+            for session in self.sessions.values():
+                session.fetcher.close()
+            self.queue.status(self.name, None)
+        return self.archived
+
+    def _status(self, url: str | None) -> None:
+        self.queue.status(self.name, {"host": socket.gethostname(), "pid": os.getpid(), "url": url,
+                                      "captures": sorted(self.sessions), "archived": self.archived,
+                                      "seen": datetime.now(UTC).isoformat(timespec="seconds")})
+
+    def _step(self, capture_id: str) -> bool:
+        """Claim and archive one URL of ``capture_id``; False when nothing could be claimed."""
+        spec = self.queue.spec(capture_id)
+        if spec is None:
+            return False
+        capture = CaptureSpec.of(spec)
+        entry = self.queue.claim(capture_id, self.name, capture.options.per_host, self.lease_ms)
+        if entry is None:
+            return False
+        target = Target(str(entry["url"]), Role(entry["role"]), int(entry["depth"]), via=entry.get("via"),
+                        hops=int(entry.get("hops", 0)))
+        session = self.sessions.get(capture_id) or self._open(capture)
+        self._status(target.url)
+        try:
+            result = session.exchange.run(target)
+        finally:
+            self.queue.release_host(self.name, target.url, entry["host"])
+        self._absorb(session, result)
+        session.held.append(target.url)
+        if len(session.held) >= BATCH:
+            self._flush(capture_id)
+        return True
+
+    def _open(self, capture: CaptureSpec) -> _Session:
+        ws = Workspace(Path(capture.workspace))
+        serial = self.serials.get(capture.capture_id, 0) + 1
+        self.serials[capture.capture_id] = serial
+        scratch = ws.scratch_dir(f"{capture.capture_id}-{self.name}")
+        scratch.mkdir(parents=True, exist_ok=True)
+        opts = capture.options
+        path = ws.archive_dir / f"{capture.capture_id}-{self.name}-{serial:05d}.warc.gz"
+        info = {"software": f"archiver/{__version__}", "format": "WARC File Format 1.1", "conformsTo": CONFORMS_TO,
+                "isPartOf": capture.capture_id, "http-header-user-agent": opts.user_agent,
+                "robots": "ignore" if opts.ignore_robots else "obey (linked sources and requisites)",
+                "archiver-worker": f"{self.name} on {socket.gethostname()}",
+                "archiver-settings": settings_json(opts.public())}
+        writer = WarcFileWriter(path, info, datetime.now(UTC), opts.compress_level)
+        policy = policy_for([parse_http_url(u).host for u in capture.seeds], allow_private=opts.allow_private,
+                            deny_private=opts.deny_private)
+        fetcher = Fetcher(timeout=opts.timeout, max_bytes=opts.max_bytes, scratch=scratch,
+                          address_check=policy.check, insecure=opts.insecure)
+        exchange = ExchangeWorker(fetcher=fetcher, planner=RequestPlanner(opts), warcinfo_id=writer.warcinfo_id,
+                                  level=opts.compress_level, scratch=scratch, obey_robots=not opts.ignore_robots,
+                                  user_agent=opts.user_agent)
+        session = _Session(capture, opts, fetcher, exchange, writer, scratch,
+                           [re.compile(p) for p in opts.exclude], ws.relative(path))
+        self.sessions[capture.capture_id] = session
+        return session
+
+    def _absorb(self, session: _Session, result: WorkResult) -> None:
+        capture_id = session.spec.capture_id
+        for fetched in result.fetched:
+            if fetched.target.role is Role.ROBOTS and not self.queue.first_archive(capture_id, fetched.target.url):
+                fetched.fragment.close()       # another worker archived this robots.txt: read here, kept once
+                continue
+            resource = archive_fetched(fetched, session.writer, session.warc)
+            session.resources.append(resource)
+            self.archived += fetched.target.role is not Role.ROBOTS
+            if resource.truncated:
+                session.failures.append(Failure(resource.url, resource.role, resource.via, "truncated",
+                                                f"archived truncated ({resource.truncated})"))
+            if resource.location and fetched.target.role is not Role.ROBOTS:
+                self._redirect(session, fetched.target, resource.location)
+        if result.failure:
+            session.failures.append(result.failure)
+        if result.skipped:
+            session.skipped.append(result.skipped)
+        page = result.target
+        if result.page is not None:
+            self._follow(session, page, result.page.links)
+        if result.css:
+            self._follow(session, page, result.css)
+
+    def _redirect(self, session: _Session, target: Target, location: str) -> None:
+        next_url = resolve_link(target.url, location)
+        if next_url is None or target.hops + 1 > session.options.max_redirects:
+            session.failures.append(Failure(target.url, target.role, target.via, "redirect",
+                                            f"redirect to {location[:200]!r} not followed"))
+            return
+        self._add(session, Target(next_url, target.role, target.depth, via=target.url, hops=target.hops + 1))
+
+    def _follow(self, session: _Session, page: Target, links: tuple[Link, ...] | list[Link]) -> None:
+        for link in links:
+            if link.role is Role.REQUISITE:
+                self._add(session, Target(link.url, Role.REQUISITE, page.depth, via=page.url))
+            elif page.role in (Role.SEED, Role.SOURCE) and page.depth < session.options.depth:
+                self._add(session, Target(link.url, Role.SOURCE, page.depth + 1, via=page.url))
+
+    def _add(self, session: _Session, target: Target) -> None:
+        for pattern in session.exclude:
+            if pattern.search(target.url):
+                session.skipped.append(Skipped(target.url, target.role, target.via,
+                                               f"matches --exclude {pattern.pattern!r}"))
+                return
+        add_target(self.queue, session.spec.capture_id, target, session.options.max_resources)
+
+    def _renew(self) -> None:
+        for capture_id, session in self.sessions.items():
+            self.queue.renew(capture_id, self.name, session.held, self.lease_ms)
+
+    def _flush_all(self) -> None:
+        for capture_id in list(self.sessions):
+            self._flush(capture_id)
+
+    def _flush(self, capture_id: str) -> None:
+        """Finish this worker's WARC file of the capture and report it with its URLs."""
+        session = self.sessions.pop(capture_id)
+        session.fetcher.close()
+        ws = Workspace(Path(session.spec.workspace))
+        warc = session.writer.finish(ws.relative(session.writer.path))
+        shutil.rmtree(session.scratch, ignore_errors=True)
+        report = manifest_document(partial_manifest(session.spec, warc, session.resources, session.failures,
+                                                    session.skipped))
+        if self.queue.report(capture_id, self.name, session.held, report):
+            self.log(f"{self.name}: {warc.path}: {len(session.held)} URL(s) of capture {capture_id}")
+        else:        # a lease expired meanwhile: another worker fetches those URLs; this file stays unlisted
+            self.log(f"{self.name}: {warc.path} not reported: a lease of capture {capture_id} expired first")
+
+
+def add_target(queue: Queue, capture_id: str, target: Target, max_resources: int) -> int:
+    entry: dict[str, Any] = {"url": target.url, "role": target.role.value, "depth": target.depth,
+                             "via": target.via, "hops": target.hops, "host": host_key(target.url)}
+    skip = {"url": target.url, "role": target.role.value, "via": target.via,
+            "reason": f"the capture reached --max-resources {max_resources}"}
+    return queue.add(capture_id, target.url, entry, max_resources, skip)

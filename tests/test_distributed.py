@@ -1,0 +1,183 @@
+"""Captures spread over worker processes through the real Redis on 127.0.0.1:6379 (issue #19): the
+site's own log of requests in flight per host, every URL archived once, the capture sealed once and
+verified, and a worker SIGKILLed while it holds a URL. Each test's keys carry their own prefix and
+are deleted after it; nothing else in Redis is touched."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import need
+
+from archiver.demo.server import Host, Response, Site
+
+ARCHIVER = [sys.executable, "-m", "archiver"]
+HTML = [("Content-Type", "text/html; charset=utf-8")]
+LEASE = "2"         # seconds: a killed worker's URLs come back this soon
+
+
+def redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def queue() -> Iterator[str]:
+    """A queue URL whose keys are this test's alone; they are deleted afterwards."""
+    need("Redis", redis_answers(), "apt-get install -y redis-server")
+    try:
+        import redis
+    except ImportError:
+        need("redis-py", None, "pip install '.[distributed]'")
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield f"redis://127.0.0.1:6379/0?prefix={prefix}"
+    client = redis.Redis(host="127.0.0.1", port=6379, db=0)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def page(body: str) -> Response:
+    return Response(200, HTML, body.encode("utf-8"))
+
+
+class InFlight:
+    """The site's own log: requests in flight per host, and the most at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+        self.served: list[str] = []
+
+    def route(self, body: str, hold: threading.Event | None = None, arrived: threading.Event | None = None):
+        def respond(site: Site, path: str) -> Response:
+            host = path.split("/")[1]
+            with self.lock:
+                self.now[host] = self.now.get(host, 0) + 1
+                self.peak[host] = max(self.peak.get(host, 0), self.now[host])
+                self.served.append(path)
+            if arrived is not None:
+                arrived.set()
+            if hold is not None:
+                hold.wait(30)
+            with self.lock:
+                self.now[host] -= 1
+            return page(body)
+        return respond
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([*ARCHIVER, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*ARCHIVER, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def queued(queue: str, tmp_path: Path) -> None:
+    """Wait until the capture is in the queue (workers with --once stop when none is left)."""
+    for _ in range(600):
+        listed = json.loads(run("workers", "--queue", queue, "--json", cwd=tmp_path).stdout)
+        if listed["captures"]:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the capture never reached the queue")
+
+
+def manifest_of(ws: Path, out: str) -> dict:
+    return yaml.safe_load((ws / json.loads(out)["manifest"]).read_text())
+
+
+def test_three_workers_keep_the_per_host_limit_and_archive_each_url_once(serve, queue: str, tmp_path: Path) -> None:
+    log = InFlight()
+    pages = {f"/a/p{n}": log.route(f'<img src="/a/i{n}.png"><p>page {n}</p>') for n in range(8)}
+    images = {f"/a/i{n}.png": log.route("img") for n in range(8)}
+    links = "".join(f'<a href="/a/p{n}">{n}</a>' for n in range(8))
+    shared = "".join(f'<img src="/a/i{n}.png">' for n in range(8))        # found by many pages: fetched once
+    site = serve([Host("h", "127.0.0.231", routes={"/": page(f"<title>Index</title>{links}{shared}"),
+                                                    **pages, **images})])
+    ws = tmp_path / "ws"
+    capture = start("-w", str(ws), "capture", site.url("h", "/"), "--queue", queue, "--per-host", "2", "--json",
+                    cwd=tmp_path)
+    queued(queue, tmp_path)
+    workers = [start("worker", "--queue", queue, "--once", "--lease", "10", "--json", cwd=tmp_path)
+               for _ in range(3)]       # a long lease: a worker slowed by a busy machine keeps its URLs
+    code, out, err = finish(capture)
+    assert code == 0, err
+    done = [finish(w) for w in workers]
+    assert all(c == 0 for c, _, _ in done), done
+    assert sum(json.loads(o)["archived"] for _, o, _ in done) == 17          # index, 8 pages, 8 images
+
+    assert max(log.peak.values()) <= 2, log.peak                        # across the three workers
+    assert sorted(log.served) == sorted(set(log.served)) and len(log.served) == 16
+    data = manifest_of(ws, out)
+    urls = [r["url"] for r in data["resources"]]
+    assert len(urls) == len(set(urls)) == 18                            # and robots.txt, archived once
+    assert {w["path"] for w in data["warc_files"]} == {r["warc"] for r in data["resources"]}
+    assert all("-w" in w["path"] for w in data["warc_files"])
+    verified = run("-w", str(ws), "verify", cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    cited = run("-w", str(ws), "cite", site.url("h", "/"), "--style", "apa", cwd=tmp_path)
+    assert cited.returncode == 0 and "Index" in cited.stdout, cited.stderr
+    assert json.loads(run("workers", "--queue", queue, "--json", cwd=tmp_path).stdout)["captures"] == []
+
+
+def test_a_worker_killed_holding_a_url_loses_nothing(serve, queue: str, tmp_path: Path) -> None:
+    log = InFlight()
+    hold, arrived = threading.Event(), threading.Event()
+    site = serve([Host("h", "127.0.0.232", routes={
+        "/": page('<title>Held</title><a href="/a/held">held</a><a href="/a/free">free</a>'),
+        "/a/held": log.route("<p>held</p>", hold=hold, arrived=arrived),
+        "/a/free": log.route("<p>free</p>")})])
+    ws = tmp_path / "ws"
+    capture = start("-w", str(ws), "capture", site.url("h", "/"), "--queue", queue, "--json", cwd=tmp_path)
+    queued(queue, tmp_path)
+    victim = start("worker", "--queue", queue, "--lease", LEASE, cwd=tmp_path)
+    try:
+        assert arrived.wait(60), "the first worker never asked for /a/held"
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(30)
+    finally:
+        hold.set()
+    workers = [start("worker", "--queue", queue, "--once", "--lease", LEASE, "--json", cwd=tmp_path)
+               for _ in range(2)]
+    code, out, err = finish(capture)
+    assert code == 0, err
+    assert all(finish(w)[0] == 0 for w in workers)
+    assert log.served.count("/a/held") == 2          # asked again once the killed worker's lease expired
+    data = manifest_of(ws, out)
+    urls = [r["url"] for r in data["resources"]]
+    assert len(urls) == len(set(urls)) and site.url("h", "/a/held") in urls and site.url("h", "/a/free") in urls
+    verified = run("-w", str(ws), "verify", cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_queue_errors_are_one_line(tmp_path: Path) -> None:
+    for argv, said in ((["workers", "--queue", "http://127.0.0.1/"], "expected redis://HOST:PORT/DB"),
+                       (["worker", "--queue", "redis://127.0.0.1:6379/0?prefix=a b"], "prefix must be"),
+                       (["workers", "--queue", "redis://127.0.0.1:1/0"], "Redis does not answer"),
+                       (["worker", "--queue", "redis://127.0.0.1:6379/0", "--lease", "0"], "--lease must be")):
+        proc = run(*argv, cwd=tmp_path)
+        assert proc.returncode == 2 and said in proc.stderr and len(proc.stderr.splitlines()) == 1, (argv, proc.stderr)
