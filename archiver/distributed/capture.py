@@ -41,13 +41,17 @@ def queued_capture(seeds: list[str], workspace: Workspace, queue: Queue, options
     spec = CaptureSpec(capture_id, str(workspace.root.resolve()), tuple(seed_urls), options)
     with running_capture(workspace, capture_id):
         queue.open_capture(capture_id, spec.data())
-        for url in seed_urls:
-            add_target(queue, capture_id, Target(url, Role.SEED, 0), options.max_resources)
-        while not queue.idle(capture_id):
-            if progress:
-                reports = queue.results(capture_id)
-                progress(Progress(done=sum(len(r.get("resources", ())) for r in reports)))
-            time.sleep(POLL)
+        try:
+            for url in seed_urls:
+                add_target(queue, capture_id, Target(url, Role.SEED, 0), options.max_resources)
+            while not queue.idle(capture_id):
+                if progress:
+                    reports = queue.results(capture_id)
+                    progress(Progress(done=sum(len(r.get("resources", ())) for r in reports)))
+                time.sleep(POLL)
+        except BaseException:       # Ctrl-C while waiting: the workers stop claiming it; nothing is sealed
+            queue.close_capture(capture_id)
+            raise
         result = _gathered(queue, spec)
         manifest = build_manifest(result, started=started, ended=datetime.now(UTC), options=options,
                                   operator=settings.operator, redacted=[])

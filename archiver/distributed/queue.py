@@ -232,14 +232,17 @@ class Queue:
         captures = []
         for capture_id in self.captures():
             pipe = self.redis.pipeline()
-            for name in ("pending", "leases", "done"):
-                pipe.llen(self.key(capture_id, name)) if name == "pending" else (
-                    pipe.zcard(self.key(capture_id, name)) if name == "leases" else pipe.scard(self.key(capture_id, name)))
+            pipe.llen(self.key(capture_id, "pending"))
+            pipe.zcard(self.key(capture_id, "leases"))
+            pipe.scard(self.key(capture_id, "done"))
             pending, leased, done = pipe.execute()
             captures.append({"capture_id": capture_id, "pending": pending, "leased": leased, "archived": done})
+        seconds, micros = self.redis.time()
+        now = int(seconds) * 1000 + int(micros) // 1000
         hosts = {}
         for key in self.redis.scan_iter(match=f"{self.prefix}:host:*", count=500):
-            hosts[key.decode().removeprefix(f"{self.prefix}:host:")] = int(self.redis.zcard(key))
+            if held := int(self.redis.zcount(key, now, "+inf")):      # unexpired leases only
+                hosts[key.decode().removeprefix(f"{self.prefix}:host:")] = held
         return {"workers": workers, "captures": captures, "in_flight_per_host": hosts}
 
 
