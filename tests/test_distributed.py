@@ -184,3 +184,19 @@ def test_queue_errors_are_one_line(tmp_path: Path) -> None:
                        (["worker", "--queue", "redis://127.0.0.1:6379/0", "--lease", "0"], "--lease must be")):
         proc = run(*argv, cwd=tmp_path)
         assert proc.returncode == 2 and said in proc.stderr and len(proc.stderr.splitlines()) == 1, (argv, proc.stderr)
+
+
+def test_a_frontier_entry_that_is_not_archivers_stops_the_worker_in_one_line(queue: str, tmp_path: Path) -> None:
+    from archiver.core.settings import CaptureOptions
+    from archiver.distributed.queue import Queue, parse_queue
+    from archiver.distributed.spec import CaptureSpec
+
+    q = Queue(parse_queue(queue))
+    spec = CaptureSpec("20990101T000000Z-000001", str(tmp_path / "ws"), ("http://127.0.0.233/",), CaptureOptions())
+    q.open_capture(spec.capture_id, spec.data())
+    entry = {"url": "http://127.0.0.233/", "role": "boss", "depth": 0, "via": None, "hops": 0, "host": "127.0.0.233:80"}
+    assert q.add(spec.capture_id, "http://127.0.0.233/", entry, 10, {}) == 1
+    proc = run("worker", "--queue", queue, "--once", cwd=tmp_path)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert "frontier entry this archiver cannot read" in proc.stderr and "'boss' is not a valid Role" in proc.stderr
+    assert not (tmp_path / "ws").exists()

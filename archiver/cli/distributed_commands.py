@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import UsageError
+from ..core.errors import ArchiverError, UsageError
 from ..core.interrupts import StopSignals
 
 MAX_LEASE = 3600.0
@@ -43,6 +44,17 @@ def _no_workspace(args: argparse.Namespace) -> None:
                          "its workspace, a folder every worker reaches")
 
 
+@contextmanager
+def _redis_errors(url: str) -> Iterator[None]:
+    """Redis gone or refusing mid-run: one line (exit 1), not a traceback."""
+    from ..distributed.queue import redis_error
+
+    try:
+        yield
+    except redis_error() as exc:
+        raise ArchiverError(f"queue {url}: Redis: {exc}") from None
+
+
 def _queue(url: str) -> Any:
     from ..distributed.queue import Queue, parse_queue
 
@@ -55,7 +67,8 @@ def run_queued_capture(urls: list[str], root: Path, options: Any, settings: Any,
     from ..core.workspace import Workspace
     from ..distributed.capture import queued_capture
 
-    return queued_capture(urls, Workspace(root), _queue(url), options, settings=settings)
+    with _redis_errors(url):
+        return queued_capture(urls, Workspace(root), _queue(url), options, settings=settings)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -68,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     log = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
     worker = Worker(queue, lease_ms=int(args.lease * 1000), log=log)
     stop = StopSignals(lambda: f"worker {worker.name} stopping: finishing its WARC file")
-    with stop:
+    with stop, _redis_errors(args.queue):
         archived = worker.run(once=args.once, stop=lambda: stop.requested)
     if args.json:
         print(json.dumps({"worker": worker.name, "archived": archived}))
@@ -79,7 +92,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_workers(args: argparse.Namespace) -> int:
     _no_workspace(args)
-    overview = _queue(args.queue).overview()
+    with _redis_errors(args.queue):
+        overview = _queue(args.queue).overview()
     if args.json:
         print(json.dumps(overview, indent=2))
         return 0

@@ -254,6 +254,12 @@ def _redis() -> Any:
         raise UsageError("--queue needs the distributed extra: pip install 'archiver[distributed]'") from None
 
 
+def redis_error() -> type[Exception]:
+    """redis-py's base error, for callers that turn it into one line."""
+    error: type[Exception] = _redis().RedisError
+    return error
+
+
 def _json(raw: Any) -> Any:
     if isinstance(raw, bytes) and len(raw) > MAX_REPLY:
         raise UsageError(f"the queue holds a value of {len(raw)} bytes, over the bound of {MAX_REPLY}")

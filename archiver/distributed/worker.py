@@ -23,6 +23,7 @@ from .. import __version__
 from ..capturing.exchange import ExchangeWorker, WorkResult
 from ..capturing.run import archive_fetched
 from ..core.capture_options import CaptureOptions
+from ..core.errors import UsageError
 from ..core.models import ArchivedResource, Failure, Link, Role, Skipped, Target
 from ..core.urls import host_key, parse_http_url, resolve_link
 from ..core.workspace import Workspace
@@ -34,6 +35,8 @@ from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json
 from .queue import Queue
 from .spec import CaptureSpec, partial_manifest
 
+MAX_URL = 65_536      # characters of a URL read back from the queue
+MAX_DEPTH = 1000      # depth and redirect hops read back from the queue
 BATCH = 50          # URLs per WARC file at most: what a killed worker can lose and has to be fetched again
 IDLE_POLL = 0.2     # seconds between looks at an empty queue
 
@@ -105,8 +108,7 @@ class Worker:
         entry = self.queue.claim(capture_id, self.name, capture.options.per_host, self.lease_ms)
         if entry is None:
             return False
-        target = Target(str(entry["url"]), Role(entry["role"]), int(entry["depth"]), via=entry.get("via"),
-                        hops=int(entry.get("hops", 0)))
+        target = _target(entry)
         session = self.sessions.get(capture_id) or self._open(capture)
         self._status(target.url)
         try:
@@ -213,6 +215,19 @@ class Worker:
             self.log(f"{self.name}: {warc.path}: {len(session.held)} URL(s) of capture {capture_id}")
         else:        # a lease expired meanwhile: another worker fetches those URLs; this file stays unlisted
             self.log(f"{self.name}: {warc.path} not reported: a lease of capture {capture_id} expired first")
+
+
+def _target(entry: Any) -> Target:
+    """A claimed frontier entry, checked: the queue is shared, its values come from outside."""
+    try:
+        url, via, depth, hops = str(entry["url"]), entry.get("via"), int(entry["depth"]), int(entry.get("hops", 0))
+        if len(url) > MAX_URL or not 0 <= depth <= MAX_DEPTH or not 0 <= hops <= MAX_DEPTH or \
+                not (via is None or isinstance(via, str) and len(via) <= MAX_URL):
+            raise ValueError("a value is out of bounds")
+        return Target(url, Role(entry["role"]), depth, via=via, hops=hops)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UsageError(f"the queue holds a frontier entry this archiver cannot read ({exc}): is it another "
+                         "program's Redis database?") from None
 
 
 def add_target(queue: Queue, capture_id: str, target: Target, max_resources: int) -> int:
