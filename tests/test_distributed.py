@@ -154,11 +154,11 @@ def test_a_worker_killed_holding_a_url_loses_nothing(serve, queue: str, tmp_path
     ws = tmp_path / "ws"
     capture = start("-w", str(ws), "capture", site.url("h", "/"), "--queue", queue, "--json", cwd=tmp_path)
     queued(queue, tmp_path)
-    victim = start("worker", "--queue", queue, "--lease", LEASE, cwd=tmp_path)
+    victim = start("worker", "--queue", queue, "--lease", LEASE, "--threads", "1", cwd=tmp_path)
     try:
         assert arrived.wait(60), "the first worker never asked for /a/held"
         pool = json.loads(run("workers", "--queue", queue, "--json", cwd=tmp_path).stdout)
-        assert [w["url"] for w in pool["workers"].values()] == [site.url("h", "/a/held")]
+        assert [w["urls"] for w in pool["workers"].values()] == [[site.url("h", "/a/held")]]
         assert pool["captures"][0]["leased"] >= 1 and all(n <= 2 for n in pool["in_flight_per_host"].values()), pool
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(30)

@@ -15,6 +15,7 @@ from ..core.errors import ArchiverError, UsageError
 from ..core.interrupts import StopSignals
 
 MAX_LEASE = 3600.0
+MAX_THREADS = 64
 
 
 def add_distributed_commands(sub: Any, later: Callable[[str, str], Any]) -> None:
@@ -27,6 +28,9 @@ def add_distributed_commands(sub: Any, later: Callable[[str, str], Any]) -> None
     wrk.add_argument("--once", action="store_true", help="stop when no capture is left in the queue")
     wrk.add_argument("--lease", type=float, default=30.0, metavar="SECONDS",
                      help="how long a URL and a host slot stay this worker's without renewal (default 30)")
+    wrk.add_argument("--threads", type=int, default=4, metavar="N",
+                     help="requests this worker has in flight at once, 1-64 (default 4); --per-host holds across "
+                          "all workers whatever this is")
     wrk.add_argument("--json", action="store_true", help="print what this worker archived as JSON")
     wrk.set_defaults(func=later("distributed_commands", "cmd_worker"))
 
@@ -75,11 +79,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from ..distributed.worker import Worker
 
     _no_workspace(args)
+    if not 1 <= args.threads <= MAX_THREADS:
+        raise UsageError(f"--threads must be from 1 to {MAX_THREADS}, not {args.threads}")
     if not 0.5 <= args.lease <= MAX_LEASE:
         raise UsageError(f"--lease must be from 0.5 to {MAX_LEASE:.0f} seconds, not {args.lease}")
     queue = _queue(args.queue)
     log = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
-    worker = Worker(queue, lease_ms=int(args.lease * 1000), log=log)
+    worker = Worker(queue, lease_ms=int(args.lease * 1000), threads=args.threads, log=log)
     stop = StopSignals(lambda: f"worker {worker.name} stopping: finishing its WARC file")
     with stop, _redis_errors(args.queue):
         archived = worker.run(once=args.once, stop=lambda: stop.requested)
@@ -98,7 +104,7 @@ def cmd_workers(args: argparse.Namespace) -> int:
         print(json.dumps(overview, indent=2))
         return 0
     for name, status in sorted(overview["workers"].items()):
-        print(f"{name}  {status.get('host')} pid {status.get('pid')}  {status.get('url') or 'idle'}  "
+        print(f"{name}  {status.get('host')} pid {status.get('pid')}  {', '.join(status.get('urls') or ()) or 'idle'}  "
               f"({status.get('archived')} archived, seen {status.get('seen')})")
     for cap in overview["captures"]:
         print(f"capture {cap['capture_id']}: {cap['pending']} pending, {cap['leased']} leased, "

@@ -14,6 +14,7 @@ import shutil
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,8 +61,10 @@ class _Session:
 
 
 class Worker:
-    def __init__(self, queue: Queue, *, lease_ms: int = 30_000, log: Callable[[str], None] | None = None) -> None:
+    def __init__(self, queue: Queue, *, lease_ms: int = 30_000, threads: int = 4,
+                 log: Callable[[str], None] | None = None) -> None:
         self.queue = queue
+        self.threads = threads
         self.lease_ms = lease_ms
         self.name = queue.worker_id()
         self.sessions: dict[str, _Session] = {}
@@ -73,20 +76,26 @@ class Worker:
         """Work until ``stop()``; ``once``: until no capture is left in the queue, once there was one.
         Returns the number of URLs this worker reported archived."""
         seen_work = False
+        in_flight: dict[Future[WorkResult], tuple[str, Target, str]] = {}
         try:
-            while not stop():
-                captures = self.queue.captures()
-                if once and seen_work and not captures and not self.sessions:
-                    break
-                seen_work |= bool(captures)
-                worked = False
-                for capture_id in captures:
-                    worked |= self._step(capture_id)
-                self._renew()
-                if not worked:
-                    self._flush_all()
-                    self._status(None)
-                    time.sleep(IDLE_POLL)
+            with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="archiver-worker") as pool:
+                while not stop():
+                    captures = self.queue.captures()
+                    if once and seen_work and not captures and not self.sessions:
+                        break
+                    seen_work |= bool(captures)
+                    claimed = self._claim_all(captures, pool, in_flight)
+                    if in_flight:
+                        done, _ = wait(in_flight, timeout=IDLE_POLL, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            self._finished(future, in_flight)
+                    self._renew(in_flight)
+                    if not in_flight and not claimed:
+                        self._flush_all()
+                        self._status([])
+                        time.sleep(IDLE_POLL)
+                for future in in_flight:      # stopping: what is in flight is not archived; its leases expire
+                    future.cancel()
         finally:
             self._flush_all()
             for session in self.sessions.values():
@@ -94,32 +103,44 @@ class Worker:
             self.queue.status(self.name, None)
         return self.archived
 
-    def _status(self, url: str | None) -> None:
-        self.queue.status(self.name, {"host": socket.gethostname(), "pid": os.getpid(), "url": url,
+    def _status(self, urls: list[str]) -> None:
+        self.queue.status(self.name, {"host": socket.gethostname(), "pid": os.getpid(), "urls": urls,
                                       "captures": sorted(self.sessions), "archived": self.archived,
                                       "seen": datetime.now(UTC).isoformat(timespec="seconds")})
 
-    def _step(self, capture_id: str) -> bool:
-        """Claim and archive one URL of ``capture_id``; False when nothing could be claimed."""
-        spec = self.queue.spec(capture_id)
-        if spec is None:
-            return False
-        capture = CaptureSpec.of(spec)
-        entry = self.queue.claim(capture_id, self.name, capture.options.per_host, self.lease_ms)
-        if entry is None:
-            return False
-        target = _target(entry)
-        session = self.sessions.get(capture_id) or self._open(capture)
-        self._status(target.url)
-        try:
-            result = session.exchange.run(target)
-        finally:
-            self.queue.release_host(self.name, target.url, entry["host"])
-        self._absorb(session, result)
+    def _claim_all(self, captures: list[str], pool: ThreadPoolExecutor,
+                   in_flight: dict[Future[WorkResult], tuple[str, Target, str]]) -> bool:
+        """Claim URLs until every thread has one or nothing can be claimed; True if any was."""
+        claimed = False
+        for capture_id in captures:
+            spec = self.queue.spec(capture_id)
+            if spec is None:
+                continue
+            capture = CaptureSpec.of(spec)
+            while len(in_flight) < self.threads:
+                session = self.sessions.get(capture_id)
+                mine = sum(1 for c, _, _ in in_flight.values() if c == capture_id)
+                if session is not None and len(session.held) + mine >= BATCH:
+                    break             # this file is full: it is reported once its requests are in
+                entry = self.queue.claim(capture_id, self.name, capture.options.per_host, self.lease_ms)
+                if entry is None:
+                    break
+                target = _target(entry)
+                session = session or self._open(capture)
+                in_flight[pool.submit(session.exchange.run, target)] = (capture_id, target, str(entry["host"]))
+                claimed = True
+        if claimed:
+            self._status([t.url for _, t, _ in in_flight.values()])
+        return claimed
+
+    def _finished(self, future: Future[WorkResult], in_flight: dict[Future[WorkResult], tuple[str, Target, str]]) -> None:
+        capture_id, target, host = in_flight.pop(future)
+        self.queue.release_host(self.name, target.url, host)
+        session = self.sessions[capture_id]
+        self._absorb(session, future.result())
         session.held.append(target.url)
-        if len(session.held) >= BATCH:
+        if len(session.held) >= BATCH and not any(c == capture_id for c, _, _ in in_flight.values()):
             self._flush(capture_id)
-        return True
 
     def _open(self, capture: CaptureSpec) -> _Session:
         ws = Workspace(Path(capture.workspace))
@@ -194,9 +215,10 @@ class Worker:
                 return
         add_target(self.queue, session.spec.capture_id, target, session.options.max_resources)
 
-    def _renew(self) -> None:
+    def _renew(self, in_flight: dict[Future[WorkResult], tuple[str, Target, str]]) -> None:
         for capture_id, session in self.sessions.items():
-            self.queue.renew(capture_id, self.name, session.held, self.lease_ms)
+            fetching = [t.url for c, t, _ in in_flight.values() if c == capture_id]
+            self.queue.renew(capture_id, self.name, session.held + fetching, self.lease_ms)
 
     def _flush_all(self) -> None:
         for capture_id in list(self.sessions):
