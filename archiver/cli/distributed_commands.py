@@ -24,6 +24,10 @@ def add_distributed_commands(sub: Any, later: Callable[[str, str], Any]) -> None
                          description="Claim URLs of the captures queued with 'archiver capture --queue', at most "
                                      "--per-host requests in flight per host across all workers, and archive them "
                                      "into this worker's own WARC files in the shared workspace named by the capture.")
+    wrk.epilog = """example:
+  archiver worker --queue redis://queue-host:6379/0              # work until Ctrl-C or SIGTERM
+  archiver worker --queue redis://127.0.0.1:6379/0 --once --json  # stop when no capture is left"""
+    wrk.formatter_class = argparse.RawDescriptionHelpFormatter
     wrk.add_argument("--queue", required=True, metavar="REDIS_URL", help="redis://HOST:PORT/DB")
     wrk.add_argument("--once", action="store_true", help="stop when no capture is left in the queue")
     wrk.add_argument("--lease", type=float, default=30.0, metavar="SECONDS",
@@ -37,6 +41,9 @@ def add_distributed_commands(sub: Any, later: Callable[[str, str], Any]) -> None
     wks = sub.add_parser("workers", help="who is working on what, queue depth, requests in flight per host",
                          description="Show the workers of a Redis queue, each queued capture's pending, leased "
                                      "and archived URLs, and the requests in flight per host.")
+    wks.epilog = """example:
+  archiver workers --queue redis://queue-host:6379/0 --json"""
+    wks.formatter_class = argparse.RawDescriptionHelpFormatter
     wks.add_argument("--queue", required=True, metavar="REDIS_URL", help="redis://HOST:PORT/DB")
     wks.add_argument("--json", action="store_true", help="print it as JSON")
     wks.set_defaults(func=later("distributed_commands", "cmd_workers"))
