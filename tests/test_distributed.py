@@ -1,7 +1,8 @@
-"""Captures spread over worker processes through the real Redis on 127.0.0.1:6379 (issue #19): the
-site's own log of requests in flight per host, every URL archived once, the capture sealed once and
-verified, and a worker SIGKILLed while it holds a URL. Each test's keys carry their own prefix and
-are deleted after it; nothing else in Redis is touched."""
+"""Captures spread over worker processes through a real Redis (issue #19): the machine's own on
+127.0.0.1:6379, or the one ``ARCHIVER_TEST_REDIS`` (HOST:PORT) names. The site's own log of requests
+in flight per host, every URL archived once, the capture sealed once and verified, and a worker
+SIGKILLed while it holds a URL. Each test's keys carry their own prefix and are deleted after it;
+nothing else in Redis is touched."""
 
 from __future__ import annotations
 
@@ -26,11 +27,13 @@ from archiver.demo.server import Host, Response, Site
 ARCHIVER = [sys.executable, "-m", "archiver"]
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 LEASE = "2"         # seconds: a killed worker's URLs come back this soon
+# the Redis to test against: the machine's own by default; CI may start one on a spare port
+HOST, PORT = os.environ.get("ARCHIVER_TEST_REDIS", "127.0.0.1:6379").rsplit(":", 1)
 
 
 def redis_answers() -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as s:
+        with socket.create_connection((HOST, int(PORT)), timeout=2) as s:
             s.sendall(b"PING\r\n")
             return s.recv(16).startswith(b"+PONG")
     except OSError:
@@ -46,8 +49,8 @@ def queue() -> Iterator[str]:
     except ImportError:
         need("redis-py", None, "pip install '.[distributed]'")
     prefix = f"test-{uuid.uuid4().hex[:12]}"
-    yield f"redis://127.0.0.1:6379/0?prefix={prefix}"
-    client = redis.Redis(host="127.0.0.1", port=6379, db=0)
+    yield f"redis://{HOST}:{PORT}/0?prefix={prefix}"
+    client = redis.Redis(host=HOST, port=int(PORT), db=0)
     keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
     if keys:
         client.delete(*keys)
