@@ -173,6 +173,10 @@ def test_a_worker_killed_holding_a_url_loses_nothing(serve, queue: str, tmp_path
     assert code == 0, err
     assert all(finish(w)[0] == 0 for w in workers)
     assert log.served.count("/a/held") == 2          # asked again once the killed worker's lease expired
+    gone = json.loads(run("workers", "--queue", queue, "--json", cwd=tmp_path).stdout)["workers"]
+    assert [w["alive"] for w in gone.values()] == [False], gone     # the killed one, its status left behind
+    said = run("workers", "--queue", queue, cwd=tmp_path)
+    assert said.returncode == 0 and "(gone: no sign of life for a lease)" in said.stdout, said.stdout
     data = manifest_of(ws, out)
     urls = [r["url"] for r in data["resources"]]
     assert len(urls) == len(set(urls)) and site.url("h", "/a/held") in urls and site.url("h", "/a/free") in urls

@@ -111,11 +111,13 @@ def cmd_workers(args: argparse.Namespace) -> int:
         print(json.dumps(overview, indent=2))
         return 0
     for name, status in sorted(overview["workers"].items()):
-        print(f"{name}  {status.get('host')} pid {status.get('pid')}  {', '.join(status.get('urls') or ()) or 'idle'}  "
+        gone = "" if status.get("alive") else " (gone: no sign of life for a lease)"
+        urls = ", ".join(status.get("urls") or ()) or "idle"
+        print(f"{name}{gone}  {status.get('host')} pid {status.get('pid')}  {urls}  "
               f"({status.get('archived')} archived, seen {status.get('seen')})")
     for cap in overview["captures"]:
-        print(f"capture {cap['capture_id']}: {cap['pending']} pending, {cap['leased']} leased, "
-              f"{cap['archived']} archived")
+        print(f"capture {cap['capture_id']}: {cap['pending']} pending, {cap['leased']} leased "
+              f"({cap['expired']} expired), {cap['archived']} archived")
     for host, n in sorted(overview["in_flight_per_host"].items()):
         print(f"host {host}: {n} in flight")
     if not overview["workers"] and not overview["captures"]:

@@ -222,23 +222,34 @@ class Queue:
 
     def status(self, worker: str, data: dict[str, Any] | None) -> None:
         if data is None:
+            self.redis.delete(f"{self.prefix}:alive:{worker}")
             self.redis.hdel(f"{self.prefix}:workers", worker)
         else:
             self.redis.hset(f"{self.prefix}:workers", worker, json.dumps(data))
 
+    def alive(self, worker: str, lease_ms: int) -> None:
+        """The worker is alive for one more lease (a killed worker's key expires with its leases)."""
+        self.redis.set(f"{self.prefix}:alive:{worker}", b"1", px=lease_ms)
+
     # -- `archiver workers`
     def overview(self) -> dict[str, Any]:
         workers = {k.decode(): _json(v) for k, v in self.redis.hgetall(f"{self.prefix}:workers").items()}
+        for name, status in workers.items():      # gone: killed, or stalled for longer than its leases
+            status["alive"] = bool(self.redis.exists(f"{self.prefix}:alive:{name}"))
+        seconds, micros = self.redis.time()
+        now = int(seconds) * 1000 + int(micros) // 1000
         captures = []
         for capture_id in self.captures():
             pipe = self.redis.pipeline()
             pipe.llen(self.key(capture_id, "pending"))
             pipe.zcard(self.key(capture_id, "leases"))
             pipe.scard(self.key(capture_id, "done"))
-            pending, leased, done = pipe.execute()
-            captures.append({"capture_id": capture_id, "pending": pending, "leased": leased, "archived": done})
-        seconds, micros = self.redis.time()
-        now = int(seconds) * 1000 + int(micros) // 1000
+            pipe.zcount(self.key(capture_id, "leases"), "-inf", now)
+            pending, leased, done, expired = pipe.execute()
+            # expired: leases of workers gone, taken back by the next claim; all leases expired and no
+            # worker alive: the capture waits for a worker (it is never sealed half)
+            captures.append({"capture_id": capture_id, "pending": pending, "leased": leased, "expired": expired,
+                             "archived": done})
         hosts = {}
         for key in self.redis.scan_iter(match=f"{self.prefix}:host:*", count=500):
             if held := int(self.redis.zcount(key, now, "+inf")):      # unexpired leases only

@@ -216,6 +216,7 @@ class Worker:
         add_target(self.queue, session.spec.capture_id, target, session.options.max_resources)
 
     def _renew(self, in_flight: dict[Future[WorkResult], tuple[str, Target, str]]) -> None:
+        self.queue.alive(self.name, self.lease_ms)
         for capture_id, session in self.sessions.items():
             fetching = [t.url for c, t, _ in in_flight.values() if c == capture_id]
             self.queue.renew(capture_id, self.name, session.held + fetching, self.lease_ms)
