@@ -175,6 +175,11 @@ def test_a_worker_killed_holding_a_url_loses_nothing(serve, queue: str, tmp_path
     assert log.served.count("/a/held") == 2          # asked again once the killed worker's lease expired
     gone = json.loads(run("workers", "--queue", queue, "--json", cwd=tmp_path).stdout)["workers"]
     assert [w["alive"] for w in gone.values()] == [False], gone     # the killed one, its status left behind
+    left = [p.name for p in (ws / "archive").glob("*.open")]
+    assert len(left) == 1 and "-w1-" in left[0], left          # the killed worker's file, never listed
+    assert run("-w", str(ws), "clean", cwd=tmp_path).returncode == 0
+    assert not list((ws / "archive").glob("*.open"))
+    assert run("-w", str(ws), "verify", cwd=tmp_path).returncode == 0
     said = run("workers", "--queue", queue, cwd=tmp_path)
     assert said.returncode == 0 and "(gone: no sign of life for a lease)" in said.stdout, said.stdout
     data = manifest_of(ws, out)
