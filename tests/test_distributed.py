@@ -119,8 +119,14 @@ def test_three_workers_keep_the_per_host_limit_and_archive_each_url_once(serve, 
     images = {f"/a/i{n}.png": log.route("img") for n in range(8)}
     links = "".join(f'<a href="/a/p{n}">{n}</a>' for n in range(8))
     shared = "".join(f'<img src="/a/i{n}.png">' for n in range(8))        # found by many pages: fetched once
+    robots: list[str] = []
+
+    def robots_txt(site: Site, path: str) -> Response:
+        robots.append(path)
+        return Response(200, [("Content-Type", "text/plain")], b"User-agent: *\nDisallow: /private\n")
+
     site = serve([Host("h", "127.0.0.231", routes={"/": page(f"<title>Index</title>{links}{shared}"),
-                                                    **pages, **images})])
+                                                    "/robots.txt": robots_txt, **pages, **images})])
     ws = tmp_path / "ws"
     capture = start("-w", str(ws), "capture", site.url("h", "/"), "--queue", queue, "--per-host", "2", "--json",
                     cwd=tmp_path)
@@ -135,6 +141,7 @@ def test_three_workers_keep_the_per_host_limit_and_archive_each_url_once(serve, 
 
     assert max(log.peak.values()) <= 2, log.peak                        # across the three workers
     assert sorted(log.served) == sorted(set(log.served)) and len(log.served) == 16
+    assert robots == ["/robots.txt"]                                    # read once for the whole pool
     data = manifest_of(ws, out)
     urls = [r["url"] for r in data["resources"]]
     assert len(urls) == len(set(urls)) == 18                            # and robots.txt, archived once

@@ -165,7 +165,8 @@ class Queue:
         """Forget a capture once sealed: its keys and its place among the captures."""
         self.redis.srem(f"{self.prefix}:captures", capture_id)
         names = ("spec", "pending", "entries", "seen", "leases", "owner", "done", "results", "skipped")
-        self.redis.delete(*self._keys(capture_id, *names))
+        robots = list(self.redis.scan_iter(match=self.key(capture_id, "robots*"), count=500))
+        self.redis.delete(*self._keys(capture_id, *names), *robots)
 
     def add(self, capture_id: str, url: str, entry: dict[str, Any], max_resources: int, skip: dict[str, Any]) -> int:
         """1 queued, 0 seen before, 2 over --max-resources (listed as skipped)."""

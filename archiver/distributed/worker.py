@@ -34,6 +34,7 @@ from ..net.fetch import Fetcher
 from ..net.request_plan import RequestPlanner
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json
 from .queue import Queue
+from .robots import SharedRobots
 from .spec import CaptureSpec, partial_manifest
 
 MAX_URL = 65_536      # characters of a URL read back from the queue
@@ -163,6 +164,7 @@ class Worker:
         exchange = ExchangeWorker(fetcher=fetcher, planner=RequestPlanner(opts), warcinfo_id=writer.warcinfo_id,
                                   level=opts.compress_level, scratch=scratch, obey_robots=not opts.ignore_robots,
                                   user_agent=opts.user_agent)
+        exchange.robots = SharedRobots(self.queue, capture.capture_id, self.lease_ms)
         session = _Session(capture, opts, fetcher, exchange, writer, scratch,
                            [re.compile(p) for p in opts.exclude], ws.relative(path))
         self.sessions[capture.capture_id] = session
