@@ -40,7 +40,8 @@ from .spec import CaptureSpec, partial_manifest
 MAX_URL = 65_536      # characters of a URL read back from the queue
 MAX_DEPTH = 1000      # depth and redirect hops read back from the queue
 BATCH = 50          # URLs per WARC file at most: what a killed worker can lose and has to be fetched again
-IDLE_POLL = 0.2     # seconds between looks at an empty queue
+IDLE_POLL = 0.2     # seconds between looks at the requests in flight
+IDLE_FIRST, IDLE_MOST = 0.01, 0.5   # seconds between looks at a queue with nothing to claim: doubling from the first
 
 
 @dataclass(slots=True)
@@ -76,7 +77,7 @@ class Worker:
     def run(self, *, once: bool = False, stop: Callable[[], bool] = lambda: False) -> int:
         """Work until ``stop()``; ``once``: until no capture is left in the queue, once there was one.
         Returns the number of URLs this worker reported archived."""
-        seen_work = False
+        seen_work, idle = False, IDLE_FIRST
         in_flight: dict[Future[WorkResult], tuple[str, Target, str]] = {}
         try:
             with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="archiver-worker") as pool:
@@ -94,7 +95,10 @@ class Worker:
                     if not in_flight and not claimed:
                         self._flush_all()
                         self._status([])
-                        time.sleep(IDLE_POLL)
+                        time.sleep(idle)
+                        idle = min(idle * 2, IDLE_MOST)
+                    else:
+                        idle = IDLE_FIRST
                 for future in in_flight:      # stopping: what is in flight is not archived; its leases expire
                     future.cancel()
         finally:
