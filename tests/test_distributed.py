@@ -200,9 +200,13 @@ def test_queue_errors_are_one_line(tmp_path: Path) -> None:
     for argv, said in ((["workers", "--queue", "http://127.0.0.1/"], "expected redis://HOST:PORT/DB"),
                        (["worker", "--queue", "redis://127.0.0.1:6379/0?prefix=a b"], "prefix must be"),
                        (["workers", "--queue", "redis://127.0.0.1:1/0"], "Redis does not answer"),
-                       (["worker", "--queue", "redis://127.0.0.1:6379/0", "--lease", "0"], "--lease must be")):
+                       (["worker", "--queue", "redis://127.0.0.1:6379/0", "--lease", "0"], "--lease must be"),
+                       (["worker", "--queue", "redis://127.0.0.1:6379/0", "--threads", "65"], "--threads must be"),
+                       (["-w", str(tmp_path / "ws"), "capture", "http://127.0.0.1:9/", "--queue", "redis://127.0.0.1:1/0",
+                         "--browser"], "--browser is not done by workers yet")):
         proc = run(*argv, cwd=tmp_path)
         assert proc.returncode == 2 and said in proc.stderr and len(proc.stderr.splitlines()) == 1, (argv, proc.stderr)
+    assert not (tmp_path / "ws").exists()
 
 
 def test_a_frontier_entry_that_is_not_archivers_stops_the_worker_in_one_line(queue: str, tmp_path: Path) -> None:

@@ -77,7 +77,9 @@ def _queue(url: str) -> Any:
 def run_queued_capture(urls: list[str], root: Path, options: Any, settings: Any, url: str) -> Any:
     from ..core.workspace import Workspace
     from ..distributed.capture import queued_capture
+    from ..distributed.spec import check_options
 
+    check_options(options)        # before Redis is asked anything
     with _redis_errors(url):
         return queued_capture(urls, Workspace(root), _queue(url), options, settings=settings)
 
