@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -86,8 +86,22 @@ class InFlight:
         return respond
 
 
-def start(*args: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([*ARCHIVER, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.fixture
+def start(queue: str) -> Iterator[Callable[..., subprocess.Popen]]:
+    """start(*args, cwd=...) runs archiver in the background; whatever still runs after the test (it
+    failed) is killed, before ``queue`` deletes the test's keys."""
+    started: list[subprocess.Popen] = []
+
+    def launch(*args: str, cwd: Path) -> subprocess.Popen:
+        proc = subprocess.Popen([*ARCHIVER, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append(proc)
+        return proc
+
+    yield launch
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
 
 
 def finish(proc: subprocess.Popen) -> tuple[int, str, str]:
@@ -113,7 +127,7 @@ def manifest_of(ws: Path, out: str) -> dict:
     return yaml.safe_load((ws / json.loads(out)["manifest"]).read_text())
 
 
-def test_three_workers_keep_the_per_host_limit_and_archive_each_url_once(serve, queue: str, tmp_path: Path) -> None:
+def test_three_workers_keep_the_per_host_limit_and_archive_each_url_once(serve, queue: str, start, tmp_path: Path) -> None:
     log = InFlight()
     pages = {f"/a/p{n}": log.route(f'<img src="/a/i{n}.png"><p>page {n}</p>') for n in range(8)}
     images = {f"/a/i{n}.png": log.route("img") for n in range(8)}
@@ -154,7 +168,7 @@ def test_three_workers_keep_the_per_host_limit_and_archive_each_url_once(serve, 
     assert json.loads(run("workers", "--queue", queue, "--json", cwd=tmp_path).stdout)["captures"] == []
 
 
-def test_a_worker_killed_holding_a_url_loses_nothing(serve, queue: str, tmp_path: Path) -> None:
+def test_a_worker_killed_holding_a_url_loses_nothing(serve, queue: str, start, tmp_path: Path) -> None:
     log = InFlight()
     hold, arrived = threading.Event(), threading.Event()
     site = serve([Host("h", "127.0.0.232", routes={
