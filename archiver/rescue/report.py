@@ -5,8 +5,10 @@ the ``.links.md`` report written beside a DOCX, PDF or text document."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..core.workspace import Workspace, atomic_write
 from .found import Skip
@@ -79,25 +81,35 @@ def document_name(path: str | Path) -> str:
     return str(path.resolve().with_name(stem + path.suffix))
 
 
-def known_gone(workspace: Workspace, document: Path) -> dict[str, str]:
-    """URLs an earlier rescue of this document (or of its robust copy) found dead or could not
-    archive: URL -> that rescue's capture id. A report that cannot be read is passed over."""
+def _earlier(workspace: Workspace, document: Path) -> Iterator[dict[str, Any]]:
+    """The kept reports of earlier rescues of this document (or of its robust copy), oldest first;
+    a report that cannot be read, or is too large, is passed over."""
     folder = workspace.root / RESCUES_DIR
     name = document_name(document)
-    out: dict[str, str] = {}
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             if path.stat().st_size > MAX_REPORT_BYTES:
                 continue
             data = json.loads(path.read_text("utf-8"))
-            if document_name(str(data["document"])) != name:
-                continue
+            if isinstance(data, dict) and isinstance(data.get("urls"), list) \
+                    and document_name(str(data["document"])) == name:
+                yield data
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+
+
+def known_gone(workspace: Workspace, document: Path) -> dict[str, str]:
+    """URLs an earlier rescue of this document (or of its robust copy) found dead or could not
+    archive: URL -> that rescue's capture id."""
+    out: dict[str, str] = {}
+    for data in _earlier(workspace, document):
+        try:
             for item in data["urls"]:
                 if item.get("outcome") in ("dead", "failed") and not item.get("archived_url"):
                     out[str(item["url"])] = str(data["capture_id"])
                 elif str(item.get("url")) in out and item.get("outcome") == "captured":
                     del out[str(item["url"])]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError):
             continue
     return out
 
@@ -106,23 +118,16 @@ def known_archived(workspace: Workspace, document: Path) -> dict[str, UrlOutcome
     """URLs an earlier rescue of this document archived (its newest copy of each): for a document
     archiver cannot rewrite (DOCX, PDF, text), the rescue reports are where its archived copies are
     named, so a second rescue of it captures nothing again (unless --refresh)."""
-    folder = workspace.root / RESCUES_DIR
-    name = document_name(document)
     out: dict[str, UrlOutcome] = {}
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for data in _earlier(workspace, document):
         try:
-            if path.stat().st_size > MAX_REPORT_BYTES:
-                continue
-            data = json.loads(path.read_text("utf-8"))
-            if document_name(str(data["document"])) != name:
-                continue
             for item in data["urls"]:
                 if item.get("outcome") == "captured" and isinstance(item.get("archived_url"), str):
                     out[str(item["url"])] = UrlOutcome(
                         str(item["url"]), (), (), "robust", status=item.get("status"),
                         archived_url=str(item["archived_url"]), archived_at=str(item.get("archived_at") or ""),
                         capture_id=str(data["capture_id"]))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError):
             continue
     return out
 
