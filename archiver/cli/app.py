@@ -436,22 +436,33 @@ def main(argv: list[str] | None = None) -> int:
     (``archiver list | head -1``) is dropped quietly; the command ends with its own code."""
     from .quiet_pipe import quiet_closed_pipe
 
+    code, late = EXIT_INTERRUPTED, True
     try:
         with quiet_closed_pipe():
             code = _run(sys.argv[1:] if argv is None else list(argv))
+        late = False
     except KeyboardInterrupt:       # landed while the output was flushed, after the command's own handling
+        pass
+    finally:
+        if argv is None:            # the command line: a signal from here to the exit is too late to act on
+            try:
+                _hold_signals()
+            except KeyboardInterrupt:   # one that arrived just before they were held
+                late = _hold_signals() or True
+    if late:
         print("archiver: interrupted", file=sys.stderr)
-        code = EXIT_INTERRUPTED
-    if argv is None:                # the command line: a signal from here to the exit is too late to act on
-        _ignore_signals()
-    return code
+    return EXIT_INTERRUPTED if late else code
 
 
-def _ignore_signals() -> None:
+def _hold_signals() -> bool:
+    """Block SIGINT and SIGTERM, then ignore them (a blocked one that is pending is then dropped)."""
     import signal
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    for signum in held:
         signal.signal(signum, signal.SIG_IGN)
+    return False
 
 
 def _run(arguments: list[str]) -> int:
