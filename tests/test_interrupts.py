@@ -576,3 +576,29 @@ def test_capture_interrupted_before_anything_was_archived_seals_nothing_and_leav
     assert list((ws / "archive").iterdir()) == [] and list((ws / "manifests").glob("*")) == []
     assert not (ws / ".archiver" / "tmp").exists() or list((ws / ".archiver" / "tmp").iterdir()) == []
     verify_clean(ws)
+
+
+def test_an_interrupt_python_wrapped_in_another_exception_is_told_as_an_interrupt() -> None:
+    """Python 3.11 wraps a KeyboardInterrupt raised inside __set_name__ (a class made while a module
+    is imported) in a RuntimeError: the command line still says "interrupted" and exits 130 (seen
+    under CI: SIGTERM 45 ms into 'export wacz')."""
+    from archiver.cli.exiting import interrupted_by_signal
+
+    class Stop:
+        def __set_name__(self, owner: type, name: str) -> None:
+            raise KeyboardInterrupt
+
+    try:
+        type("Made", (), {"field": Stop()})
+    except RuntimeError as wrapped:          # 3.11; 3.12 and later raise the KeyboardInterrupt itself
+        assert interrupted_by_signal(wrapped)
+    except KeyboardInterrupt:
+        pass
+    assert not interrupted_by_signal(RuntimeError("a bug"))
+    try:
+        try:
+            raise ValueError("inner")
+        except ValueError as inner:
+            raise RuntimeError("outer") from inner
+    except RuntimeError as chained:
+        assert not interrupted_by_signal(chained)

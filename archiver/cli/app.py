@@ -25,6 +25,7 @@ from .commands import (
     cmd_verify,
 )
 from .distributed_commands import add_distributed_commands
+from .exiting import hold_signals, interrupted_by_signal
 from .init_command import EPILOG_INIT, add_init_arguments, cmd_init
 from .key_commands import EPILOG_KEYGEN, add_keygen_arguments
 from .parser import WORKSPACE_HELP, add_global_options, apply_global_options, exit_codes_text
@@ -446,23 +447,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if argv is None:            # the command line: a signal from here to the exit is too late to act on
             try:
-                _hold_signals()
+                hold_signals()
             except KeyboardInterrupt:   # one that arrived just before they were held
-                late = _hold_signals() or True
+                late = hold_signals() or True
     if late:
         print("archiver: interrupted", file=sys.stderr)
     return EXIT_INTERRUPTED if late else code
-
-
-def _hold_signals() -> bool:
-    """Block SIGINT and SIGTERM, then ignore them (a blocked one that is pending is then dropped)."""
-    import signal
-
-    held = {signal.SIGINT, signal.SIGTERM}
-    signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    for signum in held:
-        signal.signal(signum, signal.SIG_IGN)
-    return False
 
 
 def _run(arguments: list[str]) -> int:
@@ -490,6 +480,9 @@ def _run(arguments: list[str]) -> int:
         _say(f"{exc.strerror or exc}{where}")
         return EXIT_PROBLEMS
     except Exception as exc:        # noqa: BLE001 - a bug: still one line, never a traceback
+        if interrupted_by_signal(exc):   # Ctrl-C or SIGTERM that Python wrapped (raised inside __set_name__, say)
+            print("archiver: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
         _say(f"internal error, please report it (archiver {__version__}): {type(exc).__name__}: {exc}")
         return EXIT_PROBLEMS
 
