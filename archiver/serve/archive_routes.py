@@ -307,9 +307,11 @@ class ArchiveRoutes:
 
         if found.role not in ("seed", "source"):
             return None
-        try:
+        try:        # most captures render nothing: a look at the bytes spares parsing their manifest
+            if b"\nbrowser_pages:" not in self.ctx.workspace.manifest_path(found.capture_id).read_bytes():
+                return None
             manifest = read_manifest_of(self.ctx.workspace, found.capture_id)
-        except ArchiverError:
+        except (ArchiverError, OSError):
             return None
         shot = rendered_record(manifest, found.url, "screenshot")
         if shot is None:
