@@ -24,7 +24,7 @@ from .commands import (
     cmd_search,
     cmd_verify,
 )
-from .distributed_commands import add_distributed_commands
+from .distributed_commands import add_distributed_commands, add_store_flag
 from .exiting import hold_signals, interrupted_by_signal
 from .init_command import EPILOG_INIT, add_init_arguments, cmd_init
 from .key_commands import EPILOG_KEYGEN, add_keygen_arguments
@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--queue", metavar="REDIS_URL",
                      help="hand the capture to 'archiver worker' processes through this Redis queue "
                           "(redis://HOST:PORT/DB), wait, and seal it here (docs/distributed.md)")
+    add_store_flag(cap, verify=False)
     cap.set_defaults(func=cmd_capture)
 
     add_distributed_commands(sub, _later)
@@ -187,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a root certificate timestamp tokens must chain to (repeatable; default: archiver.yaml's "
                           "timestamp_roots)")
     ver.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_store_flag(ver, verify=True)
     ver.set_defaults(func=cmd_verify)
 
     stamp = sub.add_parser("timestamp", help="ask the timestamp authorities for the tokens captures still lack",

@@ -108,7 +108,9 @@ def run_capture(urls: list[str], root: Path, args: argparse.Namespace) -> Any:
     if getattr(args, "queue", None):
         from .distributed_commands import run_queued_capture
 
-        return run_queued_capture(urls, root, options, settings, args.queue)
+        return run_queued_capture(urls, root, options, settings, args.queue, getattr(args, "store", None))
+    if getattr(args, "store", None):
+        raise UsageError(f"--store {args.store}: a store is for captures handed to workers; add --queue REDIS_URL")
     progress = TerminalProgress()
     try:
         return capture(urls, Workspace(root), options, settings=settings, progress=progress)
@@ -250,11 +252,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if accept != current:
             raise UsageError(f"--accept-key {accept} is not the workspace's public key ({current or 'none'})")
     roots = _tsa_roots(ws.root, args.tsa_root)
+    from .distributed_commands import checked_store, store_copies
+
+    store = checked_store(args.store) if args.store else None    # before any hashing: a bad URL or bucket is exit 2
     report = verify(ws, args.capture_ids or None, quick=args.quick, trusted_key=trusted, workers=args.workers,
                     witness_file=_witness_file(ws.root), expect_head=expect, accept_key=accept, tsa_roots=roots)
     from .output import verify_json, verify_text
 
-    print(json.dumps(verify_json(report), indent=2) if args.json else verify_text(report))
+    stored = store_copies(ws, store, report, args.capture_ids) if store is not None else None
+    print(json.dumps({**verify_json(report), **({"store": stored.as_json()} if stored else {})}, indent=2)
+          if args.json else verify_text(report) + (f"\n{stored.line()}" if stored else ""))
     return 0 if report.ok else 1
 
 

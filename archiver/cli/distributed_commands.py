@@ -23,7 +23,9 @@ def add_distributed_commands(sub: Any, later: Callable[[str, str], Any]) -> None
     wrk = sub.add_parser("worker", help="fetch URLs of queued captures, as one of many workers (Redis)",
                          description="Claim URLs of the captures queued with 'archiver capture --queue', at most "
                                      "--per-host requests in flight per host across all workers, and archive them "
-                                     "into this worker's own WARC files in the shared workspace named by the capture.")
+                                     "into this worker's own WARC files in the shared workspace named by the capture, "
+                                     "or, for a capture with --store, in a temporary folder, uploaded to the store "
+                                     "before they are reported.")
     wrk.epilog = """example:
   archiver worker --queue redis://queue-host:6379/0              # work until Ctrl-C or SIGTERM
   archiver worker --queue redis://127.0.0.1:6379/0 --once --json  # stop when no capture is left"""
@@ -74,14 +76,41 @@ def _queue(url: str) -> Any:
     return queue
 
 
-def run_queued_capture(urls: list[str], root: Path, options: Any, settings: Any, url: str) -> Any:
+def add_store_flag(parser: argparse.ArgumentParser, *, verify: bool) -> None:
+    """``--store URL`` of ``capture`` (with --queue) and ``verify``."""
+    parser.add_argument("--store", metavar="URL", help=(
+        "also check the store's copies (s3://BUCKET/PREFIX, file:///PATH or a folder) byte for byte against the "
+        "sealed manifests" if verify else
+        "with --queue: workers put their WARC files in this store (s3://BUCKET/PREFIX, file:///PATH or a folder) "
+        "and need no shared folder; the sealed manifest goes there too (default: archiver.yaml's store)"))
+
+
+def checked_store(url: str) -> Any:
+    """The store ``url`` names, asked whether it can be used; UsageError (exit 2) when not."""
+    from ..distributed.store import open_store
+
+    store = open_store(url)
+    store.check()
+    return store
+
+
+def store_copies(workspace: Any, store: Any, report: Any, named: list[str]) -> Any:
+    from ..distributed.store_check import check_store
+
+    return check_store(workspace, store, report, named)
+
+
+def run_queued_capture(urls: list[str], root: Path, options: Any, settings: Any, url: str,
+                       store_url: str | None = None) -> Any:
     from ..core.workspace import Workspace
     from ..distributed.capture import queued_capture
     from ..distributed.spec import check_options
 
     check_options(options)        # before Redis is asked anything
+    store_url = store_url or getattr(settings, "store", None)
+    store = checked_store(store_url) if store_url else None
     with _redis_errors(url):
-        return queued_capture(urls, Workspace(root), _queue(url), options, settings=settings)
+        return queued_capture(urls, Workspace(root), _queue(url), options, settings=settings, store=store)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

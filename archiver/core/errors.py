@@ -11,6 +11,7 @@
     ├── ManifestError              a manifest cannot be read or does not follow the format
     ├── NotArchivedError           a URL or capture asked for is not in the workspace (exit 1)
     ├── CaptureError               a capture as a whole could not be completed (exit 1)
+    ├── StoreError                 an object store's copy could not be written or read (exit 1)
     └── TimestampError             an RFC 3161 authority's reply or a stored token does not hold
                                    (never fails a seal: the capture is sealed, the token is missing)
 
@@ -107,6 +108,10 @@ class CaptureError(ArchiverError):
     def __init__(self, message: str, *, capture_id: str | None = None) -> None:
         super().__init__(message)
         self.capture_id = capture_id
+
+
+class StoreError(ArchiverError):
+    """An object store's copy (distributed captures) could not be written or read; names the object."""
 
 
 class TimestampError(ArchiverError):

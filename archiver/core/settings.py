@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .capture_options import MAX_SETTINGS_BYTES, MAX_TEXT, REPLAY_FIELDS, OptionError, parse_size, shown, text_problem
 from .capture_options import CaptureOptions as CaptureOptions  # a Settings holds one: importable from here too
 from .errors import SettingsError, UsageError
+from .store_url import check_store_url
 
 if TYPE_CHECKING:
     from .schedule_times import When
@@ -76,6 +77,7 @@ class Settings:
     timestamp_authorities: tuple[str, ...] = ()   # RFC 3161 authorities asked for a token after each seal
     timestamp_roots: tuple[Path, ...] = ()        # PEM files of the roots a token's signer must chain to
     citation_style: str = "apa"   # archiver cite's style when --style is not given: a format or any CSL style (checked when citing)
+    store: str | None = None      # capture --queue: the object store workers put their files in (distributed.store)
 
     @property
     def archived_url_template(self) -> str:
@@ -177,7 +179,7 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str, workspace_roo
         return SettingsError(f"{key}: {message}", path=path, line=lines.get(key), key=key)
 
     known = {"operator", "capture", "replay_url", "collection", "schedules", "witness", "public_url", "serve_token",
-             "timestamp_authority", "timestamp_roots", "citation_style"}
+             "timestamp_authority", "timestamp_roots", "citation_style", "store"}
     for key in data:
         if key not in known:
             raise fail(shown(key) if not isinstance(key, str) else key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -192,7 +194,7 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str, workspace_roo
         extra["collection"] = _collection(data["collection"], fail)
     if "witness" in data:
         extra["witness_file"] = _witness(data["witness"], workspace_root, fail)
-    for key, check in (("public_url", check_public_url), ("serve_token", check_token)):
+    for key, check in (("public_url", check_public_url), ("serve_token", check_token), ("store", check_store_url)):
         if key in data:
             if not isinstance(data[key], str):
                 raise fail(key, f"must be text, not {type(data[key]).__name__}")

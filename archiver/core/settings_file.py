@@ -85,6 +85,11 @@ operator:
 # `archiver verify`; without them a token's signature is checked but not against a root.
 # timestamp_roots: [keys/tsa-root.pem]
 
+# The object store the workers of `archiver capture --queue` put their WARC files in, so that they
+# share no folder with this one: s3://BUCKET/PREFIX (credentials from each machine's AWS_* variables),
+# file:///PATH or an absolute path. Sealed manifests go there too (`archiver verify --store URL`).
+# store: s3://archive-bucket/workspace
+
 # Defaults of `archiver capture` (its flags override them).
 # capture:
 {_CAPTURE_LINES}

@@ -20,14 +20,18 @@ from ..fixity.seal import seal, signing_key
 from ..index.store import index_sealed
 from .queue import Queue
 from .spec import CaptureSpec, check_options
+from .store import Store
+from .store_copies import fetch_reported, push_sealed
 from .worker import add_target
 
 POLL = 0.2      # seconds between looks at the frontier
 
 
 def queued_capture(seeds: list[str], workspace: Workspace, queue: Queue, options: CaptureOptions | None = None, *,
-                   settings: Settings | None = None, progress: Callable[[Progress], None] | None = None
-                   ) -> CaptureResult:
+                   settings: Settings | None = None, progress: Callable[[Progress], None] | None = None,
+                   store: Store | None = None) -> CaptureResult:
+    """With ``store`` (checked by the caller), workers put their files there and need no shared folder:
+    each is copied here and checked against its report before the manifest names it."""
     settings = settings or Settings()
     options = options or settings.capture
     if not seeds:
@@ -38,7 +42,8 @@ def queued_capture(seeds: list[str], workspace: Workspace, queue: Queue, options
     signing_key(workspace, settings.witness_file)
     started = datetime.now(UTC)
     capture_id = new_capture_id(started)
-    spec = CaptureSpec(capture_id, str(workspace.root.resolve()), tuple(seed_urls), options)
+    spec = CaptureSpec(capture_id, "" if store else str(workspace.root.resolve()), tuple(seed_urls), options,
+                       store.url if store else None)
     with running_capture(workspace, capture_id):
         queue.open_capture(capture_id, spec.data())
         try:
@@ -49,19 +54,22 @@ def queued_capture(seeds: list[str], workspace: Workspace, queue: Queue, options
                     reports = queue.results(capture_id)
                     progress(Progress(done=sum(len(r.get("resources", ())) for r in reports)))
                 time.sleep(POLL)
-        except BaseException:       # Ctrl-C while waiting: the workers stop claiming it; nothing is sealed
-            queue.close_capture(capture_id)
+            result = _gathered(queue, spec)
+            if store is not None:
+                fetch_reported(store, workspace, capture_id, result.warc_files)
+        except BaseException:       # Ctrl-C while waiting, a report or a stored file that does not check:
+            queue.close_capture(capture_id)         # the workers stop claiming it; nothing is sealed
             raise
-        result = _gathered(queue, spec)
         manifest = build_manifest(result, started=started, ended=datetime.now(UTC), options=options,
                                   operator=settings.operator, redacted=[])
         sealed = seal(workspace, manifest, witness_file=settings.witness_file,
                       authorities=settings.timestamp_authorities, roots=settings.timestamp_roots)
         index_sealed(workspace, sealed.document or manifest)
         queue.close_capture(capture_id)
+    stored = push_sealed(store, workspace, capture_id) if store is not None else ()
     from dataclasses import replace
 
-    return replace(result, manifest_path=workspace.relative(sealed.manifest), warnings=sealed.warnings)
+    return replace(result, manifest_path=workspace.relative(sealed.manifest), warnings=sealed.warnings + stored)
 
 
 def _gathered(queue: Queue, spec: CaptureSpec) -> CaptureResult:

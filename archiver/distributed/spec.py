@@ -9,6 +9,7 @@ from typing import Any
 from ..core.capture_options import CaptureOptions
 from ..core.errors import UsageError
 from ..core.models import ArchivedResource, Failure, Manifest, Skipped, WarcFile
+from ..core.store_url import check_store_url
 
 # the options a worker needs; cookies and the browser stay on one machine in this version
 SHARED = ("depth", "exclude", "max_resources", "max_bytes", "timeout", "per_host", "user_agent", "ignore_robots",
@@ -18,14 +19,15 @@ SHARED = ("depth", "exclude", "max_resources", "max_bytes", "timeout", "per_host
 @dataclass(frozen=True, slots=True)
 class CaptureSpec:
     capture_id: str
-    workspace: str          # a path every worker reaches (a shared filesystem)
+    workspace: str          # a path every worker reaches (a shared filesystem); "" with a store
     seeds: tuple[str, ...]
     options: CaptureOptions
+    store: str | None = None    # where workers put their WARC files instead (distributed.store)
 
     def data(self) -> dict[str, Any]:
         opts = {name: getattr(self.options, name) for name in SHARED}
         return {"capture_id": self.capture_id, "workspace": self.workspace, "seeds": list(self.seeds),
-                "options": opts}
+                "options": opts, **({"store": self.store} if self.store else {})}
 
     @classmethod
     def of(cls, data: Any) -> CaptureSpec:
@@ -36,8 +38,11 @@ class CaptureSpec:
                 raise ValueError(f"unknown options {sorted(set(opts) - set(SHARED))}")
             opts["exclude"] = tuple(opts["exclude"])
             opts["headers"] = tuple(tuple(h) for h in opts["headers"])
+            store = check_store_url(data["store"]) if data.get("store") is not None else None
+            if not store and not data["workspace"]:
+                raise ValueError("it names neither a workspace nor a store")
             return cls(str(data["capture_id"]), str(data["workspace"]), tuple(str(s) for s in data["seeds"]),
-                       CaptureOptions(**opts))
+                       CaptureOptions(**opts), store)
         except (KeyError, TypeError, ValueError, UsageError) as exc:
             raise UsageError(f"a capture in the queue has a spec this archiver cannot read: {exc}") from None
 

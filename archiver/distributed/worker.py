@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -36,6 +37,7 @@ from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json
 from .queue import Queue
 from .robots import SharedRobots
 from .spec import CaptureSpec, partial_manifest
+from .store import Store, open_store
 
 MAX_URL = 65_536      # characters of a URL read back from the queue
 MAX_DEPTH = 1000      # depth and redirect hops read back from the queue
@@ -60,6 +62,8 @@ class _Session:
     resources: list[ArchivedResource] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    store: Store | None = None                             # with a store: the file goes there before it is reported
+    local: Path | None = None                              # ... from this temporary folder, not the workspace
 
 
 class Worker:
@@ -148,7 +152,9 @@ class Worker:
             self._flush(capture_id)
 
     def _open(self, capture: CaptureSpec) -> _Session:
-        ws = Workspace(Path(capture.workspace))
+        store = open_store(capture.store) if capture.store else None
+        local = Path(tempfile.mkdtemp(prefix=f"archiver-{capture.capture_id}-{self.name}-")) if store else None
+        ws = Workspace(local).ensure() if local else Workspace(Path(capture.workspace))
         serial = self.serials.get(capture.capture_id, 0) + 1
         self.serials[capture.capture_id] = serial
         scratch = ws.scratch_dir(f"{capture.capture_id}-{self.name}")
@@ -170,7 +176,7 @@ class Worker:
                                   user_agent=opts.user_agent)
         exchange.robots = SharedRobots(self.queue, capture.capture_id, self.lease_ms)
         session = _Session(capture, opts, fetcher, exchange, writer, scratch,
-                           [re.compile(p) for p in opts.exclude], ws.relative(path))
+                           [re.compile(p) for p in opts.exclude], ws.relative(path), store=store, local=local)
         self.sessions[capture.capture_id] = session
         return session
 
@@ -235,9 +241,15 @@ class Worker:
         """Finish this worker's WARC file of the capture and report it with its URLs."""
         session = self.sessions.pop(capture_id)
         session.fetcher.close()
-        ws = Workspace(Path(session.spec.workspace))
+        ws = Workspace(session.local or Path(session.spec.workspace))
         warc = session.writer.finish(ws.relative(session.writer.path))
         shutil.rmtree(session.scratch, ignore_errors=True)
+        try:
+            if session.store is not None:        # whole in the store, its size checked, before Redis hears of it
+                session.store.put(session.writer.path, warc.path)
+        finally:
+            if session.local is not None:
+                shutil.rmtree(session.local, ignore_errors=True)
         report = manifest_document(partial_manifest(session.spec, warc, session.resources, session.failures,
                                                     session.skipped))
         if self.queue.report(capture_id, self.name, session.held, report):
