@@ -74,11 +74,17 @@ class Store:
 
     @contextmanager
     def _errors(self, doing: str, name: str) -> Iterator[None]:
+        """Whatever the backend raises as one line naming the object; reading, a missing object
+        stays FileNotFoundError (the callers say what its absence means)."""
         try:
             yield
-        except (FileNotFoundError, ArchiverError):
+        except ArchiverError:
             raise
-        except Exception as exc:        # botocore, aiohttp, OSError...: one line naming the object
+        except FileNotFoundError as exc:
+            if doing == "read":
+                raise
+            raise StoreError(f"store: cannot {doing} {self.where(name)}: {_one_line(exc)}") from None
+        except Exception as exc:        # botocore, aiohttp, OSError...
             raise StoreError(f"store: cannot {doing} {self.where(name)}: {_one_line(exc)}") from None
 
 

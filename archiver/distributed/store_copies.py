@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 from ..core.errors import CaptureError, StoreError
@@ -20,30 +21,37 @@ def fetch_reported(store: Store, workspace: Workspace, capture_id: str, warcs: t
     """Copy every reported file here, checked against its report; CaptureError (nothing sealed) when
     one is missing from the store or its bytes differ."""
     scratch = workspace.scratch_dir(capture_id)
-    for warc in warcs:
-        dest = workspace.root / warc.path
-        if dest.is_file() and file_digest(dest) == (warc.sha256, warc.bytes):
-            continue                    # already here (a worker that shared the folder), and right
-        part = scratch / f"{dest.name}.{secrets.token_hex(4)}.part"
-        try:
-            with open(part, "xb") as out:
-                got = store.digest(warc.path, warc.bytes, out)
-                out.flush()
-                os.fsync(out.fileno())
-            if got is None:
-                raise CaptureError(f"capture {capture_id}: {store.where(warc.path)} was reported by a worker but is "
-                                   "not in the store: not sealed", capture_id=capture_id)
-            if got != (warc.sha256, warc.bytes):
-                raise CaptureError(f"capture {capture_id}: {store.where(warc.path)} is {_said(*got)} but the worker "
-                                   f"reported {_said(warc.sha256, warc.bytes)}: not sealed", capture_id=capture_id)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if dest.exists():
-                raise CaptureError(f"capture {capture_id}: {workspace.relative(dest)} exists already with other bytes "
-                                   "than the worker reported: not sealed", capture_id=capture_id)
-            os.replace(part, dest)
-            fsync_dir(dest.parent)
-        finally:
-            part.unlink(missing_ok=True)
+    try:
+        for warc in warcs:
+            _fetch(store, workspace, capture_id, warc, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _fetch(store: Store, workspace: Workspace, capture_id: str, warc: WarcFile, scratch: Path) -> None:
+    dest = workspace.root / warc.path
+    if dest.is_file() and file_digest(dest) == (warc.sha256, warc.bytes):
+        return                      # already here (a worker that shared the folder), and right
+    part = scratch / f"{dest.name}.{secrets.token_hex(4)}.part"
+    try:
+        with open(part, "xb") as out:
+            got = store.digest(warc.path, warc.bytes, out)
+            out.flush()
+            os.fsync(out.fileno())
+        if got is None:
+            raise CaptureError(f"capture {capture_id}: {store.where(warc.path)} was reported by a worker but is "
+                               "not in the store: not sealed", capture_id=capture_id)
+        if got != (warc.sha256, warc.bytes):
+            raise CaptureError(f"capture {capture_id}: {store.where(warc.path)} is {_said(*got)} but the worker "
+                               f"reported {_said(warc.sha256, warc.bytes)}: not sealed", capture_id=capture_id)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.exists():
+            raise CaptureError(f"capture {capture_id}: {workspace.relative(dest)} exists already with other bytes "
+                               "than the worker reported: not sealed", capture_id=capture_id)
+        os.replace(part, dest)
+        fsync_dir(dest.parent)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def seal_files(workspace: Workspace, capture_id: str) -> list[Path]:

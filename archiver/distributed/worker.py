@@ -75,6 +75,7 @@ class Worker:
         self.name = queue.worker_id()
         self.sessions: dict[str, _Session] = {}
         self.serials: dict[str, int] = {}
+        self.stores: dict[str, Store] = {}
         self.log = log or (lambda line: None)
         self.archived = 0
 
@@ -126,6 +127,8 @@ class Worker:
             if spec is None:
                 continue
             capture = CaptureSpec.of(spec)
+            if capture.store:        # opened (fsspec imported) before any lease is held: no lease ages meanwhile
+                self.stores.setdefault(capture.store, open_store(capture.store))
             while len(in_flight) < self.threads:
                 session = self.sessions.get(capture_id)
                 mine = sum(1 for c, _, _ in in_flight.values() if c == capture_id)
@@ -135,6 +138,11 @@ class Worker:
                 if entry is None:
                     break
                 target = _target(entry)
+                if session is not None and target.url in session.held:    # this worker's own lease, expired
+                    self.queue.release_host(self.name, target.url, str(entry["host"]))  # while it stalled and
+                    continue                                                # claimed back: archived once
+                if any(t.url == target.url and c == capture_id for c, t, _ in in_flight.values()):
+                    continue
                 session = session or self._open(capture)
                 in_flight[pool.submit(session.exchange.run, target)] = (capture_id, target, str(entry["host"]))
                 claimed = True
@@ -152,7 +160,7 @@ class Worker:
             self._flush(capture_id)
 
     def _open(self, capture: CaptureSpec) -> _Session:
-        store = open_store(capture.store) if capture.store else None
+        store = self.stores[capture.store] if capture.store else None
         local = Path(tempfile.mkdtemp(prefix=f"archiver-{capture.capture_id}-{self.name}-")) if store else None
         ws = Workspace(local).ensure() if local else Workspace(Path(capture.workspace))
         serial = self.serials.get(capture.capture_id, 0) + 1
@@ -252,10 +260,11 @@ class Worker:
                 shutil.rmtree(session.local, ignore_errors=True)
         report = manifest_document(partial_manifest(session.spec, warc, session.resources, session.failures,
                                                     session.skipped))
+        where = session.store.where(warc.path) if session.store else warc.path
         if self.queue.report(capture_id, self.name, session.held, report):
-            self.log(f"{self.name}: {warc.path}: {len(session.held)} URL(s) of capture {capture_id}")
+            self.log(f"{self.name}: {where}: {len(session.held)} URL(s) of capture {capture_id}")
         else:        # a lease expired meanwhile: another worker fetches those URLs; this file stays unlisted
-            self.log(f"{self.name}: {warc.path} not reported: a lease of capture {capture_id} expired first")
+            self.log(f"{self.name}: {where} not reported: a lease of capture {capture_id} expired first")
 
 
 def _target(entry: Any) -> Target:
