@@ -21,12 +21,15 @@ as the process that seals it does, one transaction per capture:
   ``--postgres`` and drops at the end, the same tables (``offset`` quoted; the text table a
   ``tsvector`` with a GIN index, as FTS5 is to SQLite), ``INSERT``s in one transaction.
 
-Meanwhile one reader process looks up a random URL of the capture (``Index.timemap``, or the same
-SELECT on PostgreSQL) every ``--lookup-interval`` seconds on one long-lived connection; after the
-writers end it does ``--idle-lookups`` more on the full index. Printed side by side: captures and
-rows per second (all writers), each capture's latency p50/p99 (connect, rows, commit, waits for
-locks), errors and retries (a capture is tried 3 times), lookup p50/p99 while writing and idle.
-Every run is checked: each capture's rows are in the index, and a timemap of the seed lists every
+Meanwhile one reader process asks, every ``--lookup-interval`` seconds on one long-lived
+connection, for the capture of a random URL of the site nearest a random moment of the captures'
+span (``Index.nearest``, as ``lookup --at``, TimeGate and ``cite`` do; on PostgreSQL the same two
+SELECTs): one row whatever the index holds, so the figure while writing and the one after are
+alike but for the writers; after the writers end it does ``--idle-lookups`` more. Printed side by
+side: captures and rows per second (all writers), each capture's latency p50/p99 (connect, rows,
+commit, waits for locks), errors and retries (a capture is tried 3 times), lookup p50/p99 while
+writing and idle, and the 1-minute load average as the run ends (the machine may be shared).
+Every run is checked: each capture's rows are in the index, and a timemap of the first URL lists every
 capture. Last, ``archiver reindex`` of the workspace (a child process) rebuilds the SQLite index
 from the files.
 
@@ -377,7 +380,7 @@ def one_run(backend: str, writers: int, root: Path, dsn: str, paths: list[str], 
             "lookups_while_writing": len(reader["during"]), "lookup_p50_ms": ms(sorted(reader["during"]), 50),
             "lookup_p99_ms": ms(sorted(reader["during"]), 99), "idle_p50_ms": ms(sorted(reader["idle"]), 50),
             "idle_p99_ms": ms(sorted(reader["idle"]), 99), "seed_captures": reader["seed_captures"],
-            "complete": complete}
+            "complete": complete, "load": os.getloadavg()[0]}
 
 
 def ms(sorted_seconds: list[float], pct: int) -> float | None:
@@ -420,7 +423,7 @@ def drop_database(admin: str, name: str) -> None:
 
 
 HEADER = (f"{'backend':<11} {'writers':>7} {'wall s':>7} {'capt/s':>7} {'rows/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'retries':>7} {'errors':>6}   {'lookup p50/p99 ms: writing':>26}   {'idle':>13}")
+          f"{'retries':>7} {'errors':>6}   {'lookup p50/p99 ms: writing':>26}   {'idle':>13}  {'load':>5}")
 
 
 def table(runs: list[dict[str, Any]]) -> str:
@@ -433,7 +436,7 @@ def table(runs: list[dict[str, Any]]) -> str:
         lines.append(f"{r['backend']:<11} {r['writers']:>7} {r['wall_s']:7.2f} {r['captures_per_s']:7.1f} "
                      f"{r['rows_per_s']:8.0f} {f(r['p50_ms']):>7} {f(r['p99_ms']):>7} {r['retries']:>7} "
                      f"{r['errors']:>6}   {f(r['lookup_p50_ms'], 2):>15} / {f(r['lookup_p99_ms'], 2):>8}   "
-                     f"{f(r['idle_p50_ms'], 2):>5} / {f(r['idle_p99_ms'], 2):>5}"
+                     f"{f(r['idle_p50_ms'], 2):>5} / {f(r['idle_p99_ms'], 2):>5}  {r['load']:5.1f}"
                      + ("" if r["complete"] else "   INCOMPLETE: not every capture is in the index"))
         if r["first_error"]:
             lines.append(f"    first error: {r['first_error'][:200]}")
