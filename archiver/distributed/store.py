@@ -36,6 +36,8 @@ NAME = re.compile(r"(archive|manifests)/[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
 class Store:
     """A store at ``url``; ``name``s are workspace-relative paths (``archive/X.warc.gz``)."""
 
+    chunk = CHUNK           # bytes per read
+
     def __init__(self, address: StoreURL) -> None:
         self.address = address
         self.url = address.url
@@ -63,7 +65,7 @@ class Store:
         sha, length = hashlib.sha256(), 0
         try:
             with self._errors("read", name), self.reader(_checked(name)) as fh:
-                while length <= most and (chunk := fh.read(min(CHUNK, most + 1 - length))):
+                while length <= most and (chunk := fh.read(min(self.chunk, most + 1 - length))):
                     sha.update(chunk)
                     length += len(chunk)
                     if into is not None:
@@ -135,6 +137,9 @@ class FolderStore(Store):
 
 class ObjectStore(Store):
     """An object store through fsspec (``s3://`` through s3fs); credentials from the environment."""
+
+    chunk = 16 * CHUNK      # each read is one ranged GET: 1 MB reads ran at 14 MB/s
+                            # against moto, 16 MB reads at 46 MB/s, as fast as its uploads (bench/store_copies.py)
 
     def __init__(self, address: StoreURL) -> None:
         super().__init__(address)
