@@ -199,6 +199,11 @@ def test_a_stored_file_whose_bytes_differ_from_the_report_stops_the_seal(tmp_pat
     assert not list(ws.state_dir.rglob("*.part"))
     with pytest.raises(CaptureError, match="not in the store"):
         fetch_reported(store, ws, "c", (WarcFile("archive/c-w9-00001.warc.gz", 1, "0" * 64),))
+    (store_dir / "manifests").mkdir()
+    (store_dir / "manifests" / "c.yaml").write_bytes(body)
+    with pytest.raises(CaptureError, match="not a WARC file in archive/"):        # a report from Redis, checked
+        fetch_reported(store, ws, "c", (WarcFile("manifests/c.yaml", len(body), sha256(body)),))
+    assert not (ws.manifests_dir / "c.yaml").exists()
 
 
 def test_bad_stores_are_one_line_and_exit_2(s3, tmp_path: Path) -> None:

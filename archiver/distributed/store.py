@@ -112,7 +112,7 @@ class FolderStore(Store):
         final = self.root / _checked(name)
         part = final.with_name(f"{final.name}.{secrets.token_hex(4)}.part")
         with self._errors("write", name):
-            final.parent.mkdir(parents=True, exist_ok=True)
+            final.parent.mkdir(exist_ok=True)          # archive/ or manifests/; the store itself must exist
             try:
                 with open(local, "rb") as src, open(part, "xb") as out:
                     while chunk := src.read(CHUNK):

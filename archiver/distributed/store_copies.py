@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -15,6 +16,8 @@ from ..core.errors import CaptureError, StoreError
 from ..core.models import WarcFile
 from ..core.workspace import Workspace, fsync_dir
 from .store import CHUNK, Store
+
+REPORTED = re.compile(r"archive/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.warc\.gz")    # what a worker may report
 
 
 def fetch_reported(store: Store, workspace: Workspace, capture_id: str, warcs: tuple[WarcFile, ...]) -> None:
@@ -29,6 +32,9 @@ def fetch_reported(store: Store, workspace: Workspace, capture_id: str, warcs: t
 
 
 def _fetch(store: Store, workspace: Workspace, capture_id: str, warc: WarcFile, scratch: Path) -> None:
+    if not REPORTED.fullmatch(warc.path):       # a report is read from Redis: outside input
+        raise CaptureError(f"capture {capture_id}: a worker reported {warc.path[:200]!r}, not a WARC file in "
+                           "archive/: not sealed", capture_id=capture_id)
     dest = workspace.root / warc.path
     if dest.is_file() and file_digest(dest) == (warc.sha256, warc.bytes):
         return                      # already here (a worker that shared the folder), and right
