@@ -230,3 +230,18 @@ def test_run_json_says_nothing_due_in_one_json_line(workspace: Path, tmp_path: P
         {"schedule": None, "capture_id": None, "ok": True, "detail": "nothing due"}]
     assert "JSON Lines" in run("run", "--help", cwd=tmp_path).stdout
     assert run("run", "-w", str(workspace), cwd=tmp_path).stdout == "nothing due\n"
+
+
+# -- the queue flags: refused in one line before Redis is asked anything -----------------------
+
+@pytest.mark.parametrize("argv,said", [
+    (["capture", URL, "--detach"], "--detach goes with a queue"),
+    (["capture", URL, "--local", "--queue", "redis://127.0.0.1:9/0"], "--local and --queue contradict"),
+    (["run", "--local", "--queue", "redis://127.0.0.1:9/0"], "--local and --queue contradict"),
+    (["workers", "--queue", "redis://127.0.0.1:9/0", "--failed-after", "-1"], "--failed-after must be"),
+    (["workers", "--queue", "redis://127.0.0.1:9/0", "--drop", "../x"], "is not a capture id"),
+])
+def test_queue_flags_refused_in_one_line(workspace: Path, tmp_path: Path, argv: list[str], said: str) -> None:
+    where = [] if argv[0] == "workers" else ["-w", str(workspace)]
+    proc = run(*where, *argv, cwd=tmp_path)
+    assert proc.returncode == 2 and said in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr

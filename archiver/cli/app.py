@@ -24,7 +24,7 @@ from .commands import (
     cmd_search,
     cmd_verify,
 )
-from .distributed_commands import add_distributed_commands, add_store_flag
+from .distributed_commands import add_distributed_commands, add_queue_flags, add_store_flag
 from .exiting import hold_signals, interrupted_by_signal
 from .init_command import EPILOG_INIT, add_init_arguments, cmd_init
 from .key_commands import EPILOG_KEYGEN, add_keygen_arguments
@@ -132,9 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog=EPILOG_CAPTURE, formatter_class=argparse.RawDescriptionHelpFormatter)
     cap.add_argument("urls", nargs="+", metavar="URL")
     add_capture_flags(cap)
-    cap.add_argument("--queue", metavar="REDIS_URL",
-                     help="hand the capture to 'archiver worker' processes through this Redis queue "
-                          "(redis://HOST:PORT/DB), wait, and seal it here (docs/distributed.md)")
+    add_queue_flags(cap, detach=True)
     add_store_flag(cap, verify=False)
     cap.set_defaults(func=cmd_capture)
 
@@ -313,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true",
                      help='print JSON Lines: one object a line for each schedule run ({"schedule", "capture_id", '
                           '"ok", "detail"}); when nothing is due, one line with "schedule": null, "detail": "nothing due"')
+    add_queue_flags(run, detach=False)
     run.set_defaults(func=_later("schedule_commands", "cmd_run"))
 
     rep = sub.add_parser("report", help="what changed and what disappeared: the rot and drift table",

@@ -105,10 +105,13 @@ def run_capture(urls: list[str], root: Path, args: argparse.Namespace) -> Any:
 
     settings = load_settings(root)
     options = capture_options(args, settings.capture)
-    if getattr(args, "queue", None):
+    from .distributed_commands import queue_of
+
+    if queue_url := queue_of(args, settings):
         from .distributed_commands import run_queued_capture
 
-        return run_queued_capture(urls, root, options, settings, args.queue, getattr(args, "store", None))
+        return run_queued_capture(urls, root, options, settings, queue_url, getattr(args, "store", None),
+                                  detach=args.detach)
     if getattr(args, "store", None):
         raise UsageError(f"--store {args.store}: a store is for captures handed to workers; add --queue REDIS_URL")
     progress = TerminalProgress()
@@ -121,6 +124,10 @@ def run_capture(urls: list[str], root: Path, args: argparse.Namespace) -> Any:
 def cmd_capture(args: argparse.Namespace) -> int:
     root, _ = workspace_root(args)
     result = run_capture(args.urls, root, args)
+    if isinstance(result, str):          # --detach: queued; a worker seals it
+        print(json.dumps({"capture_id": result, "queued": True}) if args.json else
+              f"capture {result} queued; a worker seals it ('archiver workers' shows it)")
+        return 0
     print_result(result, args.json)
     if not result.ok:
         raise ArchiverError(f"not every seed was captured: {result.seed_problems[0]}")

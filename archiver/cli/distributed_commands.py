@@ -15,6 +15,7 @@ from ..core.errors import ArchiverError, UsageError
 from ..core.interrupts import StopSignals
 
 MAX_LEASE = 3600.0
+FAILED_AFTER = 600.0      # archiver.distributed.states.FAILED_AFTER (not imported: redis stays unloaded)
 MAX_THREADS = 64
 
 
@@ -41,14 +42,46 @@ def add_distributed_commands(sub: Any, later: Callable[[str, str], Any]) -> None
     wrk.set_defaults(func=later("distributed_commands", "cmd_worker"))
 
     wks = sub.add_parser("workers", help="who is working on what, queue depth, requests in flight per host",
-                         description="Show the workers of a Redis queue, each queued capture's pending, leased "
-                                     "and archived URLs, and the requests in flight per host.")
+                         description="Show the workers of a Redis queue, each queued capture's state (working, "
+                                     "waiting for workers, sealing, waiting for a sealer, failed) with its pending, "
+                                     "leased and archived URLs, and the requests in flight per host.")
     wks.epilog = """example:
-  archiver workers --queue redis://queue-host:6379/0 --json"""
+  archiver workers --queue redis://queue-host:6379/0 --json
+  archiver workers --queue redis://queue-host:6379/0 --failed-after 120
+  archiver workers --queue redis://queue-host:6379/0 --drop 20261129T150447Z-bce0ff"""
     wks.formatter_class = argparse.RawDescriptionHelpFormatter
     wks.add_argument("--queue", required=True, metavar="REDIS_URL", help="redis://HOST:PORT/DB")
     wks.add_argument("--json", action="store_true", help="print it as JSON")
+    wks.add_argument("--failed-after", type=float, default=FAILED_AFTER, metavar="SECONDS",
+                     help="a capture whose work has had no live worker for this long is shown failed "
+                          f"(default {FAILED_AFTER:g})")
+    wks.add_argument("--drop", metavar="CAPTURE_ID",
+                     help="take this capture out of the queue without sealing it (its workers' WARC files stay)")
     wks.set_defaults(func=later("distributed_commands", "cmd_workers"))
+
+
+def add_queue_flags(parser: argparse.ArgumentParser, *, detach: bool) -> None:
+    """``--queue`` and ``--local`` of ``capture`` and ``run`` (and ``capture --detach``)."""
+    what = "the capture" if detach else "the due schedules' captures"
+    parser.add_argument("--queue", metavar="REDIS_URL",
+                        help=f"hand {what} to 'archiver worker' processes through this Redis queue "
+                             "(redis://HOST:PORT/DB; default: queue in archiver.yaml), wait, and seal here "
+                             "(docs/distributed.md)")
+    parser.add_argument("--local", action="store_true",
+                        help="capture on this machine even when archiver.yaml names a queue")
+    if detach:
+        parser.add_argument("--detach", action="store_true",
+                            help="with a queue: queue the capture, print its id and exit 0; a worker seals it")
+
+
+def queue_of(args: argparse.Namespace, settings: Any) -> str | None:
+    """The queue to send captures to: --queue, else archiver.yaml's queue unless --local; None: here."""
+    if args.local and args.queue:
+        raise UsageError("--local and --queue contradict each other: choose one")
+    url: str | None = None if args.local else args.queue or settings.queue
+    if getattr(args, "detach", False) and not url:
+        raise UsageError("--detach goes with a queue (--queue REDIS_URL, or queue: in archiver.yaml)")
+    return url
 
 
 def _no_workspace(args: argparse.Namespace) -> None:
@@ -101,16 +134,28 @@ def store_copies(workspace: Any, store: Any, report: Any, named: list[str]) -> A
 
 
 def run_queued_capture(urls: list[str], root: Path, options: Any, settings: Any, url: str,
-                       store_url: str | None = None) -> Any:
+                       store_url: str | None = None, *, detach: bool = False) -> Any:
+    """The sealed capture, or with ``detach`` the id of the capture queued."""
     from ..core.workspace import Workspace
-    from ..distributed.capture import queued_capture
+    from ..distributed.capture import detached_capture, queued_capture
     from ..distributed.spec import check_options
 
     check_options(options)        # before Redis is asked anything
     store_url = store_url or getattr(settings, "store", None)
     store = checked_store(store_url) if store_url else None
     with _redis_errors(url):
+        if detach:
+            return detached_capture(urls, Workspace(root), _queue(url), options, settings, store=store)
         return queued_capture(urls, Workspace(root), _queue(url), options, settings=settings, store=store)
+
+
+def run_due_queued(workspace: Any, settings: Any, url: str, stop: Callable[[], bool], now: Any = None) -> Any:
+    """``archiver run --queue``: the due schedules' outcomes, queued to the pool and sealed here."""
+    from ..watch.pool import run_due_on
+
+    store = checked_store(settings.store) if settings.store else None
+    with _redis_errors(url):
+        return run_due_on(_queue(url), workspace, settings, now, stop=stop, store=store)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -135,9 +180,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_workers(args: argparse.Namespace) -> int:
+    from ..distributed.states import drop, with_states
+
     _no_workspace(args)
+    if not 0 <= args.failed_after <= 30 * 86400:
+        raise UsageError(f"--failed-after must be from 0 to {30 * 86400} seconds, not {args.failed_after}")
+    if args.drop is not None:
+        from ..core.workspace import CAPTURE_ID
+
+        if not CAPTURE_ID.fullmatch(args.drop):      # before Redis is asked anything
+            raise UsageError(f"--drop {args.drop[:100]!r} is not a capture id (such as 20261129T150447Z-bce0ff)")
+        with _redis_errors(args.queue):
+            said = drop(_queue(args.queue), args.drop)
+        print(json.dumps({"dropped": args.drop, "detail": said}) if args.json else said)
+        return 0
     with _redis_errors(args.queue):
-        overview = _queue(args.queue).overview()
+        queue = _queue(args.queue)
+        overview = with_states(queue, queue.overview(), args.failed_after)
     if args.json:
         print(json.dumps(overview, indent=2))
         return 0
@@ -147,8 +206,10 @@ def cmd_workers(args: argparse.Namespace) -> int:
         print(f"{name}{gone}  {status.get('host')} pid {status.get('pid')}  {urls}  "
               f"({status.get('archived')} archived, seen {status.get('seen')})")
     for cap in overview["captures"]:
-        print(f"capture {cap['capture_id']}: {cap['pending']} pending, {cap['leased']} leased "
+        print(f"capture {cap['capture_id']}: {cap['state']}; {cap['pending']} pending, {cap['leased']} leased "
               f"({cap['expired']} expired), {cap['archived']} archived")
+        if cap["hint"]:
+            print(f"  {cap['hint']}")
     for host, n in sorted(overview["in_flight_per_host"].items()):
         print(f"host {host}: {n} in flight")
     if not overview["workers"] and not overview["captures"]:

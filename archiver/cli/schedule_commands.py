@@ -136,9 +136,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from ..core.settings import load_settings
     from ..watch.runs import run_due, run_lock, watch
+    from .distributed_commands import queue_of, run_due_queued
 
     ws = existing_workspace(args)
     settings = load_settings(ws.root)
+    queue_url = queue_of(args, settings)
+
+    def due(ws: Any, settings: Any, now: Any = None, stop: Any = lambda: False) -> Any:
+        if queue_url:                      # the due schedules go to the pool (docs/distributed.md)
+            return run_due_queued(ws, settings, queue_url, stop, now)
+        return run_due(ws, settings, now, stop)
 
     def show(outcomes: list[Any]) -> None:
         for o in outcomes:
@@ -150,7 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with run_lock(ws):
         if not args.watch:
-            outcomes = run_due(ws, settings)
+            outcomes = due(ws, settings)
             show(outcomes)
             if not outcomes:               # --json: one line of the same keys, so that a run always says something
                 print(json.dumps(NOTHING_DUE) if args.json else "nothing due")
@@ -162,7 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, stop_handler)
         signal.signal(signal.SIGINT, stop_handler)
-        watch(ws, settings, stop=lambda: stopping["now"], report=show)
+        watch(ws, settings, stop=lambda: stopping["now"], report=show, due=due)
         print("stopped", file=sys.stderr)
     return 0
 

@@ -17,6 +17,7 @@ from .capture_options import MAX_SETTINGS_BYTES, MAX_TEXT, REPLAY_FIELDS, Option
 from .capture_options import CaptureOptions as CaptureOptions  # a Settings holds one: importable from here too
 from .errors import SettingsError, UsageError
 from .store_url import check_store_url
+from .urls import check_queue_url
 
 if TYPE_CHECKING:
     from .schedule_times import When
@@ -78,6 +79,7 @@ class Settings:
     timestamp_roots: tuple[Path, ...] = ()        # PEM files of the roots a token's signer must chain to
     citation_style: str = "apa"   # archiver cite's style when --style is not given: a format or any CSL style (checked when citing)
     store: str | None = None      # capture --queue: the object store workers put their files in (distributed.store)
+    queue: str | None = None      # a Redis URL: capture and run hand captures to workers (docs/distributed.md)
 
     @property
     def archived_url_template(self) -> str:
@@ -179,7 +181,7 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str, workspace_roo
         return SettingsError(f"{key}: {message}", path=path, line=lines.get(key), key=key)
 
     known = {"operator", "capture", "replay_url", "collection", "schedules", "witness", "public_url", "serve_token",
-             "timestamp_authority", "timestamp_roots", "citation_style", "store"}
+             "timestamp_authority", "timestamp_roots", "citation_style", "store", "queue"}
     for key in data:
         if key not in known:
             raise fail(shown(key) if not isinstance(key, str) else key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -194,7 +196,8 @@ def _build(data: dict[str, Any], lines: dict[str, int], path: str, workspace_roo
         extra["collection"] = _collection(data["collection"], fail)
     if "witness" in data:
         extra["witness_file"] = _witness(data["witness"], workspace_root, fail)
-    for key, check in (("public_url", check_public_url), ("serve_token", check_token), ("store", check_store_url)):
+    for key, check in (("public_url", check_public_url), ("serve_token", check_token), ("store", check_store_url),
+                       ("queue", check_queue_url)):
         if key in data:
             if not isinstance(data[key], str):
                 raise fail(key, f"must be text, not {type(data[key]).__name__}")

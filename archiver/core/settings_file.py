@@ -85,6 +85,10 @@ operator:
 # `archiver verify`; without them a token's signature is checked but not against a root.
 # timestamp_roots: [keys/tsa-root.pem]
 
+# A Redis queue: `archiver capture` and `archiver run` hand their captures to `archiver worker`
+# processes through it (docs/distributed.md); `--local` captures on this machine anyway.
+# queue: redis://queue-host:6379/0
+
 # The object store the workers of `archiver capture --queue` put their WARC files in, so that they
 # share no folder with this one: s3://BUCKET/PREFIX (credentials from each machine's AWS_* variables),
 # file:///PATH or an absolute path. Sealed manifests go there too (`archiver verify --store URL`).

@@ -115,3 +115,16 @@ def host_key(url: str) -> str:
     """host:port, the unit of politeness and of robots.txt."""
     u = parse_http_url(url)
     return f"{u.host}:{u.port}"
+
+
+MAX_QUEUE_URL = 2000
+
+
+def check_queue_url(text: str) -> str:
+    """A Redis URL as archiver.yaml's ``queue:`` names it (read in full when used:
+    archiver.distributed.queue.parse_queue); UsageError."""
+    url = text.strip()
+    if not url.startswith(("redis://", "rediss://", "unix://")) or len(url) > MAX_QUEUE_URL or \
+            any(c.isspace() or ord(c) < 32 for c in url):
+        raise UsageError(f"{text[:200]!r} is not a Redis URL such as redis://queue-host:6379/0")
+    return url

@@ -1,41 +1,56 @@
-"""``archiver capture --queue``: queue a capture for the workers, wait until its frontier is
-exhausted (nothing pending, no lease held), then seal it here, once, under the workspace lock, with
-every worker's WARC file listed: the chain stays linear however many captures seal at once."""
+"""``archiver capture --queue`` and ``archiver run --queue``: queue captures for the workers, wait until
+each one's frontier is exhausted (nothing pending, no lease held, an expired one included), then seal
+it here, once, under the workspace lock, with every worker's WARC file listed: the chain stays linear
+however many captures seal at once. While it waits this process holds each capture's sealer lease
+(distributed/sealing.py); if it dies, a worker seals instead. ``--detach`` queues and returns: a
+worker seals."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..capturing.run import Progress
-from ..core.errors import CaptureError, ManifestError, UsageError
-from ..core.models import ArchivedResource, CaptureResult, Failure, Role, Skipped, Target, WarcFile
+from ..core.errors import ArchiverError, CaptureError, UsageError
+from ..core.models import CaptureResult, Role, Target
 from ..core.settings import CaptureOptions, Settings
 from ..core.urls import canonical
 from ..core.workspace import Workspace, new_capture_id
 from ..fixity.debris import running_capture
-from ..fixity.manifest import build_manifest, manifest_of
-from ..fixity.seal import seal, signing_key
-from ..index.store import index_sealed
+from ..fixity.seal import signing_key
 from .queue import Queue
+from .sealing import Meta, SealerLease, forget_mark, holder_name, open_meta, seal_queued
 from .spec import CaptureSpec, check_options
 from .store import Store
-from .store_copies import fetch_reported, push_sealed
 from .worker import add_target
 
 POLL = 0.2      # seconds between looks at the frontier
 
 
-def queued_capture(seeds: list[str], workspace: Workspace, queue: Queue, options: CaptureOptions | None = None, *,
-                   settings: Settings | None = None, progress: Callable[[Progress], None] | None = None,
-                   store: Store | None = None) -> CaptureResult:
-    """With ``store`` (checked by the caller), workers put their files there and need no shared folder:
-    each is copied here and checked against its report before the manifest names it."""
-    settings = settings or Settings()
-    options = options or settings.capture
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A capture this process queued."""
+
+    spec: CaptureSpec
+    meta: Meta
+    options: CaptureOptions
+    store: Store | None = None
+
+
+def queue_capture(seeds: list[str], workspace: Workspace, queue: Queue, options: CaptureOptions, settings: Settings, *,
+                  sealer: SealerLease | None, schedule: str | None = None, store: Store | None = None) -> Queued:
+    """Put a capture in the queue, its seeds pending before any worker can see it; with ``sealer``
+    this process holds its sealer lease, without it (detached) the first idle worker seals it. With
+    ``store`` (checked by the caller) workers put their files there and need no shared folder; only
+    this process can then seal it (no worker reaches the workspace)."""
     if not seeds:
         raise UsageError("no URL to capture")
+    if store is not None and sealer is None:
+        raise UsageError("--detach with a store: the capture could only be sealed by the process that queues it "
+                         "(workers reach no workspace); capture without --detach")
     check_options(options)
     seed_urls = list(dict.fromkeys(canonical(s) for s in seeds))
     workspace.ensure()
@@ -44,54 +59,91 @@ def queued_capture(seeds: list[str], workspace: Workspace, queue: Queue, options
     capture_id = new_capture_id(started)
     spec = CaptureSpec(capture_id, "" if store else str(workspace.root.resolve()), tuple(seed_urls), options,
                        store.url if store else None)
-    with running_capture(workspace, capture_id):
-        queue.open_capture(capture_id, spec.data())
-        try:
-            for url in seed_urls:
-                add_target(queue, capture_id, Target(url, Role.SEED, 0), options.max_resources)
-            while not queue.idle(capture_id):
-                if progress:
-                    reports = queue.results(capture_id)
-                    progress(Progress(done=sum(len(r.get("resources", ())) for r in reports)))
-                time.sleep(POLL)
-            result = _gathered(queue, spec)
-            if store is not None:
-                fetch_reported(store, workspace, capture_id, result.warc_files)
-        except BaseException:       # Ctrl-C while waiting, a report or a stored file that does not check:
-            queue.close_capture(capture_id)         # the workers stop claiming it; nothing is sealed
-            raise
-        manifest = build_manifest(result, started=started, ended=datetime.now(UTC), options=options,
-                                  operator=settings.operator, redacted=[])
-        sealed = seal(workspace, manifest, witness_file=settings.witness_file,
-                      authorities=settings.timestamp_authorities, roots=settings.timestamp_roots)
-        index_sealed(workspace, sealed.document or manifest)
+    try:
+        meta = open_meta(queue, workspace, capture_id, started, schedule,
+                         sealer.holder if sealer else holder_name("capture --detach"))
+        if sealer is not None and not sealer.take(capture_id):
+            raise CaptureError(f"capture {capture_id}: its sealer lease is taken already", capture_id=capture_id)
+        for url in seed_urls:
+            add_target(queue, capture_id, Target(url, Role.SEED, 0), options.max_resources)
+        queue.open_capture(capture_id, spec.data())      # now the workers see it, its seeds pending
+    except BaseException:
         queue.close_capture(capture_id)
-    stored = push_sealed(store, workspace, capture_id) if store is not None else ()
-    from dataclasses import replace
+        forget_mark(workspace, capture_id)
+        raise
+    return Queued(spec, meta, options, store)
 
-    return replace(result, manifest_path=workspace.relative(sealed.manifest), warnings=sealed.warnings + stored)
 
-
-def _gathered(queue: Queue, spec: CaptureSpec) -> CaptureResult:
-    """Every worker's report, read back through the manifest's checks."""
-    warcs: list[WarcFile] = []
-    resources: list[ArchivedResource] = []
-    failures: list[Failure] = []
-    skipped: list[Skipped] = []
-    for i, report in enumerate(queue.results(spec.capture_id)):
+def seal_when_done(queue: Queue, queued: list[Queued], workspace: Workspace, settings: Settings,
+                   sealer: SealerLease, *, progress: Callable[[Progress], None] | None = None,
+                   sealed: Callable[[Queued, CaptureResult | ArchiverError], None] | None = None
+                   ) -> dict[str, CaptureResult | ArchiverError]:
+    """Wait for each capture's frontier to be exhausted and seal it, as each finishes. Interrupted
+    (Ctrl-C) while waiting: the captures not sealed leave the queue (workers stop claiming them)."""
+    left = {q.spec.capture_id: q for q in queued}
+    out: dict[str, CaptureResult | ArchiverError] = {}
+    with ExitStack() as running:
+        for capture_id in left:
+            running.enter_context(running_capture(workspace, capture_id))
         try:
-            part = manifest_of({**report, "sequence": 1, "started": "x", "ended": "x"}, f"report {i + 1} in the queue")
-        except ManifestError as exc:
-            raise CaptureError(f"capture {spec.capture_id}: a worker's report cannot be read: {exc}",
-                               capture_id=spec.capture_id) from None
-        warcs += part.warc_files
-        resources += part.resources
-        failures += part.failures
-        skipped += part.skipped
-    skipped += [Skipped(str(s["url"])[:8192], Role(s["role"]), s.get("via"), str(s["reason"])[:1000])
-                for s in queue.skipped(spec.capture_id)]
-    archived = {r.url for r in resources}
-    problems = [f"{seed}: not captured" for seed in spec.seeds if seed not in archived]
-    return CaptureResult(capture_id=spec.capture_id, manifest_path="", seeds=spec.seeds, warc_files=tuple(warcs),
-                         resources=tuple(resources), failures=tuple(failures), skipped=tuple(skipped),
-                         flags=(), seed_problems=tuple(problems))
+            while left:
+                for capture_id, q in list(left.items()):
+                    outcome = _look(queue, q, workspace, settings, sealer)
+                    if outcome is not None:
+                        del left[capture_id]
+                        out[capture_id] = outcome
+                        if sealed:
+                            sealed(q, outcome)
+                if left and progress and len(queued) == 1:
+                    reports = queue.results(queued[0].spec.capture_id)
+                    progress(Progress(done=sum(len(r.get("resources", ())) for r in reports)))
+                if left:
+                    time.sleep(POLL)
+        except BaseException:       # Ctrl-C while waiting: the workers stop claiming them; nothing is sealed
+            for capture_id in left:
+                queue.close_capture(capture_id)
+                forget_mark(workspace, capture_id)
+            raise
+    return out
+
+
+def _look(queue: Queue, q: Queued, workspace: Workspace, settings: Settings,
+          sealer: SealerLease) -> CaptureResult | ArchiverError | None:
+    """The capture sealed (or why not) if its frontier is exhausted; None while workers work on it."""
+    capture_id = q.spec.capture_id
+    if queue.spec(capture_id) is None:
+        return CaptureError(f"capture {capture_id} left the queue before it was sealed here "
+                            "(archiver workers --drop, or another process sealed it): nothing sealed here",
+                            capture_id=capture_id)
+    if not queue.idle(capture_id):
+        return None
+    if not sealer.holds(capture_id):
+        return CaptureError(f"capture {capture_id}: this process lost its sealer lease (it stopped for longer than "
+                            f"{sealer.lease_ms / 1000:g} s); a worker seals it", capture_id=capture_id)
+    try:
+        return seal_queued(queue, q.spec, q.meta, workspace, settings, q.options, q.store)
+    except ArchiverError as exc:        # a report or a stored file that does not check: nothing sealed,
+        queue.close_capture(capture_id)  # the capture leaves the queue
+        forget_mark(workspace, capture_id)
+        return exc
+
+
+def queued_capture(seeds: list[str], workspace: Workspace, queue: Queue, options: CaptureOptions | None = None, *,
+                   settings: Settings | None = None, progress: Callable[[Progress], None] | None = None,
+                   store: Store | None = None) -> CaptureResult:
+    """One capture queued, waited for and sealed here (or by a worker if this process dies, when the
+    workers share the workspace's folder)."""
+    settings = settings or Settings()
+    options = options or settings.capture
+    with SealerLease(queue, holder_name("capture --queue")) as sealer:
+        q = queue_capture(seeds, workspace, queue, options, settings, sealer=sealer, store=store)
+        outcome = seal_when_done(queue, [q], workspace, settings, sealer, progress=progress)[q.spec.capture_id]
+    if isinstance(outcome, ArchiverError):
+        raise outcome
+    return outcome
+
+
+def detached_capture(seeds: list[str], workspace: Workspace, queue: Queue, options: CaptureOptions,
+                     settings: Settings, store: Store | None = None) -> str:
+    """Queue a capture and return its id at once: the first idle worker that reaches the workspace seals it."""
+    return queue_capture(seeds, workspace, queue, options, settings, sealer=None, store=store).spec.capture_id

@@ -11,7 +11,9 @@ Keys (``PREFIX`` is ``archiver`` unless a test or a deployment names another):
   URLs), ``entries`` (hash URL -> JSON target), ``seen`` (set: a URL enters the frontier once),
   ``leases`` (sorted set URL -> expiry in ms), ``owner`` (hash URL -> worker), ``done`` (set of URLs
   archived), ``results`` (list of JSON reports: a worker's WARC file and what it holds), ``skipped``
-  (list of JSON skips).
+  (list of JSON skips), ``meta`` (JSON: when it started, its schedule, its workspace's mark) and
+  ``sealer`` (the sealer lease, distributed/sealing.py).
+- ``PREFIX:last-alive``: Redis time (ms) a worker last said it was alive (distributed/states.py).
 
 A lease that expires (its worker died or stalled) is taken back by the next claim: its URL goes back
 to the front of ``pending`` and its host lease is dropped. Redis's clock (``TIME``) is the only clock.
@@ -130,6 +132,14 @@ redis.call('RPUSH', KEYS[4], ARGV[2])
 return 1
 """
 
+_ALIVE = """
+-- KEYS: alive last_alive ; ARGV: lease_ms
+local t = redis.call('TIME')
+redis.call('SET', KEYS[1], '1', 'PX', tonumber(ARGV[1]))
+redis.call('SET', KEYS[2], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+return 1
+"""
+
 
 class Queue:
     """One connection to the queue; every method is one round trip (or one script)."""
@@ -143,6 +153,7 @@ class Queue:
         self._add = client.register_script(_ADD)
         self._renew = client.register_script(_RENEW)
         self._report = client.register_script(_REPORT)
+        self._alive = client.register_script(_ALIVE)
 
     def ping(self, url: str) -> None:
         try:
@@ -164,7 +175,7 @@ class Queue:
     def close_capture(self, capture_id: str) -> None:
         """Forget a capture once sealed: its keys and its place among the captures."""
         self.redis.srem(f"{self.prefix}:captures", capture_id)
-        names = ("spec", "pending", "entries", "seen", "leases", "owner", "done", "results", "skipped")
+        names = ("spec", "pending", "entries", "seen", "leases", "owner", "done", "results", "skipped", "meta", "sealer")
         robots = list(self.redis.scan_iter(match=self.key(capture_id, "robots*"), count=500))
         self.redis.delete(*self._keys(capture_id, *names), *robots)
 
@@ -229,8 +240,9 @@ class Queue:
             self.redis.hset(f"{self.prefix}:workers", worker, json.dumps(data))
 
     def alive(self, worker: str, lease_ms: int) -> None:
-        """The worker is alive for one more lease (a killed worker's key expires with its leases)."""
-        self.redis.set(f"{self.prefix}:alive:{worker}", b"1", px=lease_ms)
+        """The worker is alive for one more lease (a killed worker's key expires with its leases);
+        when a worker was last alive is kept (``last-alive``) to tell a capture no worker works on."""
+        self._alive(keys=[f"{self.prefix}:alive:{worker}", f"{self.prefix}:last-alive"], args=[lease_ms])
 
     # -- `archiver workers`
     def overview(self) -> dict[str, Any]:

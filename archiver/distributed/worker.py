@@ -36,6 +36,7 @@ from ..net.request_plan import RequestPlanner
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json
 from .queue import Queue
 from .robots import SharedRobots
+from .sealing import SEALER_LEASE_MS, seal_abandoned
 from .spec import CaptureSpec, partial_manifest
 from .store import Store, open_store
 
@@ -78,6 +79,7 @@ class Worker:
         self.stores: dict[str, Store] = {}
         self.log = log or (lambda line: None)
         self.archived = 0
+        self.refused: set[str] = set()        # captures this worker cannot seal (another workspace)
 
     def run(self, *, once: bool = False, stop: Callable[[], bool] = lambda: False) -> int:
         """Work until ``stop()``; ``once``: until no capture is left in the queue, once there was one.
@@ -100,6 +102,7 @@ class Worker:
                     if not in_flight and not claimed:
                         self._flush_all()
                         self._status([])
+                        seal_abandoned(self.queue, f"worker {self.name}", SEALER_LEASE_MS, self.refused, self.log)
                         time.sleep(idle)
                         idle = min(idle * 2, IDLE_MOST)
                     else:

@@ -34,6 +34,7 @@ from pathlib import Path
 from ..core.workspace import CAPTURE_ID, OPEN_SUFFIX, Workspace, timestamp_slot
 
 RUNNING_DIR = "running"
+QUEUED_DIR = "queued"
 SCRATCH_DIR = "tmp"
 STALE_SECONDS = 600.0
 UNLISTED_WARC = "WARC file no manifest lists"
@@ -168,9 +169,11 @@ def clean(workspace: Workspace, *, dry_run: bool = False, unsealed: bool = False
 
 
 def _running(workspace: Workspace) -> set[str]:
-    """The capture ids whose running lock some process holds."""
+    """The capture ids whose running lock some process holds, and those queued for workers and not
+    sealed yet (a mark in ``.archiver/queued/``, archiver.distributed.sealing): their workers write now."""
     folder = workspace.state_dir / RUNNING_DIR
-    found: set[str] = set()
+    queued = workspace.state_dir / QUEUED_DIR
+    found: set[str] = {p.name for p in queued.iterdir() if CAPTURE_ID.fullmatch(p.name)} if queued.is_dir() else set()
     if not folder.is_dir():
         return found
     for path in folder.glob("*.lock"):

@@ -159,11 +159,12 @@ def _run_one(workspace: Workspace, settings: Settings, sched: Schedule) -> Outco
 
 def watch(workspace: Workspace, settings: Settings, stop: Callable[[], bool],
           report: Callable[[list[Outcome]], None], clock: Callable[[], datetime] | None = None,
-          max_sleep: float = 60.0) -> None:
-    """Run schedules as they fall due until ``stop()``; a capture in progress always finishes."""
+          max_sleep: float = 60.0, due: Callable[..., list[Outcome]] = run_due) -> None:
+    """Run schedules as they fall due until ``stop()``; a capture in progress always finishes.
+    ``due``: how the due schedules run (``run_due`` here, or on the pool: watch.pool)."""
     clock = clock or (lambda: datetime.now(UTC))
     while not stop():
-        outcomes = run_due(workspace, settings, clock(), stop)
+        outcomes = due(workspace, settings, clock(), stop)
         if outcomes:
             report(outcomes)
         upcoming = [s.next_due for s in states(workspace, settings, clock())]
