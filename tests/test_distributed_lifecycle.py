@@ -220,3 +220,19 @@ def test_queue_in_archiver_yaml_and_local(serve, queue: str, start, tmp_path: Pa
     proc = run("-w", str(ws), "capture", site.url("h", "/"), cwd=tmp_path)
     assert proc.returncode == 2 and "queue:" in proc.stderr and "not a Redis URL" in proc.stderr, proc.stderr
     assert len(manifests(ws)) == 2
+
+
+def test_ctrl_c_while_waiting_takes_the_capture_out_of_the_queue_unsealed(serve, queue: str, start,
+                                                                           tmp_path: Path) -> None:
+    site = site_of(serve, "127.0.0.247")
+    ws = tmp_path / "ws"
+    capture = start("-w", str(ws), "capture", site.url("h", "/"), "--queue", queue, cwd=tmp_path)
+    queued(queue, tmp_path)
+    [cap] = pool(queue, tmp_path)["captures"]
+    assert (ws / ".archiver" / "queued" / cap["capture_id"]).is_file()
+    capture.send_signal(signal.SIGINT)
+    code, _, err = finish(capture)
+    assert code == 130 and len(err.splitlines()) == 1, err
+    assert pool(queue, tmp_path)["captures"] == []                       # workers stop claiming it
+    assert not (ws / ".archiver" / "queued" / cap["capture_id"]).exists()  # clean no longer keeps its files
+    assert not list((ws / "manifests").glob("*.yaml"))                   # nothing sealed
