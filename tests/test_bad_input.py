@@ -35,7 +35,7 @@ from archiver.net.request_plan import load_cookies
 # Hypothesis keeps no example database (database=None below) and its caches outside the checkout
 set_hypothesis_home_dir(tempfile.mkdtemp(prefix="archiver-hypothesis-"))
 ARCHIVER = [sys.executable, "-m", "archiver"]
-DOCUMENTED_EXIT_CODES = {0, 1, 2, 75, 130}
+DOCUMENTED_EXIT_CODES = {0, 1, 2, 69, 75, 130}
 SEALED = ("archive", "manifests", "archiver.yaml")
 
 

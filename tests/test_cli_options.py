@@ -66,7 +66,7 @@ def commands(tmp: Path, warc: Path) -> dict[tuple[str, ...], list[str]]:
         ("list",): [], ("show",): [ID], ("extract",): [URL, "-o", str(tmp / "o.html")], ("serve",): [],
         ("init",): ["--no-input"], ("clean",): [],
         ("timestamp",): [], ("rescue",): [str(tmp / "paper.md")],
-        ("worker",): ["--queue", "redis://127.0.0.1:9/0"], ("workers",): ["--queue", "redis://127.0.0.1:9/0"],
+        ("worker",): ["--queue", "redis://127.0.0.1:9/0", "--outage-limit", "5"], ("workers",): ["--queue", "redis://127.0.0.1:9/0"],
     }
 
 

@@ -111,7 +111,7 @@ def run_capture(urls: list[str], root: Path, args: argparse.Namespace) -> Any:
         from .distributed_commands import run_queued_capture
 
         return run_queued_capture(urls, root, options, settings, queue_url, getattr(args, "store", None),
-                                  detach=args.detach)
+                                  detach=args.detach, outage_limit=args.outage_limit)
     if getattr(args, "store", None):
         raise UsageError(f"--store {args.store}: a store is for captures handed to workers; add --queue REDIS_URL")
     progress = TerminalProgress()

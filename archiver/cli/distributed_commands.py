@@ -38,6 +38,7 @@ def add_distributed_commands(sub: Any, later: Callable[[str, str], Any]) -> None
     wrk.add_argument("--threads", type=int, default=4, metavar="N",
                      help="requests this worker has in flight at once, 1-64 (default 4); --per-host holds across "
                           "all workers whatever this is")
+    _outage_flag(wrk)
     wrk.add_argument("--json", action="store_true", help="print what this worker archived as JSON")
     wrk.set_defaults(func=later("distributed_commands", "cmd_worker"))
 
@@ -72,6 +73,7 @@ def add_queue_flags(parser: argparse.ArgumentParser, *, detach: bool) -> None:
     if detach:
         parser.add_argument("--detach", action="store_true",
                             help="with a queue: queue the capture, print its id and exit 0; a worker seals it")
+    _outage_flag(parser)
 
 
 def queue_of(args: argparse.Namespace, settings: Any) -> str | None:
@@ -82,6 +84,12 @@ def queue_of(args: argparse.Namespace, settings: Any) -> str | None:
     if getattr(args, "detach", False) and not url:
         raise UsageError("--detach goes with a queue (--queue REDIS_URL, or queue: in archiver.yaml)")
     return url
+
+
+def _outage_flag(parser: Any) -> None:
+    parser.add_argument("--outage-limit", type=float, default=300.0, metavar="SECONDS",
+                        help="how long to wait for a Redis that stopped answering (restarting, loading its "
+                             "append-only file) before giving up with exit 69 (default 300)")
 
 
 def _no_workspace(args: argparse.Namespace) -> None:
@@ -101,10 +109,19 @@ def _redis_errors(url: str) -> Iterator[None]:
         raise ArchiverError(f"queue {url}: Redis: {exc}") from None
 
 
-def _queue(url: str) -> Any:
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _queue(url: str, outage_limit: float | None = None) -> Any:
+    from ..distributed.outage import MAX_LIMIT, Patience
     from ..distributed.queue import Queue, parse_queue
 
-    queue = Queue(parse_queue(url))
+    limit = 300.0 if outage_limit is None else outage_limit
+    if not 0 <= limit <= MAX_LIMIT:
+        raise UsageError(f"--outage-limit must be from 0 to {MAX_LIMIT:.0f} seconds, not {outage_limit}")
+    address = parse_queue(url)
+    queue = Queue(address, patience=Patience(url, limit, log=_say))
     queue.ping(url)
     return queue
 
@@ -133,8 +150,19 @@ def store_copies(workspace: Any, store: Any, report: Any, named: list[str]) -> A
     return check_store(workspace, store, report, named)
 
 
+def _warn_persistence(queue: Any, url: str) -> str | None:
+    """One line on stderr when a Redis restart would lose the queue (distributed/outage.py)."""
+    from ..distributed.outage import persistence
+
+    said = queue.patient(persistence, queue.redis)
+    if said:
+        _say(f"warning: queue {url}: {said}")
+    return said
+
+
 def run_queued_capture(urls: list[str], root: Path, options: Any, settings: Any, url: str,
-                       store_url: str | None = None, *, detach: bool = False) -> Any:
+                       store_url: str | None = None, *, detach: bool = False,
+                       outage_limit: float | None = None) -> Any:
     """The sealed capture, or with ``detach`` the id of the capture queued."""
     from ..core.workspace import Workspace
     from ..distributed.capture import detached_capture, queued_capture
@@ -144,18 +172,21 @@ def run_queued_capture(urls: list[str], root: Path, options: Any, settings: Any,
     store_url = store_url or getattr(settings, "store", None)
     store = checked_store(store_url) if store_url else None
     with _redis_errors(url):
+        queue = _queue(url, outage_limit)
+        _warn_persistence(queue, url)
         if detach:
-            return detached_capture(urls, Workspace(root), _queue(url), options, settings, store=store)
-        return queued_capture(urls, Workspace(root), _queue(url), options, settings=settings, store=store)
+            return detached_capture(urls, Workspace(root), queue, options, settings, store=store)
+        return queued_capture(urls, Workspace(root), queue, options, settings=settings, store=store)
 
 
-def run_due_queued(workspace: Any, settings: Any, url: str, stop: Callable[[], bool], now: Any = None) -> Any:
+def run_due_queued(workspace: Any, settings: Any, url: str, stop: Callable[[], bool], now: Any = None,
+                   outage_limit: float | None = None) -> Any:
     """``archiver run --queue``: the due schedules' outcomes, queued to the pool and sealed here."""
     from ..watch.pool import run_due_on
 
     store = checked_store(settings.store) if settings.store else None
     with _redis_errors(url):
-        return run_due_on(_queue(url), workspace, settings, now, stop=stop, store=store)
+        return run_due_on(_queue(url, outage_limit), workspace, settings, now, stop=stop, store=store)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -166,8 +197,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise UsageError(f"--threads must be from 1 to {MAX_THREADS}, not {args.threads}")
     if not 0.5 <= args.lease <= MAX_LEASE:
         raise UsageError(f"--lease must be from 0.5 to {MAX_LEASE:.0f} seconds, not {args.lease}")
-    queue = _queue(args.queue)
-    log = (lambda line: None) if args.json else (lambda line: print(line, file=sys.stderr, flush=True))
+    queue = _queue(args.queue, args.outage_limit)
+    log = (lambda line: None) if args.json else _say
     worker = Worker(queue, lease_ms=int(args.lease * 1000), threads=args.threads, log=log)
     stop = StopSignals(lambda: f"worker {worker.name} stopping: finishing its WARC file")
     with stop, _redis_errors(args.queue):
@@ -197,6 +228,7 @@ def cmd_workers(args: argparse.Namespace) -> int:
     with _redis_errors(args.queue):
         queue = _queue(args.queue)
         overview = with_states(queue, queue.overview(), args.failed_after)
+        overview["persistence_warning"] = _warn_persistence(queue, args.queue)   # None: Redis keeps its data (AOF)
     if args.json:
         print(json.dumps(overview, indent=2))
         return 0

@@ -144,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     def due(ws: Any, settings: Any, now: Any = None, stop: Any = lambda: False) -> Any:
         if queue_url:                      # the due schedules go to the pool (docs/distributed.md)
-            return run_due_queued(ws, settings, queue_url, stop, now)
+            return run_due_queued(ws, settings, queue_url, stop, now, args.outage_limit)
         return run_due(ws, settings, now, stop)
 
     def show(outcomes: list[Any]) -> None:

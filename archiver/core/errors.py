@@ -12,6 +12,7 @@
     ├── NotArchivedError           a URL or capture asked for is not in the workspace (exit 1)
     ├── CaptureError               a capture as a whole could not be completed (exit 1)
     ├── StoreError                 an object store's copy could not be written or read (exit 1)
+    ├── UnavailableError           a service archiver waits on (the Redis queue) stayed away past its bound (exit 69)
     └── TimestampError             an RFC 3161 authority's reply or a stored token does not hold
                                    (never fails a seal: the capture is sealed, the token is missing)
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_PROBLEMS = 1         # done, but not all is well; or nothing found
 EXIT_USAGE = 2            # refused: bad input, nothing written
+EXIT_UNAVAILABLE = 69     # EX_UNAVAILABLE: the Redis queue stopped answering for longer than its bound
 EXIT_BUSY = 75            # EX_TEMPFAIL: a lock another process holds; try again later
 EXIT_INTERRUPTED = 130    # 128 + SIGINT
 EXIT_CODES = {
@@ -33,6 +35,8 @@ EXIT_CODES = {
                    "(a URL, capture id or schedule name that is not there)",
     EXIT_USAGE: "refused: bad input (arguments, a folder that is not a workspace, archiver.yaml, "
                 "an existing output file, a busy port); nothing written",
+    EXIT_UNAVAILABLE: "unavailable: the Redis queue stopped answering for longer than --outage-limit "
+                      "(worker, capture --queue)",
     EXIT_BUSY: "busy: another archiver process holds the lock (archiver run); try again later",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C, SIGTERM; except serve, which they stop: 0)",
 }
@@ -112,6 +116,17 @@ class CaptureError(ArchiverError):
 
 class StoreError(ArchiverError):
     """An object store's copy (distributed captures) could not be written or read; names the object."""
+
+
+class UnavailableError(ArchiverError):
+    """A service archiver waits on (the Redis queue) did not answer within the bound it was given;
+    names the service and how long it was tried."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+    def __init__(self, message: str, *, service: str | None = None) -> None:
+        super().__init__(message)
+        self.service = service
 
 
 class TimestampError(ArchiverError):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..capturing.run import Progress
-from ..core.errors import ArchiverError, CaptureError, UsageError
+from ..core.errors import ArchiverError, CaptureError, UnavailableError, UsageError
 from ..core.models import CaptureResult, Role, Target
 from ..core.settings import CaptureOptions, Settings
 from ..core.urls import canonical
@@ -67,6 +67,9 @@ def queue_capture(seeds: list[str], workspace: Workspace, queue: Queue, options:
         for url in seed_urls:
             add_target(queue, capture_id, Target(url, Role.SEED, 0), options.max_resources)
         queue.open_capture(capture_id, spec.data())      # now the workers see it, its seeds pending
+    except UnavailableError:        # Redis gone past --outage-limit: nothing more is asked of it
+        forget_mark(workspace, capture_id)
+        raise
     except BaseException:
         queue.close_capture(capture_id)
         forget_mark(workspace, capture_id)
@@ -99,6 +102,8 @@ def seal_when_done(queue: Queue, queued: list[Queued], workspace: Workspace, set
                     progress(Progress(done=sum(len(r.get("resources", ())) for r in reports)))
                 if left:
                     time.sleep(POLL)
+        except UnavailableError:    # Redis gone past --outage-limit: they stay queued (with AOF, Redis keeps
+            raise                   # them) and a worker seals each once Redis is back and their sealer lease lapsed
         except BaseException:       # Ctrl-C while waiting: the workers stop claiming them; nothing is sealed
             for capture_id in left:
                 queue.close_capture(capture_id)
@@ -122,6 +127,8 @@ def _look(queue: Queue, q: Queued, workspace: Workspace, settings: Settings,
                             f"{sealer.lease_ms / 1000:g} s); a worker seals it", capture_id=capture_id)
     try:
         return seal_queued(queue, q.spec, q.meta, workspace, settings, q.options, q.store)
+    except UnavailableError:
+        raise
     except ArchiverError as exc:        # a report or a stored file that does not check: nothing sealed,
         queue.close_capture(capture_id)  # the capture leaves the queue
         forget_mark(workspace, capture_id)

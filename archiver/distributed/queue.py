@@ -21,14 +21,17 @@ to the front of ``pending`` and its host lease is dropped. Redis's clock (``TIME
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from ..core.errors import UsageError
+from .outage import Patience
 
 DEFAULT_PREFIX = "archiver"
 MAX_REPLY = 64 * 2**20     # bytes of one report or spec read back from Redis
@@ -141,14 +144,28 @@ return 1
 """
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _patient(method: Callable[Concatenate[Queue, P], T]) -> Callable[Concatenate[Queue, P], T]:
+    """A Queue method that waits out a Redis outage (outage.py): retried whole, so each is either
+    read-only or harmless twice (a claim whose reply was lost leaves a lease that expires)."""
+    @functools.wraps(method)
+    def call(self: Queue, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self.patience.call(method, self, *args, **kwargs)
+    return call
+
+
 class Queue:
     """One connection to the queue; every method is one round trip (or one script)."""
 
-    def __init__(self, address: QueueAddress, client: Any = None) -> None:
+    def __init__(self, address: QueueAddress, client: Any = None, patience: Patience | None = None) -> None:
         if client is None:
             client = _redis().StrictRedis.from_url(address.url, socket_timeout=30, socket_connect_timeout=10)
         self.redis = client
         self.prefix = address.prefix
+        self.patience = patience or Patience(address.url)
         self._claim = client.register_script(_CLAIM)
         self._add = client.register_script(_ADD)
         self._renew = client.register_script(_RENEW)
@@ -168,10 +185,12 @@ class Queue:
         return [self.key(capture_id, n) for n in names]
 
     # -- the capturing side
+    @_patient
     def open_capture(self, capture_id: str, spec: dict[str, Any]) -> None:
         self.redis.set(self.key(capture_id, "spec"), json.dumps(spec))
         self.redis.sadd(f"{self.prefix}:captures", capture_id)
 
+    @_patient
     def close_capture(self, capture_id: str) -> None:
         """Forget a capture once sealed: its keys and its place among the captures."""
         self.redis.srem(f"{self.prefix}:captures", capture_id)
@@ -179,12 +198,14 @@ class Queue:
         robots = list(self.redis.scan_iter(match=self.key(capture_id, "robots*"), count=500))
         self.redis.delete(*self._keys(capture_id, *names), *robots)
 
+    @_patient
     def add(self, capture_id: str, url: str, entry: dict[str, Any], max_resources: int, skip: dict[str, Any]) -> int:
         """1 queued, 0 seen before, 2 over --max-resources (listed as skipped)."""
         keys = self._keys(capture_id, "seen", "pending", "entries", "skipped")
         return int(self._add(keys=keys, args=[url, json.dumps(entry), max_resources,
                                               "1" if entry["role"] == "seed" else "0", json.dumps(skip)]))
 
+    @_patient
     def idle(self, capture_id: str) -> bool:
         """Nothing pending and no lease held: the capture's frontier is exhausted."""
         pipe = self.redis.pipeline()
@@ -193,45 +214,60 @@ class Queue:
         pending, leased = pipe.execute()
         return not pending and not leased
 
+    def patient(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call ``fn`` (a Redis command of this queue's client) waiting out an outage."""
+        return self.patience.call(fn, *args, **kwargs)
+
+    @_patient
     def results(self, capture_id: str) -> list[dict[str, Any]]:
         return [_json(r) for r in self.redis.lrange(self.key(capture_id, "results"), 0, -1)]
 
+    @_patient
     def skipped(self, capture_id: str) -> list[dict[str, Any]]:
         return [_json(r) for r in self.redis.lrange(self.key(capture_id, "skipped"), 0, -1)]
 
     # -- the worker side
+    @_patient
     def worker_id(self) -> str:
         return f"w{int(self.redis.incr(f'{self.prefix}:worker-ids'))}"
 
+    @_patient
     def captures(self) -> list[str]:
         return sorted(c.decode() for c in self.redis.smembers(f"{self.prefix}:captures"))
 
+    @_patient
     def spec(self, capture_id: str) -> dict[str, Any] | None:
         raw = self.redis.get(self.key(capture_id, "spec"))
         return _json(raw) if raw is not None else None
 
+    @_patient
     def claim(self, capture_id: str, worker: str, per_host: int, lease_ms: int) -> dict[str, Any] | None:
         keys = self._keys(capture_id, "pending", "entries", "leases", "owner")
         raw = self._claim(keys=keys, args=[worker, per_host, lease_ms, f"{self.prefix}:host:", 256])
         return _json(raw) if raw else None
 
+    @_patient
     def release_host(self, worker: str, url: str, host: str) -> None:
         self.redis.zrem(f"{self.prefix}:host:{host}", f"{worker} {url}")
 
+    @_patient
     def renew(self, capture_id: str, worker: str, urls: list[str], lease_ms: int) -> int:
         if not urls:
             return 0
         return int(self._renew(keys=self._keys(capture_id, "leases", "owner"), args=[worker, lease_ms, *urls]))
 
+    @_patient
     def report(self, capture_id: str, worker: str, urls: list[str], report: dict[str, Any]) -> bool:
         """Record a finished WARC file and what it holds, if ``worker`` still holds every URL's lease."""
         keys = self._keys(capture_id, "leases", "owner", "done", "results")
         return bool(self._report(keys=keys, args=[worker, json.dumps(report), *urls]))
 
+    @_patient
     def first_archive(self, capture_id: str, url: str) -> bool:
         """True the first time ``url`` (robots.txt, a redirect's target) is archived in the capture."""
         return bool(self.redis.sadd(self.key(capture_id, "done"), url))
 
+    @_patient
     def status(self, worker: str, data: dict[str, Any] | None) -> None:
         if data is None:
             self.redis.delete(f"{self.prefix}:alive:{worker}")
@@ -239,12 +275,14 @@ class Queue:
         else:
             self.redis.hset(f"{self.prefix}:workers", worker, json.dumps(data))
 
+    @_patient
     def alive(self, worker: str, lease_ms: int) -> None:
         """The worker is alive for one more lease (a killed worker's key expires with its leases);
         when a worker was last alive is kept (``last-alive``) to tell a capture no worker works on."""
         self._alive(keys=[f"{self.prefix}:alive:{worker}", f"{self.prefix}:last-alive"], args=[lease_ms])
 
     # -- `archiver workers`
+    @_patient
     def overview(self) -> dict[str, Any]:
         workers = {k.decode(): _json(v) for k, v in self.redis.hgetall(f"{self.prefix}:workers").items()}
         for name, status in workers.items():      # gone: killed, or stalled for longer than its leases

@@ -29,12 +29,12 @@ class SharedRobots(RobotsCache):
         rules_key = self.queue.key(self.capture_id, f"robots:{key}")
         lock_key = self.queue.key(self.capture_id, f"robots-lock:{key}")
         while True:
-            raw = redis.get(rules_key)
+            raw = self.queue.patient(redis.get, rules_key)
             if raw is not None:
                 return _rules(raw)
-            if redis.set(lock_key, b"1", nx=True, px=self.lease_ms):
+            if self.queue.patient(redis.set, lock_key, b"1", nx=True, px=self.lease_ms):
                 rules = load()
-                redis.set(rules_key, json.dumps({"text": rules.text, "unreachable": rules.unreachable}))
+                self.queue.patient(redis.set, rules_key, json.dumps({"text": rules.text, "unreachable": rules.unreachable}))
                 return rules
             time.sleep(WAIT)
 

@@ -89,19 +89,19 @@ def holder_name(role: str) -> str:
 
 
 def meta_of(queue: Queue, capture_id: str) -> Meta | None:
-    raw = queue.redis.get(queue.key(capture_id, "meta"))
+    raw = queue.patient(queue.redis.get, queue.key(capture_id, "meta"))
     return Meta.of(json.loads(raw)) if raw is not None and len(raw) < 4096 else None
 
 
 def open_meta(queue: Queue, workspace: Workspace, capture_id: str, started: datetime, schedule: str | None,
               holder: str) -> Meta:
     """Write the workspace's mark of the capture, then its meta in the queue (before the spec)."""
-    seconds, micros = queue.redis.time()
+    seconds, micros = queue.patient(queue.redis.time)
     meta = Meta(started, schedule, secrets.token_hex(16), int(seconds) * 1000 + int(micros) // 1000, holder)
     folder = workspace.state_dir / QUEUED_DIR
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / capture_id, meta.mark.encode("ascii"))
-    queue.redis.set(queue.key(capture_id, "meta"), json.dumps(meta.data()))
+    queue.patient(queue.redis.set, queue.key(capture_id, "meta"), json.dumps(meta.data()))
     return meta
 
 
@@ -127,7 +127,8 @@ class SealerLease:
 
     def take(self, capture_id: str) -> bool:
         """True if this process now holds the capture's sealer lease (nobody held it)."""
-        if not self.queue.redis.set(self.queue.key(capture_id, "sealer"), self.holder, nx=True, px=self.lease_ms):
+        if not self.queue.patient(self.queue.redis.set, self.queue.key(capture_id, "sealer"), self.holder, nx=True,
+                                  px=self.lease_ms):
             return False
         with self._lock:
             self.held.add(capture_id)
@@ -138,12 +139,13 @@ class SealerLease:
 
     def holds(self, capture_id: str) -> bool:
         """Renewed now, and still this process's (a process frozen past its lease has lost it)."""
-        return bool(self._renew(keys=[self.queue.key(capture_id, "sealer")], args=[self.holder, self.lease_ms]))
+        return bool(self.queue.patient(self._renew, keys=[self.queue.key(capture_id, "sealer")],
+                                       args=[self.holder, self.lease_ms]))
 
     def release(self, capture_id: str) -> None:
         with self._lock:
             self.held.discard(capture_id)
-        self._release(keys=[self.queue.key(capture_id, "sealer")], args=[self.holder])
+        self.queue.patient(self._release, keys=[self.queue.key(capture_id, "sealer")], args=[self.holder])
 
     def _run(self) -> None:
         while not self._stop.wait(self.lease_ms / 3000):
@@ -246,7 +248,8 @@ def seal_abandoned(queue: Queue, holder: str, lease_ms: int, refused: set[str],
     seal (another workspace, an error), logged once. Returns how many it sealed."""
     count = 0
     for capture_id in queue.captures():
-        if capture_id in refused or not queue.idle(capture_id) or queue.redis.exists(queue.key(capture_id, "sealer")):
+        if capture_id in refused or not queue.idle(capture_id) or \
+                queue.patient(queue.redis.exists, queue.key(capture_id, "sealer")):
             continue
         with SealerLease(queue, holder, lease_ms) as lease:
             if not lease.take(capture_id):

@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from .. import __version__
 from ..capturing.exchange import ExchangeWorker, WorkResult
 from ..capturing.run import archive_fetched
 from ..core.capture_options import CaptureOptions
-from ..core.errors import UsageError
+from ..core.errors import UnavailableError, UsageError
 from ..core.models import ArchivedResource, Failure, Link, Role, Skipped, Target
 from ..core.urls import host_key, parse_http_url, resolve_link
 from ..core.workspace import Workspace
@@ -110,11 +111,17 @@ class Worker:
                 for future in in_flight:      # stopping: what is in flight is not archived; its leases expire
                     future.cancel()
         finally:
-            self._flush_all()
-            for session in self.sessions.values():
-                session.fetcher.close()
-            self.queue.status(self.name, None)
+            self._leave()
         return self.archived
+
+    def _leave(self) -> None:
+        """Report what is finished and say goodbye; past --outage-limit (Redis gone), each file is
+        finished but left unlisted (its URLs' leases expire and other workers fetch them again)."""
+        for capture_id in list(self.sessions):
+            with suppress(UnavailableError):
+                self._flush(capture_id)
+        with suppress(UnavailableError):
+            self.queue.status(self.name, None)
 
     def _status(self, urls: list[str]) -> None:
         self.queue.status(self.name, {"host": socket.gethostname(), "pid": os.getpid(), "urls": urls,
