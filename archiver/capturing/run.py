@@ -27,7 +27,6 @@ from ..core.models import (
     CaptureResult,
     Failure,
     Link,
-    Original,
     PageFlag,
     Role,
     ServerSeen,
@@ -49,6 +48,7 @@ from ..page.fidelity import page_flags
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json, warc_date
 from .exchange import ExchangeWorker, Fetched, FindOriginal, WorkResult
 from .servers import record_servers
+from .text_flags import CarriedFlags, repeated_flags
 
 if TYPE_CHECKING:
     from .browser_run import BrowserRun
@@ -66,7 +66,6 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 LISTED_SKIPS = 1000
-TEXT_FLAGS = frozenset({"repeated-paragraphs"})   # flags derived from a page's payload alone, carried to its revisits
 Clock = Callable[[], datetime]
 STOP_POLL = 0.2          # seconds between looks at a stop request while requests are in flight
 INTERRUPTED = "interrupted"
@@ -153,7 +152,7 @@ class _Run:
         self.planner = planner
         self.repeats: dict[str, tuple[tuple[str, int], ...]] = {}
         self.carried: dict[str, list[PageFlag]] = {}       # a revisit's text-derived flags, from its original
-        self.originals: dict[str, dict[str, list[PageFlag]]] = {}   # per original capture: its text flags by URL
+        self.carried_flags = CarriedFlags(workspace)
         self.schedule: str | None = None
         self.skip_counts: dict[str, int] = {}
         self.in_flight: dict[Future[Any], Target] = {}
@@ -317,7 +316,7 @@ class _Run:
         if fetched.repeated:
             self.repeats[ex.url] = fetched.repeated
         if fetched.revisit is not None and fetched.metadata is not None:    # a page: its original's flags hold
-            self.carried[ex.url] = [replace(f, url=ex.url) for f in self._text_flags(fetched.revisit)]
+            self.carried[ex.url] = self.carried_flags.of(ex.url, fetched.revisit)
         self.tally.resources.append(resource)
         self.state.bytes += resource.payload_bytes
         if ex.truncated:
@@ -325,25 +324,6 @@ class _Run:
                                                f"archived truncated ({ex.truncated}): {ex.truncated_reason}"))
         if location and redirect and target.role is not Role.ROBOTS:
             self._redirect(target, location)
-
-    def _text_flags(self, original: Original) -> list[PageFlag]:
-        """The text-derived flags the original's sealed manifest gave its page (the payload is the same
-        bytes, so they hold for the revisit too); none if that manifest cannot be read."""
-        by_url = self.originals.get(original.capture_id)
-        if by_url is None:
-            from ..fixity.manifest import read_manifest
-            from ..index.rows import DATA_ERRORS
-
-            by_url = {}
-            try:
-                flags = read_manifest(self.ws.manifest_path(original.capture_id)).flags
-            except (*DATA_ERRORS, OSError):
-                flags = ()
-            for flag in flags:
-                if flag.flag in TEXT_FLAGS:
-                    by_url.setdefault(flag.url, []).append(flag)
-            self.originals[original.capture_id] = by_url
-        return by_url.get(original.url, [])
 
     def _redirect(self, target: Target, location: str) -> None:
         next_url = resolve_link(target.url, location)
@@ -385,8 +365,7 @@ class _Run:
 
     def _seal(self, started: datetime, warc: WarcFile) -> CaptureResult:
         flags: list[PageFlag] = page_flags(self.tally.pages, self.tally.resources, self.tally.failures)
-        flags += [PageFlag(url, "repeated-paragraphs", f"a paragraph appears {times} times: {head!r}")
-                  for url, repeats in self.repeats.items() for head, times in repeats]
+        flags += [flag for url, repeats in self.repeats.items() for flag in repeated_flags(url, repeats)]
         flags += [flag for carried in self.carried.values() for flag in carried]
         flags += self.browser.flags if self.browser else []
         result = CaptureResult(

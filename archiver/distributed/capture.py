@@ -59,6 +59,8 @@ def queue_capture(seeds: list[str], workspace: Workspace, queue: Queue, options:
     capture_id = new_capture_id(started)
     spec = CaptureSpec(capture_id, "" if store else str(workspace.root.resolve()), tuple(seed_urls), options,
                        store.url if store else None)
+    if options.dedup and store is None:
+        _index_up_to_date(workspace)      # workers read it, read-only, for revisits (dedup.py)
     try:
         meta = open_meta(queue, workspace, capture_id, started, schedule,
                          sealer.holder if sealer else holder_name("capture --detach"))
@@ -154,3 +156,14 @@ def detached_capture(seeds: list[str], workspace: Workspace, queue: Queue, optio
                      settings: Settings, store: Store | None = None) -> str:
     """Queue a capture and return its id at once: the first idle worker that reaches the workspace seals it."""
     return queue_capture(seeds, workspace, queue, options, settings, sealer=None, store=store).spec.capture_id
+
+
+def _index_up_to_date(workspace: Workspace) -> None:
+    import sqlite3
+
+    from ..index.store import Index
+
+    try:
+        Index.open(workspace).close()
+    except sqlite3.Error:
+        pass          # an index that cannot be brought up to date: workers find fewer revisits, never wrong ones

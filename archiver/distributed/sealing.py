@@ -31,7 +31,7 @@ from typing import Any
 
 from ..core.capture_options import CaptureOptions
 from ..core.errors import ArchiverError, CaptureError, ManifestError, UsageError
-from ..core.models import ArchivedResource, CaptureResult, Failure, Role, Skipped, WarcFile
+from ..core.models import ArchivedResource, CaptureResult, Failure, PageFlag, Role, Skipped, WarcFile
 from ..core.moments import parse_moment
 from ..core.settings import Settings, load_settings
 from ..core.workspace import Workspace, atomic_write
@@ -40,7 +40,7 @@ from ..fixity.manifest import build_manifest, manifest_of
 from ..fixity.seal import seal
 from ..index.store import index_sealed
 from .queue import Queue
-from .spec import CaptureSpec
+from .spec import CaptureSpec, report_pages, requisite_flags
 from .store import Store
 from .store_copies import fetch_reported, push_sealed
 
@@ -206,9 +206,12 @@ def gathered(queue: Queue, spec: CaptureSpec) -> CaptureResult:
     resources: list[ArchivedResource] = []
     failures: list[Failure] = []
     skipped: list[Skipped] = []
+    flags: list[PageFlag] = []
+    pages: list[str] = []
     for i, report in enumerate(queue.results(spec.capture_id)):
         try:
             part = manifest_of({**report, "sequence": 1, "started": "x", "ended": "x"}, f"report {i + 1} in the queue")
+            pages += report_pages(report, len(part.resources))
         except ManifestError as exc:
             raise CaptureError(f"capture {spec.capture_id}: a worker's report cannot be read: {exc}",
                                capture_id=spec.capture_id) from None
@@ -216,13 +219,15 @@ def gathered(queue: Queue, spec: CaptureSpec) -> CaptureResult:
         resources += part.resources
         failures += part.failures
         skipped += part.skipped
+        flags += part.flags
+    flags += requisite_flags(pages, resources, failures)
     skipped += [Skipped(str(s["url"])[:8192], Role(s["role"]), s.get("via"), str(s["reason"])[:1000])
                 for s in queue.skipped(spec.capture_id)]
     archived = {r.url for r in resources}
     problems = [f"{seed}: not captured" for seed in spec.seeds if seed not in archived]
     return CaptureResult(capture_id=spec.capture_id, manifest_path="", seeds=spec.seeds, warc_files=tuple(warcs),
                          resources=tuple(resources), failures=tuple(failures), skipped=tuple(skipped),
-                         flags=(), seed_problems=tuple(problems))
+                         flags=tuple(flags), seed_problems=tuple(problems))
 
 
 def reach(spec: CaptureSpec, meta: Meta) -> Workspace | str:

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.capture_options import CaptureOptions
-from ..core.errors import UsageError
-from ..core.models import ArchivedResource, Failure, Manifest, Skipped, WarcFile
+from ..core.errors import ManifestError, UsageError
+from ..core.models import ArchivedResource, Failure, Manifest, PageFlag, Role, Skipped, WarcFile
 from ..core.store_url import check_store_url
+from ..page.fidelity import broken_requisites
+
+MAX_URL = 65_536      # characters of a URL read back from the queue
 
 # the options a worker needs; cookies and the browser stay on one machine in this version
 SHARED = ("depth", "exclude", "max_resources", "max_bytes", "timeout", "per_host", "user_agent", "ignore_robots",
-          "headers", "max_redirects", "compress_level", "allow_private", "deny_private", "insecure")
+          "headers", "max_redirects", "compress_level", "allow_private", "deny_private", "insecure", "dedup")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,25 @@ def check_options(options: CaptureOptions) -> None:
 
 
 def partial_manifest(spec: CaptureSpec, warc: WarcFile, resources: list[ArchivedResource],
-                     failures: list[Failure], skipped: list[Skipped]) -> Manifest:
+                     failures: list[Failure], skipped: list[Skipped], flags: list[PageFlag] | None = None) -> Manifest:
     return Manifest(capture_id=spec.capture_id, seeds=spec.seeds, started="", ended="", software={}, settings={},
                     warc_files=(warc,), resources=tuple(resources), failures=tuple(failures),
-                    skipped=tuple(skipped))
+                    skipped=tuple(skipped), flags=tuple(flags or ()))
+
+
+def report_pages(report: dict[str, Any], resources: int) -> list[str]:
+    """The URLs a worker parsed as pages (read from the queue: checked, at most one per resource)."""
+    pages = report.get("pages", [])
+    if not isinstance(pages, list) or len(pages) > resources or \
+            not all(isinstance(p, str) and len(p) <= MAX_URL for p in pages):
+        raise ManifestError("field 'pages' is not a list of the URLs of its resources")
+    return pages
+
+
+def requisite_flags(pages: list[str], resources: list[ArchivedResource], failures: list[Failure]) -> list[PageFlag]:
+    """``requisites-failed`` over the whole capture: a page's requisites may come from any worker
+    (the workers flag what needs only the page themselves)."""
+    roles = {r.url: r.role for r in resources}
+    broken = broken_requisites(set(pages), resources, failures)
+    return [flag for url in dict.fromkeys(pages) if roles.get(url) in (Role.SEED, Role.SOURCE)
+            for flag in broken.get(url, [])]

@@ -25,23 +25,25 @@ from typing import Any
 from .. import __version__
 from ..capturing.exchange import ExchangeWorker, WorkResult
 from ..capturing.run import archive_fetched
+from ..capturing.text_flags import CarriedFlags, repeated_flags
 from ..core.capture_options import CaptureOptions
 from ..core.errors import UnavailableError, UsageError
-from ..core.models import ArchivedResource, Failure, Link, Role, Skipped, Target
+from ..core.models import ArchivedResource, Failure, Link, PageFlag, Role, Skipped, Target
 from ..core.urls import host_key, parse_http_url, resolve_link
 from ..core.workspace import Workspace
 from ..fixity.manifest import manifest_document
 from ..net.address_policy import policy_for
 from ..net.fetch import Fetcher
 from ..net.request_plan import RequestPlanner
+from ..page.fidelity import shell_flags
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json
+from .dedup import read_only_dedup
 from .queue import Queue
 from .robots import SharedRobots
 from .sealing import SEALER_LEASE_MS, seal_abandoned
-from .spec import CaptureSpec, partial_manifest
+from .spec import MAX_URL, CaptureSpec, partial_manifest
 from .store import Store, open_store
 
-MAX_URL = 65_536      # characters of a URL read back from the queue
 MAX_DEPTH = 1000      # depth and redirect hops read back from the queue
 BATCH = 50          # URLs per WARC file at most: what a killed worker can lose and has to be fetched again
 IDLE_POLL = 0.2     # seconds between looks at the requests in flight
@@ -66,6 +68,9 @@ class _Session:
     skipped: list[Skipped] = field(default_factory=list)
     store: Store | None = None                             # with a store: the file goes there before it is reported
     local: Path | None = None                              # ... from this temporary folder, not the workspace
+    flags: list[PageFlag] = field(default_factory=list)    # the flags of its pages that need only the page
+    pages: list[str] = field(default_factory=list)         # URLs parsed as HTML: the seal flags their requisites
+    carried: CarriedFlags | None = None                    # revisits' flags from their originals' manifests
 
 
 class Worker:
@@ -189,12 +194,15 @@ class Worker:
                             deny_private=opts.deny_private)
         fetcher = Fetcher(timeout=opts.timeout, max_bytes=opts.max_bytes, scratch=scratch,
                           address_check=policy.check, insecure=opts.insecure)
+        shared = Workspace(Path(capture.workspace)) if capture.workspace else None     # none with a store
         exchange = ExchangeWorker(fetcher=fetcher, planner=RequestPlanner(opts), warcinfo_id=writer.warcinfo_id,
                                   level=opts.compress_level, scratch=scratch, obey_robots=not opts.ignore_robots,
-                                  user_agent=opts.user_agent)
+                                  user_agent=opts.user_agent,
+                                  dedup=read_only_dedup(shared) if shared and opts.dedup else None)
         exchange.robots = SharedRobots(self.queue, capture.capture_id, self.lease_ms)
         session = _Session(capture, opts, fetcher, exchange, writer, scratch,
-                           [re.compile(p) for p in opts.exclude], ws.relative(path), store=store, local=local)
+                           [re.compile(p) for p in opts.exclude], ws.relative(path), store=store, local=local,
+                           carried=CarriedFlags(shared) if shared else None)
         self.sessions[capture.capture_id] = session
         return session
 
@@ -206,6 +214,9 @@ class Worker:
                 continue
             resource = archive_fetched(fetched, session.writer, session.warc)
             session.resources.append(resource)
+            session.flags += repeated_flags(resource.url, fetched.repeated)
+            if fetched.revisit is not None and fetched.metadata is not None and session.carried is not None:
+                session.flags += session.carried.of(resource.url, fetched.revisit)     # a page: as a local capture
             self.archived += fetched.target.role is not Role.ROBOTS
             if resource.truncated:
                 session.failures.append(Failure(resource.url, resource.role, resource.via, "truncated",
@@ -218,6 +229,9 @@ class Worker:
             session.skipped.append(result.skipped)
         page = result.target
         if result.page is not None:
+            session.pages.append(page.url)
+            if page.role in (Role.SEED, Role.SOURCE):
+                session.flags += shell_flags(page.url, result.page)
             self._follow(session, page, result.page.links)
         if result.css:
             self._follow(session, page, result.css)
@@ -269,7 +283,8 @@ class Worker:
             if session.local is not None:
                 shutil.rmtree(session.local, ignore_errors=True)
         report = manifest_document(partial_manifest(session.spec, warc, session.resources, session.failures,
-                                                    session.skipped))
+                                                    session.skipped, session.flags))
+        report["pages"] = session.pages
         where = session.store.where(warc.path) if session.store else warc.path
         if self.queue.report(capture_id, self.name, session.held, report):
             self.log(f"{self.name}: {where}: {len(session.held)} URL(s) of capture {capture_id}")

@@ -1,0 +1,31 @@
+"""Revisit records in queued captures: a worker that reaches the capture's workspace reads its index
+read-only (the process that queued the capture brought it up to date first, and is the only one to
+write it) and writes a revisit record for a payload the workspace stored before, as a local capture
+does; a worker without the workspace (a store instead of a shared folder), or whose index cannot be
+read, writes full records. The same payload fetched twice within one capture is not a revisit in a
+local capture either: a URL is fetched once per capture."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ..capturing.exchange import FindOriginal
+from ..core.workspace import Workspace
+from ..index.store import DedupLookup
+
+
+def read_only_dedup(workspace: Workspace) -> FindOriginal | None:
+    """Lookups of earlier payloads in ``workspace``'s index, opened read-only; None when there is no
+    index, it cannot be read, or it holds no stored payload (a first capture: no lookup per exchange)."""
+    path = workspace.state_dir / "index.sqlite"
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        try:
+            earlier = db.execute("SELECT EXISTS (SELECT 1 FROM mementos WHERE revisit_of IS NULL)").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return DedupLookup(workspace) if earlier else None
