@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from test_distributed import finish, page, queue, queued, run, start  # noqa: F401 -- fixtures
 
@@ -31,8 +32,8 @@ def site_hosts() -> list[Host]:
         "/broken": page('<title>Broken</title><p>A page whose pictures are gone from the server.</p>'
                         '<img src="/gone.png"><img src="/here.png">'),
         "/plain": page('<title>Plain</title><p>Nothing wrong with this page at all, it reads well.</p>'
-                       '<img src="/here.png">'),
-        "/here.png": png, **{f"/s{n}.js": js for n in range(3)},
+                       '<img src="/also.png">'),       # not /here.png: a requisite's page is the first to find it
+        "/here.png": png, "/also.png": png, **{f"/s{n}.js": js for n in range(3)},
     }
     return [Host("h", "127.0.0.236", routes=routes)]
 
@@ -84,3 +85,19 @@ def test_queued_captures_flag_pages_and_write_revisits_as_local_ones(serve, queu
         assert said.returncode == 0, said.stderr
         verdicts = {line["url"]: line["verdict"] for line in json.loads(said.stdout)}
         assert verdicts[site.url("h", "/tripled")] == verdicts[url] == "unchanged", verdicts
+    from archiver.core.workspace import Workspace
+    from archiver.distributed.dedup import read_only_dedup
+
+    assert read_only_dedup(Workspace(there)) is not None            # what its workers read
+    assert read_only_dedup(Workspace(tmp_path / "elsewhere")) is None    # a worker without it: full records
+
+
+def test_the_pages_a_report_names_are_checked() -> None:
+    from archiver.core.errors import ManifestError
+    from archiver.distributed.spec import report_pages
+
+    assert report_pages({"pages": ["http://127.0.0.1/"]}, 1) == ["http://127.0.0.1/"]
+    assert report_pages({}, 0) == []
+    for bad in ({"pages": "http://127.0.0.1/"}, {"pages": ["a", "b"]}, {"pages": [7]}, {"pages": ["x" * 70_000]}):
+        with pytest.raises(ManifestError, match="field 'pages'"):
+            report_pages(bad, 1)

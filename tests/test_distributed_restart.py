@@ -197,3 +197,38 @@ def test_a_bad_outage_limit_is_refused_in_one_line(tmp_path: Path) -> None:
         assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
         assert "--outage-limit must be from 0 to 604800 seconds" in proc.stderr, proc.stderr
     assert not (tmp_path / "ws").exists()
+
+
+def test_an_outage_longer_than_the_leases_still_lists_each_url_once(serve, own_redis, start, tmp_path: Path) -> None:
+    """The leases run out while Redis is down (they are times on its clock, kept in its AOF): after
+    the restart a URL may be claimed again and fetched twice, but its first worker's report is then
+    refused, so the manifest lists it once and the capture verifies."""
+    server = own_redis(*AOF)
+    log = InFlight()
+    hold, arrived = threading.Event(), threading.Event()
+    site = serve([Host("h", "127.0.0.237", routes={
+        "/": page('<title>Index</title><a href="/a/held">held</a><a href="/a/free">free</a>'),
+        "/a/held": log.route("<p>held</p>", hold=hold, arrived=arrived), "/a/free": log.route("<p>free</p>")})])
+    ws = tmp_path / "ws"
+    capture = start("-w", str(ws), "capture", site.url("h", "/"), "--queue", server.url, "--json", cwd=tmp_path)
+    wait_queued(server.url, tmp_path)
+    workers = [start("worker", "--queue", server.url, "--once", "--lease", "2", "--json", cwd=tmp_path)
+               for _ in range(2)]
+    try:
+        assert arrived.wait(60), "no worker asked for /a/held"
+        server.kill()
+        time.sleep(5)                       # two and a half leases
+        server.start()
+    finally:
+        hold.set()
+    code, out, err = finish(capture)
+    assert code == 0, err
+    done = [finish(w) for w in workers]
+    assert all(c == 0 for c, _, _ in done), done
+    assert not any("Traceback" in e for _, _, e in done), done
+    data = yaml.safe_load((ws / json.loads(out)["manifest"]).read_text())
+    urls = [r["url"] for r in data["resources"] if r["role"] != "robots"]
+    assert sorted(urls) == sorted({site.url("h", p) for p in ("/", "/a/held", "/a/free")}), urls
+    assert log.served.count("/a/held") >= 1, log.served      # twice when the claim came before the renewal
+    verified = run("-w", str(ws), "verify", cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
