@@ -217,7 +217,7 @@ def test_queue_errors_are_one_line(tmp_path: Path) -> None:
                        (["worker", "--queue", "redis://127.0.0.1:6379/0", "--lease", "0"], "--lease must be"),
                        (["worker", "--queue", "redis://127.0.0.1:6379/0", "--threads", "65"], "--threads must be"),
                        (["-w", str(tmp_path / "ws"), "capture", "http://127.0.0.1:9/", "--queue", "redis://127.0.0.1:1/0",
-                         "--browser"], "--browser is not done by workers yet")):
+                         "--browser", "--browser-tabs", "17"], "--browser-tabs must be from 1 to 16")):
         proc = run(*argv, cwd=tmp_path)
         assert proc.returncode == 2 and said in proc.stderr and len(proc.stderr.splitlines()) == 1, (argv, proc.stderr)
     assert not (tmp_path / "ws").exists()

@@ -9,20 +9,18 @@ flags as a JavaScript shell is then rendered too.
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import Executor, Future
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..browser.driver import Rendered
 from ..browser.proxy import Refused, Relay
-from ..core.models import ArchivedResource, BrowserPage, Failure, Link, PageFlag, Role, Target, TextRecord
+from ..core.models import BrowserPage, Link, PageFlag, Role, Target
 from ..page.fidelity import is_javascript_shell
 from ..page.links import PageLinks
-from ..warc.writer import WarcFileWriter, write_conversion
+from ..warc.writer import WarcFileWriter
 from .browsing import BrowserPool, BrowserRequest
 from .exchange import ExchangeWorker, WorkResult
-from .rendered import browser_page, write_render
+from .rendered import record_render
 
 if TYPE_CHECKING:
     from .run import _Run
@@ -85,10 +83,7 @@ class BrowserRun:
                 relay.body.close()
             request.reply.set_exception(Refused(502, "the capture stopped"))
             raise
-        if relay is not None:
-            request.reply.set_result(relay)
-        else:
-            request.reply.set_exception(_refusal(result))
+        answer(request, result, relay)
 
     # what static extraction finds, per page
     def found(self, target: Target, links: tuple[Link, ...] | list[Link]) -> None:
@@ -118,57 +113,15 @@ class BrowserRun:
 
     def _rendered(self, rendered: Rendered, why: str, writer: WarcFileWriter) -> None:
         run = self.run
-        resource = _page_resource(run.tally.resources, rendered.url)
-        parsed = run.tally.pages.get(rendered.url)
-        shell = isinstance(parsed, PageLinks) and is_javascript_shell(parsed)
-        made = write_render(rendered, resource, date=run.clock(), warcinfo_id=writer.warcinfo_id,
-                            level=run.options.compress_level, scratch=run.ws.scratch_dir(run.capture_id))
-        offset = writer.append(made.fragment)
-        made.fragment.close()
-        archived = {r.url for r in run.tally.resources}
-        page = browser_page(rendered, why, made, warc=run.ws.relative(writer.path), offset=offset,
-                            archived=archived, static=self.static.get(rendered.url, set()) | {rendered.url},
-                            shell=shell)
-        self.pages.append(page)
-        if rendered.error:
-            run.tally.failures.append(Failure(rendered.url, resource.role if resource else Role.SEED,
-                                              resource.via if resource else None, "browser", rendered.error))
-        if not rendered.settled:
-            self.flags.append(PageFlag(rendered.url, "browser-unsettled",
-                                       f"still loading after {run.options.timeout:g} s: archived what the page "
-                                       "had loaded by then"))
-        if shell and resource is not None and rendered.dom and page.shell_resolved:
-            self._describe_rendered(resource, rendered, writer)
+        outcome = record_render(rendered, why, run.tally.resources, run.tally.pages.get(rendered.url),
+                                static=self.static.get(rendered.url, set()), writer=writer,
+                                warc=run.ws.relative(writer.path), options=run.options, date=run.clock(),
+                                scratch=run.ws.scratch_dir(run.capture_id))
+        self.pages.append(outcome.page)
+        run.tally.failures += outcome.failures
+        self.flags += outcome.flags
         for target in self.deferred.pop(rendered.url, []):
             run._add(target)
-
-    def _describe_rendered(self, resource: ArchivedResource, rendered: Rendered, writer: WarcFileWriter) -> None:
-        """The static HTML was a shell: the page's citation metadata and main text come from the DOM
-        the browser rendered (a conversion record of its main text, like a static page's)."""
-        from ..net.content_coding import markup
-        from ..page.main_text import main_text
-        from ..page.metadata import extract_metadata
-
-        run = self.run
-        html = markup(rendered.dom.decode("utf-8", "replace"))
-        metadata = extract_metadata(html).as_manifest()
-        for entry in metadata.values():
-            entry["source"] = f"rendered DOM: {entry['source']}"
-        text: TextRecord | None = resource.text
-        extracted = main_text(html, rendered.url)
-        if extracted is not None:
-            import tempfile
-
-            data = extracted.text.encode("utf-8")
-            with tempfile.SpooledTemporaryFile(max_size=2**22, dir=str(run.ws.scratch_dir(run.capture_id))) as frag:
-                record_id, length = write_conversion(frag, url=rendered.url, date=run.clock(),
-                                                     refers_to=resource.record_id, warcinfo_id=writer.warcinfo_id,
-                                                     text=data, level=run.options.compress_level)
-                offset = writer.append(frag)
-            text = TextRecord(record_id, offset, length, hashlib.sha256(data).hexdigest(), len(extracted.text))
-        resources = run.tally.resources
-        at = resources.index(resource)
-        resources[at] = replace(resource, metadata=metadata or resource.metadata, text=text)
 
     def close(self, now: bool = False) -> None:
         """Refuse what the browser still waits for, then stop the tabs (``now``: kill their browsers)."""
@@ -178,12 +131,19 @@ class BrowserRun:
         self.pool.close(now)
 
 
-def _page_resource(resources: list[ArchivedResource], url: str) -> ArchivedResource | None:
-    """The page's latest archived response (the browser's fetch, in --browser auto)."""
-    for resource in reversed(resources):
-        if resource.url == url and resource.role in PAGE_ROLES:
-            return resource
-    return None
+def answer(request: BrowserRequest, result: WorkResult, relay: Relay | None = None) -> None:
+    """Give the browser what was fetched for it (the exchange's bytes), or why not."""
+    relay = relay or _relay(result)
+    if relay is not None:
+        request.reply.set_result(relay)
+    else:
+        request.reply.set_exception(_refusal(result))
+
+
+def refuse(request: BrowserRequest, status: int, reason: str) -> None:
+    """Tell the browser this request is not fetched (the proxy answers ``status`` with ``reason``)."""
+    if not request.reply.done():
+        request.reply.set_exception(Refused(status, reason))
 
 
 def _relay(result: WorkResult) -> Relay | None:

@@ -135,6 +135,13 @@ class _Tab(threading.Thread):
         return relay
 
 
+def chromium_path() -> str:
+    """The Chromium to drive; UsageError naming how to install it if there is none."""
+    from ..browser.driver import find_chromium
+
+    return find_chromium()
+
+
 class BrowserPool:
     """The tabs of a capture and the requests they wait on. ``wake`` is a future that is done when
     a request is waiting: the main loop waits on it beside its fetches."""

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from ..browser.driver import Rendered
+from ..core.capture_options import CaptureOptions
 from ..core.errors import UsageError
-from ..core.models import ArchivedResource, BrowserPage, BrowserRecord
+from ..core.models import ArchivedResource, BrowserPage, BrowserRecord, Failure, PageFlag, Role, TextRecord
 from ..core.urls import canonical
-from ..page.fidelity import SHELL_MAX_TEXT
-from ..warc.writer import new_record_id, warc_date, write_record
+from ..page.fidelity import SHELL_MAX_TEXT, is_javascript_shell
+from ..page.links import PageLinks
+from ..warc.writer import WarcFileWriter, new_record_id, warc_date, write_conversion, write_record
 
 MAX_LISTED = 200              # URLs listed per page as requested by the browser, not found statically
 
@@ -97,3 +99,76 @@ def _canonical(url: str) -> str | None:
         return canonical(url)
     except UsageError:
         return None
+
+
+@dataclass(slots=True)
+class RenderOutcome:
+    """What a rendered page adds to its capture's manifest."""
+
+    page: BrowserPage
+    failures: list[Failure] = field(default_factory=list)
+    flags: list[PageFlag] = field(default_factory=list)
+
+
+def record_render(rendered: Rendered, why: str, resources: list[ArchivedResource], parsed: object, *,
+                  static: set[str], writer: WarcFileWriter, warc: str, options: CaptureOptions, date: datetime,
+                  scratch: Path, elsewhere: set[str] | frozenset[str] = frozenset()) -> RenderOutcome:
+    """Append a rendered page's records to ``writer`` (its file named ``warc`` in the manifest) and
+    describe it: its ``browser_pages`` entry, a failure if the browser failed, a flag if it never
+    settled. ``resources`` are those archived so far (the page's own among them); when its static
+    HTML (``parsed``) was a shell that the browser filled, the page's entry there is replaced by one
+    whose metadata and main text come from the rendered DOM. ``elsewhere``: URLs the capture archives
+    in another worker's file. Shared by a local capture and a worker."""
+    resource = _page_resource(resources, rendered.url)
+    shell = isinstance(parsed, PageLinks) and is_javascript_shell(parsed)
+    made = write_render(rendered, resource, date=date, warcinfo_id=writer.warcinfo_id,
+                        level=options.compress_level, scratch=scratch)
+    offset = writer.append(made.fragment)
+    made.fragment.close()
+    page = browser_page(rendered, why, made, warc=warc, offset=offset, archived={r.url for r in resources} | elsewhere,
+                        static=static | {rendered.url}, shell=shell)
+    outcome = RenderOutcome(page)
+    if rendered.error:
+        outcome.failures.append(Failure(rendered.url, resource.role if resource else Role.SEED,
+                                        resource.via if resource else None, "browser", rendered.error))
+    if not rendered.settled:
+        outcome.flags.append(PageFlag(rendered.url, "browser-unsettled",
+                                      f"still loading after {options.timeout:g} s: archived what the page "
+                                      "had loaded by then"))
+    if shell and resource is not None and rendered.dom and page.shell_resolved:
+        at = resources.index(resource)
+        resources[at] = _described(resource, rendered, writer, options, date, scratch)
+    return outcome
+
+
+def _described(resource: ArchivedResource, rendered: Rendered, writer: WarcFileWriter, options: CaptureOptions,
+               date: datetime, scratch: Path) -> ArchivedResource:
+    """The static HTML was a shell: the page's citation metadata and main text come from the DOM
+    the browser rendered (a conversion record of its main text, like a static page's)."""
+    from ..net.content_coding import markup
+    from ..page.main_text import main_text
+    from ..page.metadata import extract_metadata
+
+    html = markup(rendered.dom.decode("utf-8", "replace"))
+    metadata = extract_metadata(html).as_manifest()
+    for entry in metadata.values():
+        entry["source"] = f"rendered DOM: {entry['source']}"
+    text: TextRecord | None = resource.text
+    extracted = main_text(html, rendered.url)
+    if extracted is not None:
+        data = extracted.text.encode("utf-8")
+        with tempfile.SpooledTemporaryFile(max_size=2**22, dir=str(scratch)) as frag:
+            record_id, length = write_conversion(frag, url=rendered.url, date=date, refers_to=resource.record_id,
+                                                 warcinfo_id=writer.warcinfo_id, text=data,
+                                                 level=options.compress_level)
+            offset = writer.append(frag)
+        text = TextRecord(record_id, offset, length, hashlib.sha256(data).hexdigest(), len(extracted.text))
+    return replace(resource, metadata=metadata or resource.metadata, text=text)
+
+
+def _page_resource(resources: list[ArchivedResource], url: str) -> ArchivedResource | None:
+    """The page's latest archived response (the browser's fetch, in --browser auto)."""
+    for resource in reversed(resources):
+        if resource.url == url and resource.role in (Role.SEED, Role.SOURCE):
+            return resource
+    return None

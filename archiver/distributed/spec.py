@@ -8,15 +8,16 @@ from typing import Any
 
 from ..core.capture_options import CaptureOptions
 from ..core.errors import ManifestError, UsageError
-from ..core.models import ArchivedResource, Failure, Manifest, PageFlag, Role, Skipped, WarcFile
+from ..core.models import ArchivedResource, BrowserPage, Failure, Manifest, PageFlag, Role, Skipped, WarcFile
 from ..core.store_url import check_store_url
 from ..page.fidelity import broken_requisites
 
 MAX_URL = 65_536      # characters of a URL read back from the queue
 
-# the options a worker needs; cookies and the browser stay on one machine in this version
+# the options a worker needs (bounds checked by CaptureOptions when read back); cookies stay on one machine
 SHARED = ("depth", "exclude", "max_resources", "max_bytes", "timeout", "per_host", "user_agent", "ignore_robots",
-          "headers", "max_redirects", "compress_level", "allow_private", "deny_private", "insecure", "dedup")
+          "headers", "max_redirects", "compress_level", "allow_private", "deny_private", "insecure", "dedup",
+          "browser", "browser_tabs")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +55,14 @@ def check_options(options: CaptureOptions) -> None:
     """Refuse what workers cannot do in this version, before anything is queued."""
     if options.cookies_file:
         raise UsageError("--cookies is not sent to workers (it would put secrets in Redis): capture without --queue")
-    if options.browser != "off":
-        raise UsageError("--browser is not done by workers yet: capture without --queue")
 
 
 def partial_manifest(spec: CaptureSpec, warc: WarcFile, resources: list[ArchivedResource],
-                     failures: list[Failure], skipped: list[Skipped], flags: list[PageFlag] | None = None) -> Manifest:
+                     failures: list[Failure], skipped: list[Skipped], flags: list[PageFlag] | None = None,
+                     browser_pages: list[BrowserPage] | None = None) -> Manifest:
     return Manifest(capture_id=spec.capture_id, seeds=spec.seeds, started="", ended="", software={}, settings={},
                     warc_files=(warc,), resources=tuple(resources), failures=tuple(failures),
-                    skipped=tuple(skipped), flags=tuple(flags or ()))
+                    skipped=tuple(skipped), flags=tuple(flags or ()), browser_pages=tuple(browser_pages or ()))
 
 
 def report_pages(report: dict[str, Any], resources: int) -> list[str]:

@@ -20,7 +20,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..capturing.exchange import ExchangeWorker, WorkResult
@@ -28,7 +28,7 @@ from ..capturing.run import archive_fetched
 from ..capturing.text_flags import CarriedFlags, repeated_flags
 from ..core.capture_options import CaptureOptions
 from ..core.errors import UnavailableError, UsageError
-from ..core.models import ArchivedResource, Failure, Link, PageFlag, Role, Skipped, Target
+from ..core.models import ArchivedResource, BrowserPage, Failure, Link, PageFlag, Role, Skipped, Target
 from ..core.urls import host_key, parse_http_url, resolve_link
 from ..core.workspace import Workspace
 from ..fixity.manifest import manifest_document
@@ -43,6 +43,9 @@ from .robots import SharedRobots
 from .sealing import SEALER_LEASE_MS, seal_abandoned
 from .spec import MAX_URL, CaptureSpec, partial_manifest
 from .store import Store, open_store
+
+if TYPE_CHECKING:
+    from .rendering import WorkerBrowser
 
 MAX_DEPTH = 1000      # depth and redirect hops read back from the queue
 BATCH = 50          # URLs per WARC file at most: what a killed worker can lose and has to be fetched again
@@ -71,6 +74,8 @@ class _Session:
     flags: list[PageFlag] = field(default_factory=list)    # the flags of its pages that need only the page
     pages: list[str] = field(default_factory=list)         # URLs parsed as HTML: the seal flags their requisites
     carried: CarriedFlags | None = None                    # revisits' flags from their originals' manifests
+    parsed: dict[str, object] = field(default_factory=dict)          # --browser: URL -> the page's parsed HTML
+    browser_pages: list[BrowserPage] = field(default_factory=list)   # --browser: pages rendered here
 
 
 class Worker:
@@ -86,6 +91,7 @@ class Worker:
         self.log = log or (lambda line: None)
         self.archived = 0
         self.refused: set[str] = set()        # captures this worker cannot seal (another workspace)
+        self.browser: WorkerBrowser | None = None     # --browser: this worker's Chromium, kept for its life
 
     def run(self, *, once: bool = False, stop: Callable[[], bool] = lambda: False) -> int:
         """Work until ``stop()``; ``once``: until no capture is left in the queue, once there was one.
@@ -100,12 +106,21 @@ class Worker:
                         break
                     seen_work |= bool(captures)
                     claimed = self._claim_all(captures, pool, in_flight)
-                    if in_flight:
-                        done, _ = wait(in_flight, timeout=IDLE_POLL, return_when=FIRST_COMPLETED)
+                    browser = self.browser
+                    if browser is not None:
+                        browser.dispatch(pool)            # what the browser asked for
+                    rendering = browser is not None and browser.busy()
+                    if in_flight or rendering:
+                        done, _ = wait([*in_flight, *(browser.waitables() if browser else ())], timeout=IDLE_POLL,
+                                       return_when=FIRST_COMPLETED)
                         for future in done:
-                            self._finished(future, in_flight)
+                            if future in in_flight:
+                                self._finished(future, in_flight)
+                            elif browser is not None and browser.owns(future):
+                                browser.finished(future)
+                        self._flush_full(in_flight)
                     self._renew(in_flight)
-                    if not in_flight and not claimed:
+                    if not in_flight and not claimed and not rendering:
                         self._flush_all()
                         self._status([])
                         seal_abandoned(self.queue, f"worker {self.name}", SEALER_LEASE_MS, self.refused, self.log)
@@ -115,7 +130,11 @@ class Worker:
                         idle = IDLE_FIRST
                 for future in in_flight:      # stopping: what is in flight is not archived; its leases expire
                     future.cancel()
+                if self.browser is not None:  # pages not rendered yet are not reported; their leases expire
+                    self.browser.close(now=self.browser.busy())
         finally:
+            if self.browser is not None:
+                self.browser.close(now=True)
             self._leave()
         return self.archived
 
@@ -144,7 +163,10 @@ class Worker:
             capture = CaptureSpec.of(spec)
             if capture.store:        # opened (fsspec imported) before any lease is held: no lease ages meanwhile
                 self.stores.setdefault(capture.store, open_store(capture.store))
+            render = capture.options.browser == "on"
             while len(in_flight) < self.threads:
+                if render and not self._browser(capture).free():
+                    break             # every tab renders a page: a page claimed now would wait, holding its host
                 session = self.sessions.get(capture_id)
                 mine = sum(1 for c, _, _ in in_flight.values() if c == capture_id)
                 if session is not None and len(session.held) + mine >= BATCH:
@@ -156,23 +178,47 @@ class Worker:
                 if session is not None and target.url in session.held:    # this worker's own lease, expired
                     self.queue.release_host(self.name, target.url, str(entry["host"]))  # while it stalled and
                     continue                                                # claimed back: archived once
-                if any(t.url == target.url and c == capture_id for c, t, _ in in_flight.values()):
+                if any(t.url == target.url and c == capture_id for c, t, _ in in_flight.values()) or \
+                        (self.browser is not None and target.url in self.browser.leased(capture_id)):
                     continue
                 session = session or self._open(capture)
-                in_flight[pool.submit(session.exchange.run, target)] = (capture_id, target, str(entry["host"]))
                 claimed = True
+                if render and target.role in (Role.SEED, Role.SOURCE):
+                    self._browser(capture).render(capture_id, target, str(entry["host"]), "--browser")
+                    continue
+                in_flight[pool.submit(session.exchange.run, target)] = (capture_id, target, str(entry["host"]))
         if claimed:
-            self._status([t.url for _, t, _ in in_flight.values()])
+            pages = self.browser.leased_pages() if self.browser is not None else []
+            self._status(pages + [t.url for _, t, _ in in_flight.values()])
         return claimed
+
+    def _browser(self, capture: CaptureSpec) -> WorkerBrowser:
+        """This worker's browser, started for the first capture that needs one and kept for its life
+        (its tabs and its bound from that capture's options)."""
+        if self.browser is None:
+            from .rendering import WorkerBrowser
+
+            self.browser = WorkerBrowser(self, tabs=capture.options.browser_tabs, bound=capture.options.timeout)
+        return self.browser
 
     def _finished(self, future: Future[WorkResult], in_flight: dict[Future[WorkResult], tuple[str, Target, str]]) -> None:
         capture_id, target, host = in_flight.pop(future)
         self.queue.release_host(self.name, target.url, host)
         session = self.sessions[capture_id]
-        self._absorb(session, future.result())
+        result = future.result()
+        self._absorb(session, result)
         session.held.append(target.url)
-        if len(session.held) >= BATCH and not any(c == capture_id for c, _, _ in in_flight.values()):
-            self._flush(capture_id)
+        if session.options.browser == "auto" and result.page is not None:
+            browser = self._browser(session.spec)
+            if browser.shell(session.options.browser, result):
+                browser.render(capture_id, target, None, "auto: javascript-shell")
+
+    def _flush_full(self, in_flight: dict[Future[WorkResult], tuple[str, Target, str]]) -> None:
+        """Report the files that hold BATCH URLs once nothing of their capture is in flight here."""
+        for capture_id, session in list(self.sessions.items()):
+            if len(session.held) >= BATCH and not any(c == capture_id for c, _, _ in in_flight.values()) \
+                    and not (self.browser is not None and self.browser.busy(capture_id)):
+                self._flush(capture_id)
 
     def _open(self, capture: CaptureSpec) -> _Session:
         store = self.stores[capture.store] if capture.store else None
@@ -206,7 +252,8 @@ class Worker:
         self.sessions[capture.capture_id] = session
         return session
 
-    def _absorb(self, session: _Session, result: WorkResult) -> None:
+    def _absorb(self, session: _Session, result: WorkResult, follow: bool = True) -> None:
+        """Archive a result; ``follow``: its redirects and links too (the browser's fetches: not here)."""
         capture_id = session.spec.capture_id
         for fetched in result.fetched:
             if fetched.target.role is Role.ROBOTS and not self.queue.first_archive(capture_id, fetched.target.url):
@@ -221,19 +268,22 @@ class Worker:
             if resource.truncated:
                 session.failures.append(Failure(resource.url, resource.role, resource.via, "truncated",
                                                 f"archived truncated ({resource.truncated})"))
-            if resource.location and fetched.target.role is not Role.ROBOTS:
+            if resource.location and fetched.target.role is not Role.ROBOTS and follow:
                 self._redirect(session, fetched.target, resource.location)
         if result.failure:
             session.failures.append(result.failure)
         if result.skipped:
             session.skipped.append(result.skipped)
         page = result.target
-        if result.page is not None:
+        if result.page is not None and page.url not in session.pages:    # --browser auto: a page fetched twice
             session.pages.append(page.url)
             if page.role in (Role.SEED, Role.SOURCE):
                 session.flags += shell_flags(page.url, result.page)
+                if session.options.browser != "off":
+                    session.parsed[page.url] = result.page
+        if result.page is not None and follow:
             self._follow(session, page, result.page.links)
-        if result.css:
+        if result.css and follow:
             self._follow(session, page, result.css)
 
     def _redirect(self, session: _Session, target: Target, location: str) -> None:
@@ -263,6 +313,7 @@ class Worker:
         self.queue.alive(self.name, self.lease_ms)
         for capture_id, session in self.sessions.items():
             fetching = [t.url for c, t, _ in in_flight.values() if c == capture_id]
+            fetching += self.browser.leased(capture_id) if self.browser is not None else []
             self.queue.renew(capture_id, self.name, session.held + fetching, self.lease_ms)
 
     def _flush_all(self) -> None:
@@ -283,7 +334,7 @@ class Worker:
             if session.local is not None:
                 shutil.rmtree(session.local, ignore_errors=True)
         report = manifest_document(partial_manifest(session.spec, warc, session.resources, session.failures,
-                                                    session.skipped, session.flags))
+                                                    session.skipped, session.flags, session.browser_pages))
         report["pages"] = session.pages
         where = session.store.where(warc.path) if session.store else warc.path
         if self.queue.report(capture_id, self.name, session.held, report):

@@ -1,0 +1,129 @@
+"""Browser capture on workers (issue #19): ``capture --queue --browser on`` rendered by two worker
+processes in real Chromium, through a real Redis. Three pages whose text exists only in the DOM
+after their scripts ran, sharing their stylesheet, font and scripts: the capture is sealed once,
+verifies, replays with the text the scripts wrote, archives every URL once, and its manifest has
+the shape of the same capture made locally (``capture --browser on``), which archives a URL again
+when another page's browser asks for it again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import yaml
+from browser_site import PNG, SHELL, TITLE, RawSite, routes
+from test_distributed import ARCHIVER, finish, queue, queued, run, start  # noqa: F401 - queue, start: fixtures
+
+SECOND = """<!doctype html><html><head><meta charset="utf-8"><title>Gauges</title>
+<link rel="stylesheet" href="/css/site.css"><script src="/js/vendor.js"></script>
+<script src="/js/runtime.js"></script><script src="/js/second.js"></script></head>
+<body><div id="out">Loading…</div></body></html>"""
+SECOND_JS = """addEventListener('DOMContentLoaded', () => {
+  document.getElementById('out').innerHTML = '<h1 class="fancy">Gauges</h1>' +
+    '<p>Written by script: eleven tide gauges on the northern coast, read every hour since 1998.</p>'.repeat(8);
+});"""
+WRITTEN = "eleven tide gauges on the northern coast"
+
+
+def site_pages() -> dict[str, tuple[str, bytes]]:
+    pages = routes()
+    pages["/"] = ("text/html; charset=utf-8",
+                  SHELL.replace("</body>", '<a href="/second.html">gauges</a><a href="/third.html">more</a></body>')
+                  .encode())
+    pages["/second.html"] = pages["/third.html"] = ("text/html; charset=utf-8", SECOND.encode())
+    pages["/favicon.ico"] = ("image/png", PNG)        # asked by Chromium or not, as it likes: served
+    pages["/js/second.js"] = ("text/javascript", SECOND_JS.encode())
+    return pages
+
+
+def shape(manifest: dict) -> dict:
+    """What must match between a local and a queued capture: not ids, times or file names."""
+    resources = [r for r in manifest["resources"] if not r["url"].endswith("/favicon.ico")]
+    return {
+        "keys": sorted(set(manifest) - {"servers"}),       # servers: not yet written by workers (docs)
+        "resources": sorted({(r["url"], r["role"], r["status"]) for r in resources}),    # a set: see above
+        "resource_keys": sorted({k for r in resources for k in r} - {"remote_address"}),
+        "metadata": {r["url"]: r["metadata"]["title"]["value"] for r in resources if r.get("metadata")},
+        "flags": sorted((f["url"], f["flag"]) for f in manifest["flags"]),
+        "failures": sorted((f["url"], f["kind"]) for f in manifest["failures"]),
+        "browser_pages": sorted((p["url"], p["why"], p["settled"], p["shell_resolved"], p["title"],
+                                 tuple(sorted(r["kind"] for r in p["records"])), tuple(sorted(p)))
+                                for p in manifest["browser_pages"]),
+    }
+
+
+def test_two_workers_render_a_scripted_site_like_a_local_capture(chromium: str, queue: str, start,  # noqa: F811
+                                                                 tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ARCHIVER_CHROMIUM", chromium)        # the workers start with the test's environment
+    site = RawSite("127.0.0.234", pages=site_pages()).start()
+    try:
+        seed = site.origin + "/"
+        local = subprocess.run([*ARCHIVER, "-w", str(tmp_path / "local"), "capture", seed, "--browser", "on",
+                                "--timeout", "20", "--json"], capture_output=True, text=True, timeout=300)
+        assert local.returncode == 0, local.stderr
+        site.sent.clear()
+        ws = tmp_path / "ws"
+        capture = start("-w", str(ws), "capture", seed, "--queue", queue, "--browser", "on", "--timeout", "20",
+                        "--json", cwd=tmp_path)
+        queued(queue, tmp_path)
+        workers = [start("worker", "--queue", queue, "--once", "--lease", "30", "--json", cwd=tmp_path)
+                   for _ in range(2)]
+        code, out, err = finish(capture)
+        assert code == 0, err
+        done = [finish(w) for w in workers]
+        assert all(c == 0 for c, _, _ in done), done
+    finally:
+        site.stop()
+
+    manifest = yaml.safe_load((ws / json.loads(out)["manifest"]).read_text())
+    urls = [r["url"] for r in manifest["resources"]]
+    assert len(urls) == len(set(urls)), urls                              # each URL archived once
+    assert {site.origin + p for p in ("/", "/second.html", "/css/site.css", "/js/second.js", "/api/article.json",
+                                      "/fonts/fancy.woff2", "/img/figure-0.png")} <= set(urls)
+    assert all("-w" in w["path"] for w in manifest["warc_files"])
+    pages = {p["url"]: p for p in manifest["browser_pages"]}
+    assert set(pages) == {seed, site.origin + "/second.html", site.origin + "/third.html"}
+    assert all(p["settled"] and p["archived"] == p["requested"] for p in pages.values()), pages
+    assert len({p["records"][0]["warc"] for p in pages.values()}) == 2        # rendered by both workers
+    assert sum(json.loads(o)["archived"] for _, o, _ in done) == len(urls) - 1    # all but robots.txt
+    local_manifest = yaml.safe_load((tmp_path / "local" / json.loads(local.stdout)["manifest"]).read_text())
+    assert shape(manifest) == shape(local_manifest)
+
+    verified = run("-w", str(ws), "verify", cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    cited = run("-w", str(ws), "cite", seed, "--style", "markdown", cwd=tmp_path)
+    assert cited.returncode == 0 and TITLE in cited.stdout and "Loading" not in cited.stdout, cited.stderr
+    dom = _dom_of(ws, pages[site.origin + "/second.html"])
+    assert WRITTEN.encode() in dom and WRITTEN.encode() not in SECOND.encode()
+    assert _replayed_text(ws, chromium, json.loads(out)["capture_id"], manifest, site.origin + "/second.html")
+
+
+def _dom_of(ws: Path, page: dict) -> bytes:
+    from warc_reading import read_records
+
+    [dom] = [r for r in page["records"] if r["kind"] == "dom"]
+    by_id = {rec.headers["WARC-Record-ID"]: rec for rec in read_records(ws / dom["warc"])}
+    return by_id[dom["record_id"]].block
+
+
+def _replayed_text(ws: Path, chromium: str, capture_id: str, manifest: dict, url: str) -> bool:
+    """archiver serve's replay runs the archived page's script against the archive: its text shows."""
+    from playwright.sync_api import sync_playwright
+    from test_replay import replay_server, replayed_frame
+
+    from archiver.core.workspace import Workspace
+
+    response = next(r for r in manifest["resources"] if r["url"] == url)
+    stamp = "".join(ch for ch in response["date"] if ch.isdigit())[:14]
+    with replay_server(Workspace(ws)) as base, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/embed/{capture_id}/{stamp}/{url}")
+            frame = replayed_frame(page, url)
+            frame.wait_for_function(f"() => document.body && document.body.innerText.includes({WRITTEN!r})",
+                                    timeout=60_000)
+            return True
+        finally:
+            browser.close()
