@@ -8,6 +8,7 @@ when another page's browser asks for it again."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -85,7 +86,8 @@ def test_two_workers_render_a_scripted_site_like_a_local_capture(chromium: str, 
     pages = {p["url"]: p for p in manifest["browser_pages"]}
     assert set(pages) == {seed, site.origin + "/second.html", site.origin + "/third.html"}
     assert all(p["settled"] and p["archived"] == p["requested"] for p in pages.values()), pages
-    assert len({p["records"][0]["warc"] for p in pages.values()}) == 2        # rendered by both workers
+    renderers = {re.search(r"-(w\d+)-\d+\.warc\.gz$", p["records"][0]["warc"]).group(1) for p in pages.values()}
+    assert len(renderers) == 2, renderers                                 # rendered by both workers
     assert sum(json.loads(o)["archived"] for _, o, _ in done) == len(urls) - 1    # all but robots.txt
     local_manifest = yaml.safe_load((tmp_path / "local" / json.loads(local.stdout)["manifest"]).read_text())
     assert shape(manifest) == shape(local_manifest)
@@ -127,3 +129,55 @@ def _replayed_text(ws: Path, chromium: str, capture_id: str, manifest: dict, url
             return True
         finally:
             browser.close()
+
+
+def test_browser_auto_on_workers_renders_only_the_shell_and_a_killed_worker_leaves_no_chromium(
+        chromium: str, queue: str, start, tmp_path: Path, monkeypatch) -> None:  # noqa: F811
+    import signal
+    import time
+
+    from archiver.browser.processes import descendants
+
+    monkeypatch.setenv("ARCHIVER_CHROMIUM", chromium)
+    pages = routes()
+    pages["/"] = ("text/html; charset=utf-8", SHELL.replace("</body>", '<a href="/article.html">a</a></body>').encode())
+    site = RawSite("127.0.0.235", pages=pages).start()
+    try:
+        seed = site.origin + "/"
+        ws = tmp_path / "ws"
+        capture = start("-w", str(ws), "capture", seed, "--queue", queue, "--browser", "auto", "--timeout", "20",
+                        "--json", cwd=tmp_path)
+        queued(queue, tmp_path)
+        worker = start("worker", "--queue", queue, "--once", "--json", cwd=tmp_path)
+        code, out, err = finish(capture)
+        assert code == 0, err
+        assert finish(worker)[0] == 0
+        manifest = yaml.safe_load((ws / json.loads(out)["manifest"]).read_text())
+        [page] = manifest["browser_pages"]                  # the shell only; the static article is not rendered
+        assert page["url"] == seed and page["why"] == "auto: javascript-shell" and page["shell_resolved"] is True
+        assert [r["url"] for r in manifest["resources"]].count(seed) == 2     # static, then the browser's, as locally
+        assert site.origin + "/article.html" in {r["url"] for r in manifest["resources"]}
+        assert run("-w", str(ws), "verify", cwd=tmp_path).returncode == 0
+
+        # a worker SIGKILLed while its Chromium renders a page that never settles: the browser goes too
+        busy = start("-w", str(tmp_path / "ws2"), "capture", site.origin + "/busy.html", "--queue", queue,
+                     "--browser", "on", "--timeout", "60", cwd=tmp_path)
+        queued(queue, tmp_path)
+        victim = start("worker", "--queue", queue, cwd=tmp_path)
+        deadline = time.monotonic() + 60
+        while not any(p.startswith("/api/tick.json") for p in site.sent):
+            assert victim.poll() is None and time.monotonic() < deadline, "the worker's browser never loaded the page"
+            time.sleep(0.05)
+        browsers = descendants(victim.pid)
+        assert browsers
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        busy.send_signal(signal.SIGINT)                     # the capture leaves the queue, nothing sealed
+        assert busy.wait(30) != 0
+    finally:
+        site.stop()
+    deadline = time.monotonic() + 30                     # the browser goes with its driver's closed pipe
+    while any(Path(f"/proc/{pid}").exists() and b"zombie" not in Path(f"/proc/{pid}/status").read_bytes().lower()
+              for pid in browsers):
+        assert time.monotonic() < deadline, "Chromium outlived the killed worker"
+        time.sleep(0.1)

@@ -109,8 +109,7 @@ class Worker:
                     browser = self.browser
                     if browser is not None:
                         browser.dispatch(pool)            # what the browser asked for
-                    rendering = browser is not None and browser.busy()
-                    if in_flight or rendering:
+                    if in_flight or (browser is not None and browser.busy()):
                         done, _ = wait([*in_flight, *(browser.waitables() if browser else ())], timeout=IDLE_POLL,
                                        return_when=FIRST_COMPLETED)
                         for future in done:
@@ -120,6 +119,7 @@ class Worker:
                                 browser.finished(future)
                         self._flush_full(in_flight)
                     self._renew(in_flight)
+                    rendering = self.browser is not None and self.browser.busy()     # a render started just now
                     if not in_flight and not claimed and not rendering:
                         self._flush_all()
                         self._status([])
