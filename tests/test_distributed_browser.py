@@ -181,3 +181,19 @@ def test_browser_auto_on_workers_renders_only_the_shell_and_a_killed_worker_leav
               for pid in browsers):
         assert time.monotonic() < deadline, "Chromium outlived the killed worker"
         time.sleep(0.1)
+
+
+def test_a_worker_without_chromium_stops_in_one_line_before_claiming(queue: str, start, tmp_path: Path,  # noqa: F811
+                                                                     monkeypatch) -> None:
+    import signal
+
+    monkeypatch.setenv("ARCHIVER_CHROMIUM", str(tmp_path / "no-chromium"))
+    capture = start("-w", str(tmp_path / "ws"), "capture", "http://127.0.0.236:9/", "--queue", queue, "--browser",
+                    "on", cwd=tmp_path)
+    queued(queue, tmp_path)
+    code, _, err = finish(start("worker", "--queue", queue, "--once", cwd=tmp_path))
+    assert code == 2 and len(err.splitlines()) == 1 and "ARCHIVER_CHROMIUM=" in err, err
+    pending = json.loads(run("workers", "--queue", queue, "--json", cwd=tmp_path).stdout)["captures"]
+    assert [(c["pending"], c["leased"]) for c in pending] == [(1, 0)], pending      # the seed still waits, unclaimed
+    capture.send_signal(signal.SIGINT)
+    assert capture.wait(30) != 0

@@ -89,8 +89,9 @@ class _Asked:
 class WorkerBrowser:
     def __init__(self, worker: Worker, *, tabs: int, bound: float) -> None:
         self.worker = worker
+        chromium = chromium_path()         # none: one line (UsageError) before any URL is claimed
         self.scratch = Path(tempfile.mkdtemp(prefix=f"archiver-{worker.name}-browser-"))
-        self.pool = BrowserPool(chromium=chromium_path(), tabs=tabs, scratch=self.scratch, bound=bound,
+        self.pool = BrowserPool(chromium=chromium, tabs=tabs, scratch=self.scratch, bound=bound,
                                 wait_bound=bound * 3 + 10)
         self.tabs = tabs
         self.renders: dict[Future[Any], _Render] = {}
