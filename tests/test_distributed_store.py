@@ -117,7 +117,7 @@ def test_two_workers_with_no_shared_folder_capture_through_s3(serve, queue: str,
     temp.mkdir()
     monkeypatch.setenv("TMPDIR", str(temp))                 # where the workers write before uploading
     data, spec = capture_with_two_workers(url, ws, queue, start, tmp_path, "--store", STORE)
-    assert spec["store"] == STORE and spec["workspace"] == ""              # the workers were told no folder
+    assert spec["store"] == STORE and spec["workspace"] == str(ws.resolve())  # named only for a sealer
     assert sorted(log.served) == sorted(set(log.served)) and len(log.served) == 12
     assert not any(temp.iterdir())                          # each worker's temporary folder is gone
 
@@ -161,7 +161,7 @@ def test_a_folder_named_in_archiver_yaml_is_the_store(serve, queue: str, start, 
     with open(ws / "archiver.yaml", "a", encoding="utf-8") as fh:
         fh.write(f"store: {store}\n")
     data, spec = capture_with_two_workers(url, ws, queue, start, tmp_path)
-    assert spec["store"] == str(store) and spec["workspace"] == ""
+    assert spec["store"] == str(store) and spec["workspace"] == str(ws.resolve())
     files = sorted(p.relative_to(store).as_posix() for p in store.rglob("*") if p.is_file())
     capture_id = data["capture_id"]
     assert files == sorted([*(w["path"] for w in data["warc_files"]), f"manifests/{capture_id}.sha256",
@@ -175,6 +175,34 @@ def test_a_folder_named_in_archiver_yaml_is_the_store(serve, queue: str, start, 
     failed = run("-w", str(ws), "verify", "--store", f"file://{store}", cwd=tmp_path)
     assert failed.returncode == 1 and f"file://{store}/{gone}: capture {capture_id}: missing from the store" \
         in failed.stdout, failed.stdout
+
+
+def test_a_detached_capture_with_a_store_is_sealed_by_a_worker_that_reaches_the_workspace(
+        serve, queue: str, start, s3, tmp_path: Path) -> None:
+    """The queuing process is gone at once (--detach): a worker fetches into the store, finds the
+    workspace's mark, copies the store's files into it, checked, and seals; the store gets the seal."""
+    fs = s3
+    url, log = site_with_pages(serve, "127.0.0.233")
+    ws = tmp_path / "ws"
+    queued_now = run("-w", str(ws), "capture", url, "--queue", queue, "--store", STORE, "--detach", "--json",
+                     cwd=tmp_path)
+    assert queued_now.returncode == 0, queued_now.stderr
+    capture_id = json.loads(queued_now.stdout)["capture_id"]
+    assert not list((ws / "manifests").glob("*.yaml"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code, out, err = finish(start("worker", "--queue", queue, "--once", "--lease", "10", cwd=elsewhere))
+    assert code == 0, err
+    assert f"sealed capture {capture_id}" in err, err
+    assert sorted(log.served) == sorted(set(log.served)) and len(log.served) == 12
+    data = yaml.safe_load((ws / "manifests" / f"{capture_id}.yaml").read_text())
+    assert data["warc_files"] and all("-w" in w["path"] for w in data["warc_files"])
+    for name in [w["path"] for w in data["warc_files"]] + [f"manifests/{capture_id}.yaml",
+                                                           f"manifests/{capture_id}.sha256"]:
+        assert fs.cat_file(f"{BUCKET}/ws/{name}") == (ws / name).read_bytes(), name
+    verified = run("-w", str(ws), "verify", "--store", STORE, cwd=tmp_path)
+    assert verified.returncode == 0 and "warning" not in verified.stdout, verified.stdout + verified.stderr
+    assert json.loads(run("workers", "--queue", queue, "--json", cwd=tmp_path).stdout)["captures"] == []
 
 
 def test_a_stored_file_whose_bytes_differ_from_the_report_stops_the_seal(tmp_path: Path) -> None:

@@ -44,20 +44,18 @@ def queue_capture(seeds: list[str], workspace: Workspace, queue: Queue, options:
                   sealer: SealerLease | None, schedule: str | None = None, store: Store | None = None) -> Queued:
     """Put a capture in the queue, its seeds pending before any worker can see it; with ``sealer``
     this process holds its sealer lease, without it (detached) the first idle worker seals it. With
-    ``store`` (checked by the caller) workers put their files there and need no shared folder; only
-    this process can then seal it (no worker reaches the workspace)."""
+    ``store`` (checked by the caller) workers put their files there and need no shared folder; the
+    spec still names the workspace, so a worker on a machine that reaches it can seal the capture
+    (from the store's copies) when this process is gone."""
     if not seeds:
         raise UsageError("no URL to capture")
-    if store is not None and sealer is None:
-        raise UsageError("--detach with a store: the capture could only be sealed by the process that queues it "
-                         "(workers reach no workspace); capture without --detach")
     check_options(options)
     seed_urls = list(dict.fromkeys(canonical(s) for s in seeds))
     workspace.ensure()
     signing_key(workspace, settings.witness_file)
     started = datetime.now(UTC)
     capture_id = new_capture_id(started)
-    spec = CaptureSpec(capture_id, "" if store else str(workspace.root.resolve()), tuple(seed_urls), options,
+    spec = CaptureSpec(capture_id, str(workspace.root.resolve()), tuple(seed_urls), options,
                        store.url if store else None)
     if options.dedup and store is None:
         _index_up_to_date(workspace)      # workers read it, read-only, for revisits (dedup.py)

@@ -41,7 +41,7 @@ from ..fixity.seal import seal
 from ..index.store import index_sealed
 from .queue import Queue
 from .spec import CaptureSpec, report_pages, requisite_flags
-from .store import Store
+from .store import Store, open_store
 from .store_copies import fetch_reported, push_sealed
 
 SEALER_LEASE_MS = 30_000     # a sealer that stops renewing for this long is taken over by a worker
@@ -235,7 +235,7 @@ def gathered(queue: Queue, spec: CaptureSpec) -> CaptureResult:
 def reach(spec: CaptureSpec, meta: Meta) -> Workspace | str:
     """The capture's workspace if this machine reaches that very workspace (its mark is there), else why not."""
     if not spec.workspace:
-        return "its workers put their files in a store and reach no workspace: only its queuing process seals it"
+        return "its spec names no workspace (queued with a store by an older archiver): only its queuing process seals it"
     ws = Workspace(Path(spec.workspace))
     mark = ws.state_dir / QUEUED_DIR / spec.capture_id
     try:
@@ -274,7 +274,8 @@ def seal_abandoned(queue: Queue, holder: str, lease_ms: int, refused: set[str],
                 if isinstance(ws, str):
                     raise UsageError(ws)
                 settings = load_settings(ws.root)
-                result = seal_queued(queue, spec, meta, ws, settings, spec.options)
+                result = seal_queued(queue, spec, meta, ws, settings, spec.options,
+                                     open_store(spec.store) if spec.store else None)
             except ArchiverError as exc:
                 refused.add(capture_id)
                 log(f"{holder}: capture {capture_id} not sealed here: {exc}")

@@ -23,7 +23,8 @@ SHARED = ("depth", "exclude", "max_resources", "max_bytes", "timeout", "per_host
 @dataclass(frozen=True, slots=True)
 class CaptureSpec:
     capture_id: str
-    workspace: str          # a path every worker reaches (a shared filesystem); "" with a store
+    workspace: str          # the queuing workspace: every worker reaches it (a shared filesystem), or with a
+                            # store only the workers that may seal it do (an older archiver wrote "" then)
     seeds: tuple[str, ...]
     options: CaptureOptions
     store: str | None = None    # where workers put their WARC files instead (distributed.store)

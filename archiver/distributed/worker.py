@@ -240,7 +240,7 @@ class Worker:
                             deny_private=opts.deny_private)
         fetcher = Fetcher(timeout=opts.timeout, max_bytes=opts.max_bytes, scratch=scratch,
                           address_check=policy.check, insecure=opts.insecure)
-        shared = Workspace(Path(capture.workspace)) if capture.workspace else None     # none with a store
+        shared = Workspace(Path(capture.workspace)) if capture.workspace and not store else None   # none with a store
         exchange = ExchangeWorker(fetcher=fetcher, planner=RequestPlanner(opts), warcinfo_id=writer.warcinfo_id,
                                   level=opts.compress_level, scratch=scratch, obey_robots=not opts.ignore_robots,
                                   user_agent=opts.user_agent,
