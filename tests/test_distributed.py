@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import need
+from warcio.archiveiterator import ArchiveIterator
 
 from archiver.demo.server import Host, Response, Site
 
@@ -161,6 +162,16 @@ def test_three_workers_keep_the_per_host_limit_and_archive_each_url_once(serve, 
     assert len(urls) == len(set(urls)) == 18                            # and robots.txt, archived once
     assert {w["path"] for w in data["warc_files"]} == {r["warc"] for r in data["resources"]}
     assert all("-w" in w["path"] for w in data["warc_files"])
+    origin = site.url("h", "/").rstrip("/")          # each worker's file says what the server proved, as locally
+    servers = data["servers"]
+    assert {(s["host"], s["scheme"]) for s in servers} == {("127.0.0.231", "http")}, servers
+    assert {s["warc"] for s in servers} <= {w["path"] for w in data["warc_files"]} and len(servers) <= 3
+    for s in servers:
+        with open(ws / s["warc"], "rb") as fh:
+            fh.seek(s["offset"])
+            record = next(iter(ArchiveIterator(fh)))
+        assert record.rec_type == "metadata" and record.rec_headers.get_header("WARC-Target-URI") == origin
+        assert record.rec_headers.get_header("WARC-Record-ID") == s["record_id"]
     verified = run("-w", str(ws), "verify", cwd=tmp_path)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     cited = run("-w", str(ws), "cite", site.url("h", "/"), "--style", "apa", cwd=tmp_path)

@@ -42,7 +42,8 @@ def shape(manifest: dict) -> dict:
     """What must match between a local and a queued capture: not ids, times or file names."""
     resources = [r for r in manifest["resources"] if not r["url"].endswith("/favicon.ico")]
     return {
-        "keys": sorted(set(manifest) - {"servers"}),       # servers: not yet written by workers (docs)
+        "keys": sorted(manifest),
+        "servers": sorted({(s["host"], s["port"], s["scheme"]) for s in manifest["servers"]}),
         "resources": sorted({(r["url"], r["role"], r["status"]) for r in resources}),    # a set: see above
         "resource_keys": sorted({k for r in resources for k in r} - {"remote_address"}),
         "metadata": {r["url"]: r["metadata"]["title"]["value"] for r in resources if r.get("metadata")},

@@ -31,7 +31,7 @@ from typing import Any
 
 from ..core.capture_options import CaptureOptions
 from ..core.errors import ArchiverError, CaptureError, ManifestError, UsageError
-from ..core.models import ArchivedResource, BrowserPage, CaptureResult, Failure, PageFlag, Role, Skipped, WarcFile
+from ..core.models import ArchivedResource, BrowserPage, CaptureResult, Failure, PageFlag, Role, ServerSeen, Skipped, WarcFile
 from ..core.moments import parse_moment
 from ..core.settings import Settings, load_settings
 from ..core.workspace import Workspace, atomic_write
@@ -209,6 +209,7 @@ def gathered(queue: Queue, spec: CaptureSpec) -> CaptureResult:
     flags: list[PageFlag] = []
     pages: list[str] = []
     rendered: list[BrowserPage] = []
+    servers: list[ServerSeen] = []          # each worker's own connections: an origin once per WARC file
     for i, report in enumerate(queue.results(spec.capture_id)):
         try:
             part = manifest_of({**report, "sequence": 1, "started": "x", "ended": "x"}, f"report {i + 1} in the queue")
@@ -222,6 +223,7 @@ def gathered(queue: Queue, spec: CaptureSpec) -> CaptureResult:
         skipped += part.skipped
         flags += part.flags
         rendered += part.browser_pages
+        servers += part.servers
     flags += requisite_flags(pages, resources, failures)
     skipped += [Skipped(str(s["url"])[:8192], Role(s["role"]), s.get("via"), str(s["reason"])[:1000])
                 for s in queue.skipped(spec.capture_id)]
@@ -229,7 +231,8 @@ def gathered(queue: Queue, spec: CaptureSpec) -> CaptureResult:
     problems = [f"{seed}: not captured" for seed in spec.seeds if seed not in archived]
     return CaptureResult(capture_id=spec.capture_id, manifest_path="", seeds=spec.seeds, warc_files=tuple(warcs),
                          resources=tuple(resources), failures=tuple(failures), skipped=tuple(skipped),
-                         flags=tuple(flags), seed_problems=tuple(problems), browser_pages=tuple(rendered))
+                         flags=tuple(flags), seed_problems=tuple(problems), browser_pages=tuple(rendered),
+                         servers=tuple(servers))
 
 
 def reach(spec: CaptureSpec, meta: Meta) -> Workspace | str:

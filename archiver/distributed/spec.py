@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.capture_options import CaptureOptions
 from ..core.errors import ManifestError, UsageError
-from ..core.models import ArchivedResource, BrowserPage, Failure, Manifest, PageFlag, Role, Skipped, WarcFile
+from ..core.models import ArchivedResource, BrowserPage, Failure, Manifest, PageFlag, Role, ServerSeen, Skipped, WarcFile
 from ..core.store_url import check_store_url
 from ..page.fidelity import broken_requisites
 
@@ -60,10 +60,12 @@ def check_options(options: CaptureOptions) -> None:
 
 def partial_manifest(spec: CaptureSpec, warc: WarcFile, resources: list[ArchivedResource],
                      failures: list[Failure], skipped: list[Skipped], flags: list[PageFlag] | None = None,
-                     browser_pages: list[BrowserPage] | None = None) -> Manifest:
+                     browser_pages: list[BrowserPage] | None = None,
+                     servers: tuple[ServerSeen, ...] = ()) -> Manifest:
     return Manifest(capture_id=spec.capture_id, seeds=spec.seeds, started="", ended="", software={}, settings={},
                     warc_files=(warc,), resources=tuple(resources), failures=tuple(failures),
-                    skipped=tuple(skipped), flags=tuple(flags or ()), browser_pages=tuple(browser_pages or ()))
+                    skipped=tuple(skipped), flags=tuple(flags or ()), browser_pages=tuple(browser_pages or ()),
+                    servers=servers)
 
 
 def report_pages(report: dict[str, Any], resources: int) -> list[str]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..capturing.exchange import ExchangeWorker, WorkResult
 from ..capturing.run import archive_fetched
+from ..capturing.servers import record_servers
 from ..capturing.text_flags import CarriedFlags, repeated_flags
 from ..core.capture_options import CaptureOptions
 from ..core.errors import UnavailableError, UsageError
@@ -325,6 +326,8 @@ class Worker:
         session = self.sessions.pop(capture_id)
         session.fetcher.close()
         ws = Workspace(session.local or Path(session.spec.workspace))
+        servers = record_servers(session.fetcher.servers.servers(), session.resources, session.writer,   # as locally
+                                 session.warc, session.options.compress_level, lambda: datetime.now(UTC))
         warc = session.writer.finish(ws.relative(session.writer.path))
         shutil.rmtree(session.scratch, ignore_errors=True)
         try:
@@ -334,7 +337,7 @@ class Worker:
             if session.local is not None:
                 shutil.rmtree(session.local, ignore_errors=True)
         report = manifest_document(partial_manifest(session.spec, warc, session.resources, session.failures,
-                                                    session.skipped, session.flags, session.browser_pages))
+                                                    session.skipped, session.flags, session.browser_pages, servers))
         report["pages"] = session.pages
         where = session.store.where(warc.path) if session.store else warc.path
         if self.queue.report(capture_id, self.name, session.held, report):
