@@ -9,6 +9,7 @@ import base64
 import gzip
 import socketserver
 import threading
+import time
 from dataclasses import dataclass, field
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
@@ -84,6 +85,10 @@ class RawSite:
     pages: dict[str, tuple[str, bytes]] = field(default_factory=routes)
     sent: dict[str, list[bytes]] = field(default_factory=dict)
     holds: dict[str, tuple[threading.Event, threading.Event]] = field(default_factory=dict)   # path: (asked, go on)
+    delay: float = 0.0                  # seconds each response takes, so requests in flight overlap
+    peak: int = 0                       # the most requests in flight at once, as this server saw them
+    _now: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: socketserver.ThreadingTCPServer | None = None
 
     def start(self) -> RawSite:
@@ -103,7 +108,17 @@ class RawSite:
                     while self.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
                         pass
                     path = line.split(b" ")[1].decode("latin-1")
-                    self.wfile.write(site.response(path))
+                    with site._lock:
+                        site._now += 1
+                        site.peak = max(site.peak, site._now)
+                    try:
+                        if site.delay:
+                            time.sleep(site.delay)
+                        answer = site.response(path)
+                    finally:
+                        with site._lock:
+                            site._now -= 1
+                    self.wfile.write(answer)
 
         self._server = socketserver.ThreadingTCPServer((self.address, 0), Handler)
         self._server.daemon_threads = True

@@ -65,9 +65,10 @@ def test_two_workers_render_a_scripted_site_like_a_local_capture(chromium: str, 
                                 "--timeout", "20", "--json"], capture_output=True, text=True, timeout=300)
         assert local.returncode == 0, local.stderr
         site.sent.clear()
+        site.delay, site.peak = 0.05, 0         # responses overlap: the pool's requests in flight are seen
         ws = tmp_path / "ws"
         capture = start("-w", str(ws), "capture", seed, "--queue", queue, "--browser", "on", "--timeout", "20",
-                        "--json", cwd=tmp_path)
+                        "--per-host", "2", "--json", cwd=tmp_path)
         queued(queue, tmp_path)
         workers = [start("worker", "--queue", queue, "--once", "--lease", "30", "--json", cwd=tmp_path)
                    for _ in range(2)]
@@ -78,6 +79,7 @@ def test_two_workers_render_a_scripted_site_like_a_local_capture(chromium: str, 
     finally:
         site.stop()
 
+    assert 1 <= site.peak <= 2, site.peak                  # what the browsers asked for waited for a slot too
     manifest = yaml.safe_load((ws / json.loads(out)["manifest"]).read_text())
     urls = [r["url"] for r in manifest["resources"]]
     assert len(urls) == len(set(urls)), urls                              # each URL archived once

@@ -43,11 +43,27 @@ if TYPE_CHECKING:
 PAGE_ROLES = (Role.SEED, Role.SOURCE)
 
 _TAKE = """
--- KEYS: seen pending entries leases owner ; ARGV: url, worker, lease_ms, entry, max_resources, host_key
--- 1: taken by this worker (new to the capture, or taken out of pending); 0: another worker holds it
--- or has archived it; 2: new, but the capture reached --max-resources
+-- KEYS: seen pending entries leases owner ; ARGV: url, worker, lease_ms, entry, max_resources, host_key,
+-- per_host, relay_only
+-- 3: the host has --per-host requests in flight in the whole pool: nothing taken, ask again later;
+-- 2: new, but the capture reached --max-resources; otherwise a host lease is taken for the fetch and
+-- 1: the URL is taken by this worker (new to the capture, or taken out of pending); 0: another worker
+-- holds it or has archived it, or relay_only: fetched for the browser only
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', ARGV[6], '-inf', now)
+if redis.call('ZCARD', ARGV[6]) >= tonumber(ARGV[7]) then
+  return 3
+end
+local expiry = now + tonumber(ARGV[3])
+local function host_lease(answer)
+  redis.call('ZADD', ARGV[6], expiry, ARGV[2] .. ' ' .. ARGV[1])
+  redis.call('PEXPIRE', ARGV[6], tonumber(ARGV[3]) * 2)
+  return answer
+end
+if ARGV[8] == '1' then
+  return host_lease(0)
+end
 if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
   if redis.call('SCARD', KEYS[1]) > tonumber(ARGV[5]) then
     redis.call('SREM', KEYS[1], ARGV[1])
@@ -55,14 +71,11 @@ if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
   end
   redis.call('HSET', KEYS[3], ARGV[1], ARGV[4])
 elseif redis.call('LREM', KEYS[2], 1, ARGV[1]) == 0 then
-  return 0
+  return host_lease(0)
 end
-local expiry = now + tonumber(ARGV[3])
 redis.call('ZADD', KEYS[4], expiry, ARGV[1])
 redis.call('HSET', KEYS[5], ARGV[1], ARGV[2])
-redis.call('ZADD', ARGV[6], expiry, ARGV[2] .. ' ' .. ARGV[1])
-redis.call('PEXPIRE', ARGV[6], tonumber(ARGV[3]) * 2)
-return 1
+return host_lease(1)
 """
 
 
@@ -70,7 +83,7 @@ return 1
 class _Render:
     capture_id: str
     target: Target
-    host: str | None                    # the host lease the claim took for the page, held while it renders
+    host: str | None                    # the host lease the claim took for the page, held until its document is in
     why: str
     archived: set[str] = field(default_factory=set)    # URLs archived for this render
     elsewhere: set[str] = field(default_factory=set)   # URLs it asked for that another worker archives
@@ -83,7 +96,7 @@ class _Asked:
     render: _Render
     request: BrowserRequest
     archive: bool                       # False: another worker has it; fetched for the browser only
-    host: str | None                    # the host lease taken with it
+    host: str | None                    # the host lease taken with it (None: the page's own, render.host)
 
 
 class WorkerBrowser:
@@ -96,6 +109,7 @@ class WorkerBrowser:
         self.tabs = tabs
         self.renders: dict[Future[Any], _Render] = {}
         self.requests: dict[Future[WorkResult], _Asked] = {}
+        self.waiting: list[BrowserRequest] = []      # asked for while their host had no free slot in the pool
         self._take = worker.queue.redis.register_script(_TAKE)
         self.closed = False
 
@@ -105,7 +119,8 @@ class WorkerBrowser:
 
     def busy(self, capture_id: str | None = None) -> bool:
         return any(capture_id in (None, r.capture_id) for r in self.renders.values()) or \
-            any(capture_id in (None, a.render.capture_id) for a in self.requests.values())
+            any(capture_id in (None, a.render.capture_id) for a in self.requests.values()) or \
+            (bool(self.waiting) and capture_id is None)
 
     def owns(self, future: Future[Any]) -> bool:
         return future in self.renders or future in self.requests
@@ -131,19 +146,25 @@ class WorkerBrowser:
         self.renders[self.pool.render(target)] = _Render(capture_id, target, host, why)
 
     def dispatch(self, pool: Executor) -> None:
-        """Start fetching what the browsers asked for."""
-        for request in self.pool.take():
+        """Start fetching what the browsers asked for, each once its host has a free slot in the whole
+        pool (--per-host holds for what browsers ask too); the rest waits for the next look."""
+        asked, self.waiting = [*self.waiting, *self.pool.take()], []
+        for request in asked:
             render = next((r for r in self.renders.values() if r.target.url == request.page), None)
             session = self.worker.sessions.get(render.capture_id) if render else None
             if render is None or session is None:
                 refuse(request, 503, "no page of this worker is being rendered")
                 continue
             archive = self._claim(session, render, request.target)
+            if archive is None:
+                self.waiting.append(request)
+                continue
             if isinstance(archive, Skipped):
                 session.skipped.append(archive)
                 refuse(request, 403, f"archiver did not fetch this: {archive.reason}")
                 continue
-            host = host_key(request.target.url) if archive and request.target.url != render.target.url else None
+            own_page = archive is True and request.target.url == render.target.url      # leased with its claim
+            host = None if own_page else host_key(request.target.url)
             future = pool.submit(session.exchange.run, request.target, True)
             self.requests[future] = _Asked(render, request, archive, host)
 
@@ -157,6 +178,9 @@ class WorkerBrowser:
         url = result.target.url
         if asked.host is not None:
             self.worker.queue.release_host(self.worker.name, url, asked.host)
+        elif url == asked.render.target.url and asked.render.host is not None:    # the page's document is in
+            self.worker.queue.release_host(self.worker.name, url, asked.render.host)
+            asked.render.host = None
         if asked.archive:
             self.worker._absorb(session, result, follow=False)   # the browser follows its redirects itself
             asked.render.archived.add(url)
@@ -182,30 +206,33 @@ class WorkerBrowser:
         self.closed = True
         for asked in self.requests.values():
             refuse(asked.request, 503, "the worker is stopping")
+        for request in self.waiting:
+            refuse(request, 503, "the worker is stopping")
         self.pool.close(now)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     # -- inside
-    def _claim(self, session: _Session, render: _Render, target: Target) -> bool | Skipped:
-        """True: this worker archives it; False: fetched for the browser only; Skipped: refused."""
+    def _claim(self, session: _Session, render: _Render, target: Target) -> bool | Skipped | None:
+        """True: this worker archives it; False: fetched for the browser only; Skipped: refused; None:
+        its host has no free slot now. A host lease is taken for every fetch but the page's own."""
         url = target.url
-        if url in render.archived:
-            return False                 # the browser asked again while rendering this page
-        if url == render.target.url:
-            return True                  # the page itself: claimed already (or, with auto, fetched again)
+        if url == render.target.url and url not in render.archived:
+            return True                  # the page itself: claimed with its host lease already
         if target.role is not Role.SEED:
             for pattern in session.exclude:
                 if pattern.search(url):
                     return Skipped(url, target.role, target.via, f"matches --exclude {pattern.pattern!r}")
-        if url in session.held:
-            return False
+        relay_only = url in render.archived or url in session.held    # asked again: fetched, not archived
         opts = session.options
         entry = {"url": url, "role": target.role.value, "depth": target.depth, "via": target.via,
                  "hops": target.hops, "host": host_key(url)}
         taken = int(self._take(keys=[self.worker.queue.key(session.spec.capture_id, n)
                                      for n in ("seen", "pending", "entries", "leases", "owner")],
                                args=[url, self.worker.name, self.worker.lease_ms, json.dumps(entry),
-                                     opts.max_resources, f"{self.worker.queue.prefix}:host:{host_key(url)}"]))
+                                     opts.max_resources, f"{self.worker.queue.prefix}:host:{host_key(url)}",
+                                     opts.per_host, int(relay_only)]))
+        if taken == 3:
+            return None
         if taken == 2:
             return Skipped(url, target.role, target.via, f"the capture reached --max-resources {opts.max_resources}")
         return taken == 1
