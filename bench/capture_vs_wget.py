@@ -43,6 +43,7 @@ ARTICLE_PATH = "/article.html"
 ROBOTS_TXT = b"User-agent: *\nDisallow:\n"
 PER_HOST_LIMIT = 2                      # archiver's default --per-host
 CONCURRENCY = 16
+LONG_URL_MIN, LONG_URL_MAX = 125, 195   # a long-URL site's page URLs (requisites' within 120-200)
 MB = 10**6
 
 TARGET_SPEEDUP = 5.0                    # wget wall / archiver wall, at least
@@ -87,6 +88,7 @@ class CountingSite(Site):
         super().__init__(hosts, latency=0.0, keep_alive=keep_alive)
         self.delay = latency
         self.in_flight = InFlight()
+        self.long_urls = False        # set by build_site: source pages and requisites with 120-200 character URLs
 
     def respond(self, host: Host, path: str) -> Response:
         self.in_flight.enter(host.name)
@@ -115,10 +117,22 @@ def _filler(seed: int, words: int) -> str:
     return " ".join(f"w{rng.getrandbits(32):08x}" for _ in range(words))
 
 
-def requisite_routes(source: int, image_kb: tuple[int, int] = (3, 5)) -> dict[str, Response]:
+def source_base(source: int, origin: str | None = None) -> str:
+    """The path of a source page without its suffix: ``/s/N``, or with ``origin`` (long URLs) a
+    path that makes the page's URL 125-194 characters long (its requisites' 123-195), as news
+    sites' dated, slugged URLs are. Deterministic: the same source always gets the same path."""
+    if origin is None:
+        return f"/s/{source}"
+    length = LONG_URL_MIN + (source * 37) % (LONG_URL_MAX - LONG_URL_MIN)   # of the page's URL
+    words = _filler(source + 3 * 10**6, 40).replace(" ", "-")
+    stem = f"/news/2026/11/{1 + source % 28:02d}/sources/{source}/"
+    return (stem + words)[:length - len(origin) - len(".html")].rstrip("-")
+
+
+def requisite_routes(source: int, image_kb: tuple[int, int] = (3, 5), base: str | None = None) -> dict[str, Response]:
     """CSS, JS and two images of one source page, unique bytes per page."""
     rng = random.Random(source)
-    base = f"/s/{source}"
+    base = base or f"/s/{source}"
     css = f"/* source {source} */\nbody {{ margin: {source % 40}px; }}\n.t{source} {{ content: \"{_filler(source, 120)}\"; }}\n"
     js = f"// source {source}\nvar s{source} = \"{_filler(source + 10**6, 150)}\";\nconsole.log(s{source}.length);\n"
     return {
@@ -129,8 +143,8 @@ def requisite_routes(source: int, image_kb: tuple[int, int] = (3, 5)) -> dict[st
     }
 
 
-def source_page(source: int) -> bytes:
-    base = f"/s/{source}"
+def source_page(source: int, base: str | None = None) -> bytes:
+    base = base or f"/s/{source}"
     html = (f"<!doctype html><html><head><meta charset=utf-8><title>Source {source}</title>"
             f"<link rel=stylesheet href=\"{base}.css\"><script src=\"{base}.js\"></script></head>"
             f"<body><h1>Source {source}</h1><p>{_filler(source + 2 * 10**6, 80)}</p>"
@@ -138,25 +152,32 @@ def source_page(source: int) -> bytes:
     return html.encode()
 
 
-def article_page(site: Site, sources: int) -> bytes:
-    items = "".join(f"<li><a href=\"{site.url(source_host(i), f'/s/{i}.html')}\">source {i}</a></li>\n"
+def article_page(site: CountingSite, sources: int) -> bytes:
+    items = "".join(f"<li><a href=\"{site.url(source_host(i), site_base(site, i) + '.html')}\">source {i}</a></li>\n"
                     for i in range(sources))
     return (f"<!doctype html><html><head><meta charset=utf-8><title>Article</title></head>"
             f"<body><h1>Article</h1><p>It cites {sources} sources.</p><ol>\n{items}</ol></body></html>\n").encode()
 
 
+def site_base(site: CountingSite, source: int) -> str:
+    return source_base(source, site.url(source_host(source), "") if site.long_urls else None)
+
+
 def build_site(sources: int, latency: float, image_kb: tuple[int, int] = (3, 5),
-               keep_alive: bool = False) -> CountingSite:
-    """Start the site: hosts are started first, so the article can link to their origins."""
+               keep_alive: bool = False, long_urls: bool = False) -> CountingSite:
+    """Start the site: hosts are started first, so the article can link to their origins. With
+    ``long_urls`` every source page and requisite has a URL of 120-200 characters."""
     hosts = [Host(host_name(i), f"127.0.0.{FIRST_ADDRESS + i}") for i in range(HOSTS)]
     site = CountingSite(hosts, latency, keep_alive)
+    site.long_urls = long_urls
     site.start()
     for host in hosts:
         host.routes["/robots.txt"] = _ok("text/plain; charset=utf-8", ROBOTS_TXT)
     for i in range(sources):
         routes = site.hosts[source_host(i)].routes
-        routes[f"/s/{i}.html"] = _ok("text/html; charset=utf-8", source_page(i))
-        routes.update(requisite_routes(i, image_kb))
+        base = site_base(site, i)
+        routes[f"{base}.html"] = _ok("text/html; charset=utf-8", source_page(i, base))
+        routes.update(requisite_routes(i, image_kb, base))
     site.hosts[host_name(0)].routes[ARTICLE_PATH] = _ok("text/html; charset=utf-8", article_page(site, sources))
     return site
 
@@ -389,6 +410,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         "images of 3 and 5 KiB, then of 160 and 330 KiB, and the marginal CPU per MB between them)")
     p.add_argument("--keep-alive", action="store_true",
                    help="the site keeps HTTP/1.1 connections open (default: it closes each one), for both tools")
+    p.add_argument("--long-urls", action="store_true",
+                   help="source pages and requisites with 120-200 character URLs (as news sites' dated, slugged ones)")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = p.parse_args(argv)
     if args.sources < 1 or args.latency < 0:
@@ -396,8 +419,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def measure_site(sources: int, latency: float, image_kb: tuple[int, int], keep_alive: bool = False) -> Figures:
-    site = build_site(sources, latency, image_kb, keep_alive)
+def measure_site(sources: int, latency: float, image_kb: tuple[int, int], keep_alive: bool = False,
+                 long_urls: bool = False) -> Figures:
+    site = build_site(sources, latency, image_kb, keep_alive, long_urls)
     try:
         url = site.url(host_name(0), ARTICLE_PATH)
         with tempfile.TemporaryDirectory(prefix="bench-capture-") as tmp:
@@ -453,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sites = [tuple(args.image_kb)] if args.image_kb else list(SITES)
     results = []
     for image_kb in sites:
-        results.append(measure_site(args.sources, args.latency, image_kb, args.keep_alive))
+        results.append(measure_site(args.sources, args.latency, image_kb, args.keep_alive, args.long_urls))
         print(f"images of {image_kb[0]} and {image_kb[1]} KiB")
         print(report(results[-1]))
         print()

@@ -178,6 +178,7 @@ class ShapeFigures:
     sources: int
     image_kb: tuple[int, int]
     latency: float
+    long_urls: bool                       # source pages and requisites with 120-200 character URLs
     expected_resources: int
     average_payload_bytes: float          # per resource, first archiver capture
     average_image_bytes: float
@@ -301,8 +302,9 @@ def site_sizes(sources: int, image_kb: tuple[int, int], site: base.Site) -> tupl
     return sum(images) / max(len(images), 1), sum(other) / max(len(other), 1)
 
 
-def measure_shape(shape: str, sources: int, image_kb: tuple[int, int], latency: float) -> ShapeFigures:
-    site = base.build_site(sources, latency, image_kb)
+def measure_shape(shape: str, sources: int, image_kb: tuple[int, int], latency: float,
+                  long_urls: bool = False) -> ShapeFigures:
+    site = base.build_site(sources, latency, image_kb, long_urls=long_urls)
     log = BodyLog()
     try:
         url = site.url(base.host_name(0), base.ARTICLE_PATH)
@@ -314,7 +316,7 @@ def measure_shape(shape: str, sources: int, image_kb: tuple[int, int], latency: 
     finally:
         site.stop()
     return ShapeFigures(
-        shape=shape, sources=sources, image_kb=image_kb, latency=latency,
+        shape=shape, sources=sources, image_kb=image_kb, latency=latency, long_urls=long_urls,
         expected_resources=base.expected_resources(sources),
         average_payload_bytes=archiver.payload_bytes_first / max(archiver.resources_first, 1),
         average_image_bytes=avg_image, average_other_bytes=avg_other,
@@ -339,7 +341,8 @@ def report(f: ShapeFigures) -> str:
     pct_target = f"target <= {TARGET_PERCENT:g}%: {_met(t[T_PERCENT])}" if T_PERCENT in t else ""
     lines = [
         (f"shape ({f.shape}): article + {f.sources} sources x 4 requisites, images {f.image_kb[0]} and "
-         f"{f.image_kb[1]} KiB, {f.latency * 1000:g} ms latency ({f.expected_resources} resources incl. robots.txt)"),
+         f"{f.image_kb[1]} KiB, {f.latency * 1000:g} ms latency ({f.expected_resources} resources incl. robots.txt)"
+         + (", URLs of 120-200 characters" if f.long_urls else "")),
         (f"  average payload per resource {f.average_payload_bytes / KB:,.1f} KB "
          f"(images {f.average_image_bytes / KB:,.1f} KB; article, pages, CSS, JS, robots.txt "
          f"{f.average_other_bytes / KB:,.1f} KB)"),
@@ -397,6 +400,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--large-kb", type=int, nargs=2, default=(160, 330), metavar=("A", "B"),
                    help="image sizes in KiB of shape (b) (default 160 330: about 100 KB per resource on average)")
     p.add_argument("--shapes", nargs="+", choices=("a", "b"), default=["a", "b"], help="shapes to run (default a b)")
+    p.add_argument("--long-urls", action="store_true",
+                   help="source pages and requisites with 120-200 character URLs (as news sites' dated, slugged ones)")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = p.parse_args(argv)
     if args.sources < 1 or args.latency < 0:
@@ -410,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for shape in args.shapes:
         kb = tuple(args.small_kb if shape == "a" else args.large_kb)
         started = time.perf_counter()
-        result = measure_shape(shape, args.sources, kb, args.latency)
+        result = measure_shape(shape, args.sources, kb, args.latency, args.long_urls)
         results.append(result)
         print(report(result))
         print(f"  (shape measured in {time.perf_counter() - started:.0f} s)\n", flush=True)
