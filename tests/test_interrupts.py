@@ -380,12 +380,15 @@ def interrupt_many(command: Command, base: Base, tmp_path: Path, monkeypatch: py
         monkeypatch.setenv("ARCHIVER_STATE_HOME", str(case.state))    # the checks read the same witness
         return case
 
-    case = new_case()
-    measured = shoot(command, base, case, None, 0.0)
-    assert check(command, base, case, measured) == []
-    if command.seals or command.output is not None:
-        assert (measured.new if command.seals else measured.wrote) and measured.sealed_at is not None, measured
-    shutil.rmtree(case.dir)
+    runs = []           # measured twice, the quicker taken: one run slowed by a busy machine would put
+    for _ in range(2):  # every moment after the command's end, and nothing would be interrupted
+        case = new_case()
+        runs.append(shoot(command, base, case, None, 0.0))
+        assert check(command, base, case, runs[-1]) == []
+        if command.seals or command.output is not None:
+            assert (runs[-1].new if command.seals else runs[-1].wrote) and runs[-1].sealed_at is not None, runs[-1]
+        shutil.rmtree(case.dir)
+    measured = min(runs, key=lambda shot: shot.duration)
 
     tally = Tally(command.name)
     for number, sig in enumerate(SIGNALS):
