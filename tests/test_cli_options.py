@@ -245,3 +245,20 @@ def test_queue_flags_refused_in_one_line(workspace: Path, tmp_path: Path, argv: 
     where = [] if argv[0] == "workers" else ["-w", str(workspace)]
     proc = run(*where, *argv, cwd=tmp_path)
     assert proc.returncode == 2 and said in proc.stderr and len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+# -- --no-conditional (issue #20): capture, run, and a schedule's own capture options -------------------
+
+def test_no_conditional_is_taken_by_capture_run_and_schedule_add(tmp_path: Path) -> None:
+    from archiver.core.settings import load_settings
+
+    ws = tmp_path / "ws"
+    added = run("schedule", "add", URL, "--every", "1h", "--name", "plain", "--no-conditional", "-w", str(ws), cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    sched = load_settings(ws).schedules[0]
+    assert sched.name == "plain" and sched.options.conditional is False
+    assert load_settings(ws).capture.conditional is True
+    for argv in (["capture", "--help"], ["run", "--help"], ["schedule", "add", "--help"]):
+        assert "--no-conditional" in run(*argv, cwd=tmp_path).stdout
+    refused = run("capture", "--no-conditional=yes", URL, "-w", str(ws), cwd=tmp_path)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1

@@ -10,9 +10,9 @@ import hashlib
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from ..core.errors import FetchError
 from ..core.models import Failure, Original, Role, Skipped, Target
@@ -22,11 +22,15 @@ from ..net.exchange import Exchange
 from ..net.fetch import Fetcher
 from ..net.request_plan import RequestPlanner
 from ..net.robots import RobotsRules, agent_token, rules_from_response
+from ..net.wire import ResponseHead
 from ..page.links import PageLinks, decode, html_links, stylesheet_links
 from ..page.main_text import main_text
 from ..page.metadata import PageMetadata, extract_metadata
 from ..page.pdf_metadata import pdf_metadata
-from ..warc.writer import ExchangeRecords, write_conversion, write_exchange
+from ..warc.writer import ExchangeRecords, write_conversion, write_exchange, write_not_modified
+
+if TYPE_CHECKING:
+    from ..index.validators import Prior
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _PAGE_ROLES = (Role.SEED, Role.SOURCE)   # fetched as documents; requisites and robots.txt accept any type
@@ -48,6 +52,7 @@ class Fetched:
     revisit: Original | None = None                 # the payload was stored before: a revisit record
     limits: tuple[str, ...] = ()                    # notes of the parsing bounds that cut (net/content_coding.py)
     body: IO[bytes] | None = None                   # the body as received, kept open for the browser's proxy
+    not_modified: Prior | None = None               # a 304 to our conditional request: this payload holds
 
 
 @dataclass(slots=True)
@@ -84,12 +89,20 @@ class FindOriginal(Protocol):
     def original(self, url: str, payload_sha256: str) -> Original | None: ...
 
 
+class FindPrior(Protocol):
+    def prior(self, url: str) -> Prior | None: ...
+
+    def stored(self, prior: Prior) -> tuple[ResponseHead, bytes] | None: ...
+
+
 class ExchangeWorker:
     """Everything a worker thread needs; one instance shared by all workers of a capture."""
 
     def __init__(self, *, fetcher: Fetcher, planner: RequestPlanner, warcinfo_id: str, level: int,
-                 scratch: Path, obey_robots: bool, user_agent: str, dedup: FindOriginal | None = None) -> None:
+                 scratch: Path, obey_robots: bool, user_agent: str, dedup: FindOriginal | None = None,
+                 conditional: FindPrior | None = None) -> None:
         self.dedup = dedup
+        self.conditional = conditional      # re-captures ask with the stored payload's validators
         self.fetcher, self.planner = fetcher, planner
         self.warcinfo_id, self.level, self.scratch = warcinfo_id, level, scratch
         self.obey_robots = obey_robots
@@ -118,19 +131,29 @@ class ExchangeWorker:
 
     def _fetch(self, target: Target, keep: bool = False) -> Fetched:
         url = parse_http_url(target.url)
-        exchange = self.fetcher.fetch(url, self.planner.plan(url.url, page=target.role in _PAGE_ROLES), trusted=target.role is Role.SEED
-                                      and target.hops == 0)
-        revisit = self._earlier(exchange, target)
+        # robots.txt is fetched as before; a first capture has no prior and asks unconditionally; a
+        # body relayed to the browser's proxy must come whole
+        ask = self.conditional is not None and target.role is not Role.ROBOTS and not keep
+        prior = self.conditional.prior(url.url) if ask and self.conditional else None
+        plan = self.planner.plan(url.url, page=target.role in _PAGE_ROLES, validators=prior.headers() if prior else ())
+        exchange = self.fetcher.fetch(url, plan, trusted=target.role is Role.SEED and target.hops == 0)
+        if prior is not None and exchange.head.status != 304:
+            prior = None          # a body came: deduplicated (or recorded as changed) as any other
+        revisit = prior.original if prior is not None else self._earlier(exchange, target)
         fragment = tempfile.SpooledTemporaryFile(max_size=2**20, dir=str(self.scratch))
         try:
-            records = write_exchange(fragment, exchange, self.warcinfo_id, self.level, revisit=revisit)
+            if prior is not None:
+                records = write_not_modified(fragment, exchange, self.warcinfo_id, self.level, prior.original)
+            else:
+                records = write_exchange(fragment, exchange, self.warcinfo_id, self.level, revisit=revisit)
         except BaseException:
             fragment.close()
             exchange.close()
             raise
         if not keep:
             exchange.close()
-        return Fetched(target, exchange, records, fragment, revisit=revisit, body=exchange.body if keep else None)
+        return Fetched(target, exchange, records, fragment, revisit=revisit, body=exchange.body if keep else None,
+                       not_modified=prior)
 
     def _earlier(self, ex: Exchange, target: Target) -> Original | None:
         """An earlier response of this URL with the identical payload, if the workspace has one."""
@@ -164,13 +187,19 @@ class ExchangeWorker:
 
     def _parse(self, fetched: Fetched, target: Target, result: WorkResult) -> None:
         ex = fetched.exchange
+        if fetched.not_modified is not None and self.conditional is not None:
+            # a 304: the stored payload is the page now; its links, metadata and requisites are read from it
+            stored = self.conditional.stored(fetched.not_modified)
+            if stored is None:
+                return
+            ex = replace(ex, head=stored[0], prefix=stored[1], entity_bytes=fetched.not_modified.payload_bytes)
         status = ex.head.status
         if not 200 <= status < 300 or not ex.prefix:
             return
         ctype = (ex.head.content_type or "").split(";")[0].strip().lower()
         is_html = ctype in _HTML_TYPES or (not ctype and ex.prefix.lstrip()[:15].lower().startswith(b"<!doctype html"))
         if ctype == "application/pdf" and target.role in _PAGE_ROLES:
-            self._describe_pdf(fetched)
+            self._describe_pdf(fetched, ex)
             return
         if not is_html and ctype != "text/css":
             return
@@ -191,22 +220,20 @@ class ExchangeWorker:
             result.page = html_links(page, target.url)
             notes += result.page.limits
             if target.role in (Role.SEED, Role.SOURCE):
-                notes += self._describe(fetched, page)
+                notes += self._describe(fetched, page, ex)
         fetched.limits = tuple(dict.fromkeys(notes))
 
-    def _describe_pdf(self, fetched: Fetched) -> None:
+    def _describe_pdf(self, fetched: Fetched, ex: Exchange) -> None:
         """A PDF's citation metadata (page/pdf_metadata.py), read from the bytes held for parsing."""
-        ex = fetched.exchange
         body, note = decode_bounded(ex.prefix, ex.head.get("Content-Encoding"))
         if body is None:
             return
         fetched.metadata = pdf_metadata(body, whole=note is None and ex.entity_bytes <= len(ex.prefix))
         fetched.limits = fetched.metadata.limits
 
-    def _describe(self, fetched: Fetched, html: Markup) -> list[str]:
+    def _describe(self, fetched: Fetched, html: Markup, ex: Exchange) -> list[str]:
         """Citation metadata and main text of a page; the text goes in a conversion record. Returns
         the notes of the bounds that cut."""
-        ex = fetched.exchange
         fetched.metadata = extract_metadata(html, fallback_language=ex.head.get("Content-Language"))
         if fetched.revisit is not None:
             return list(fetched.metadata.limits)   # the same payload's text is stored with the original

@@ -46,7 +46,7 @@ from ..net.fetch import Fetcher
 from ..net.request_plan import RequestPlanner
 from ..page.fidelity import page_flags
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json, warc_date
-from .exchange import ExchangeWorker, Fetched, FindOriginal, WorkResult
+from .exchange import ExchangeWorker, Fetched, FindOriginal, FindPrior, WorkResult
 from .servers import record_servers
 from .text_flags import CarriedFlags, repeated_flags
 
@@ -136,6 +136,15 @@ def _dedup(workspace: Workspace) -> FindOriginal | None:
     return DedupLookup(workspace) if earlier else None
 
 
+def _conditional(workspace: Workspace, dedup: FindOriginal | None, options: CaptureOptions) -> FindPrior | None:
+    """Validators of stored payloads for a re-capture with dedup on (none on a first capture)."""
+    if dedup is None or not options.conditional:
+        return None
+    from ..index.validators import PriorLookup
+
+    return PriorLookup(workspace)
+
+
 class _Run:
     def __init__(self, workspace: Workspace, options: CaptureOptions, settings: Settings, capture_id: str,
                  seeds: list[str], planner: RequestPlanner, progress: ProgressCallback | None,
@@ -181,12 +190,13 @@ class _Run:
 
         policy = policy_for([parse_http_url(u).host for u in self.seeds], allow_private=self.options.allow_private,
                             deny_private=self.options.deny_private)
+        dedup = _dedup(self.ws) if self.options.dedup else None
         fetcher = Fetcher(timeout=self.options.timeout, max_bytes=self.options.max_bytes, scratch=scratch,
                           clock=self.clock, address_check=policy.check, insecure=self.options.insecure)
         worker = ExchangeWorker(fetcher=fetcher, planner=self.planner, warcinfo_id=writer.warcinfo_id,
                                 level=self.options.compress_level, scratch=scratch,
                                 obey_robots=not self.options.ignore_robots, user_agent=self.options.user_agent,
-                                dedup=_dedup(self.ws) if self.options.dedup else None)
+                                dedup=dedup, conditional=_conditional(self.ws, dedup, self.options))
         with self.stop:
             try:
                 if self.chromium is not None:
@@ -411,9 +421,13 @@ def archive_fetched(fetched: Fetched, writer: WarcFileWriter, warc: str) -> Arch
     offset = writer.append(fetched.fragment)
     fetched.fragment.close()
     location = ex.head.get("Location") if 300 <= ex.head.status < 400 else None
+    status, ctype, sha256, size = ex.head.status, ex.head.content_type, ex.entity_digest, ex.entity_bytes
+    prior = fetched.not_modified
+    if prior is not None:     # a 304: the entry is the revisit record, and describes the stored payload it holds to
+        status, ctype, sha256, size, location = prior.status, prior.mime, prior.payload_sha256, prior.payload_bytes, None
     return ArchivedResource(
-        url=ex.url, role=target.role, via=target.via, depth=target.depth, status=ex.head.status,
-        content_type=ex.head.content_type, payload_sha256=ex.entity_digest, payload_bytes=ex.entity_bytes,
+        url=ex.url, role=target.role, via=target.via, depth=target.depth, status=status,
+        content_type=ctype, payload_sha256=sha256, payload_bytes=size,
         warc=warc, offset=offset + rec.request_length,
         length=rec.response_length, record_id=rec.response_id, request_record_id=rec.request_id,
         date=warc_date(ex.date), remote_address=ex.remote_address, location=location,

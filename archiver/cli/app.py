@@ -293,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--timezone", default="UTC", metavar="ZONE", help="for --cron (default UTC), e.g. Europe/London")
     add.add_argument("--name", help="1-64 letters, digits, '.', '_' or '-' (default: derived from the first URL)")
     add.add_argument("--depth", type=int, help=f"capture depth for this schedule, {bounds_help('depth')}")
+    add.add_argument("--no-conditional", action="store_true",
+                     help="this schedule's re-captures send no If-None-Match / If-Modified-Since")
     add.set_defaults(func=_later("schedule_commands", "cmd_schedule_add"))
     lst = ssub.add_parser("list", help="schedules with last run, next due, last outcome")
     lst.add_argument("--json", action="store_true", help="print as JSON")
@@ -311,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true",
                      help='print JSON Lines: one object a line for each schedule run ({"schedule", "capture_id", '
                           '"ok", "detail"}); when nothing is due, one line with "schedule": null, "detail": "nothing due"')
+    run.add_argument("--no-conditional", action="store_true",
+                     help="send no If-None-Match / If-Modified-Since in this run's captures")
     add_queue_flags(run, detach=False)
     run.set_defaults(func=_later("schedule_commands", "cmd_run"))
 

@@ -39,4 +39,6 @@ def add_capture_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--browser-tabs", type=int, metavar="N", help=f"pages rendered at once, {bounds_help('browser_tabs')} (default 1)")
     p.add_argument("--no-dedup", action="store_true",
                    help="store every payload again, even when identical to an earlier capture of the URL")
+    p.add_argument("--no-conditional", action="store_true",
+                   help="send no If-None-Match / If-Modified-Since on re-captures (always fetch whole bodies)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -46,6 +46,8 @@ def capture_options(args: argparse.Namespace, base: Any) -> Any:
         changes["keep_secrets"] = True
     if getattr(args, "no_dedup", False):
         changes["dedup"] = False
+    if getattr(args, "no_conditional", False):
+        changes["conditional"] = False
     for flag in ("allow_private", "deny_private", "insecure"):
         if getattr(args, flag, False):
             changes[flag] = True

@@ -68,6 +68,8 @@ def cmd_schedule_add(args: argparse.Namespace) -> int:
     entry.update({"every": args.every} if args.every else {"cron": args.cron, "timezone": args.timezone})
     if args.depth is not None:
         entry["capture"] = {"depth": args.depth}
+    if args.no_conditional:
+        entry.setdefault("capture", {})["conditional"] = False
     from ..core.settings_file import edited_settings
 
     exists = UsageError(f"a schedule named {name!r} exists already (remove it first, or choose --name)")
@@ -140,6 +142,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     ws = existing_workspace(args)
     settings = load_settings(ws.root)
+    if args.no_conditional:                # this run only: the schedules' settings stay as they are
+        from dataclasses import replace
+
+        settings = replace(settings, schedules=tuple(replace(s, options=replace(s.options, conditional=False))
+                                                     for s in settings.schedules))
     queue_url = queue_of(args, settings)
 
     def due(ws: Any, settings: Any, now: Any = None, stop: Any = lambda: False) -> Any:

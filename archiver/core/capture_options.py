@@ -134,6 +134,7 @@ class CaptureOptions:
     max_redirects: int = 20
     compress_level: int = 6
     dedup: bool = True                    # identical payloads of a URL stored once (revisit records)
+    conditional: bool = True              # with dedup: re-captures send the stored ETag / Last-Modified
     allow_private: bool = False           # found URLs may reach private and link-local addresses
     deny_private: bool = False            # found URLs may not reach private addresses, even for a private seed
     insecure: bool = False                # archive over TLS even when the certificate cannot be verified
@@ -145,7 +146,7 @@ class CaptureOptions:
         an OptionError naming the option, its bounds and the value."""
         for name in BOUNDS.keys() & {f.name for f in fields(self)}:
             check_bound(name, getattr(self, name))
-        for name in ("ignore_robots", "keep_secrets", "dedup", "allow_private", "deny_private", "insecure"):
+        for name in ("ignore_robots", "keep_secrets", "dedup", "conditional", "allow_private", "deny_private", "insecure"):
             if not isinstance(getattr(self, name), bool):
                 raise OptionError(name, f"must be true or false, not {type(getattr(self, name)).__name__}")
         if self.browser not in BROWSER_MODES:

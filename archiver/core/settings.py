@@ -95,7 +95,7 @@ _CAPTURE_TYPES: dict[str, type | tuple[type, ...]] = {
     "depth": int, "exclude": list, "max_resources": int, "max_bytes": (int, str),
     "max_total_bytes": (int, str), "timeout": (int, float), "concurrency": int, "per_host": int,
     "user_agent": str, "ignore_robots": bool, "max_redirects": int, "compress_level": int, "dedup": bool,
-    "allow_private": bool, "deny_private": bool, "insecure": bool, "browser": str, "browser_tabs": int,
+    "conditional": bool, "allow_private": bool, "deny_private": bool, "insecure": bool, "browser": str, "browser_tabs": int,
 }
 
 

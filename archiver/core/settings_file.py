@@ -38,6 +38,7 @@ _CAPTURE_DEFAULTS = [
     ("max_redirects", _D.max_redirects, "followed for one URL"),
     ("compress_level", _D.compress_level, "gzip level of the WARC files, 0 to 9"),
     ("dedup", _D.dedup, "an unchanged payload of a URL is stored once (revisit records)"),
+    ("conditional", _D.conditional, "with dedup, a re-capture asks with If-None-Match / If-Modified-Since"),
     ("ignore_robots", _D.ignore_robots, "robots.txt is obeyed unless true"),
     ("allow_private", _D.allow_private, "found links may reach private and link-local addresses"),
     ("deny_private", _D.deny_private, "found links may not reach private addresses, even for a private seed"),

@@ -55,8 +55,14 @@ class Served:
 class Site:
     """Start with ``Site(hosts).start()``; ``origin(name)`` gives ``http://127.0.0.x:port``."""
 
-    def __init__(self, hosts: list[Host], latency: float = 0.0, keep_alive: bool = False, port: int = 0) -> None:
+    def __init__(self, hosts: list[Host], latency: float = 0.0, keep_alive: bool = False, port: int = 0,
+                 validators: bool = False) -> None:
         self.hosts = {h.name: h for h in hosts}
+        # validators: 200 responses carry an ETag (of the body) and a Last-Modified unless they set
+        # their own, and a conditional request that matches them is answered 304 without a body.
+        # A response that sets its own ETag is always sent whole (a server that ignores them).
+        self.validators = validators
+        self.requests: list[tuple[str, tuple[tuple[str, str], ...]]] = []   # (url, headers) as received
         self.port = port                  # the same port on every host's address; 0: any free port each
         self.latency = latency
         self.keep_alive = keep_alive      # HTTP/1.1 persistent connections; else each response closes
@@ -181,14 +187,19 @@ class _Handler(BaseHTTPRequestHandler):
         site, host = server.site, server.host
         if site.latency:
             time.sleep(site.latency)
+        url = site.origin(host.name) + self.path
+        with site._lock:
+            site.requests.append((url, tuple(self.headers.items())))
         response = site.respond(host, self.path)
+        if site.validators:
+            response = _validated(response, self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since"))
         self.send_response(response.status)
         names = {n.lower() for n, _ in response.headers}
         for name, value in response.headers:
             self.send_header(name, value)
         if response.chunked:
             self.send_header("Transfer-Encoding", "chunked")
-        elif "content-length" not in names:
+        elif "content-length" not in names and response.status != 304:
             self.send_header("Content-Length", str(len(response.body)))
         if not site.keep_alive:
             self.send_header("Connection", "close")
@@ -203,3 +214,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
         site.log(site.origin(host.name) + self.path, response.status, response.body)
         self.close_connection = not site.keep_alive
+
+
+LAST_MODIFIED = "Mon, 02 Mar 2026 10:00:00 GMT"
+
+
+def _validated(response: Response, if_none_match: str | None, if_modified_since: str | None) -> Response:
+    """``response`` with an ETag and a Last-Modified, or a 304 when the request's validators match."""
+    if response.status != 200 or any(n.lower() == "etag" for n, _ in response.headers):
+        return response
+    etag = '"' + hashlib.sha256(response.body).hexdigest()[:16] + '"'
+    headers = [*response.headers, ("ETag", etag), ("Last-Modified", LAST_MODIFIED)]
+    matches = if_none_match == etag if if_none_match is not None else if_modified_since == LAST_MODIFIED
+    if matches:
+        return Response(304, [("ETag", etag), ("Last-Modified", LAST_MODIFIED)], b"")
+    return Response(200, headers, response.body, response.chunked)

@@ -42,7 +42,9 @@ def resource_problems(res: ArchivedResource, rec: ScannedRecord) -> Iterator[str
         yield f"the record's WARC-Target-URI is {rec.target_uri!r}, the manifest says {res.url!r}"
     if not _same_moment(rec.date, res.date):
         yield f"the record's WARC-Date is {rec.date!r}, the manifest says {res.date!r}"
-    if rec.status != res.status:
+    # a server-not-modified revisit (after a 304) has an empty block: the status is its original's
+    not_modified = rec.type == "revisit" and rec.status is None and original is not None
+    if rec.status != res.status and not not_modified:
         yield f"the record's HTTP status is {rec.status}, the manifest says {res.status}"
     if rec.entity_sha256 is not None and rec.entity_sha256 != res.payload_sha256:
         yield (f"manifest edited or record altered: the manifest's payload_sha256 is {res.payload_sha256}, "

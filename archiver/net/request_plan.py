@@ -114,9 +114,13 @@ class RequestPlanner:
         secrets = {n.lower() for n, _ in options.headers if _SECRET_NAME.search(n)}
         self.secrets = frozenset() if options.keep_secrets else frozenset(secrets | {"cookie"})
 
-    def plan(self, url: str, page: bool = True) -> RequestPlan:
-        """The request for ``url``; ``page`` for a seed or linked source, False for a requisite."""
+    def plan(self, url: str, page: bool = True, validators: tuple[tuple[str, str], ...] = ()) -> RequestPlan:
+        """The request for ``url``; ``page`` for a seed or linked source, False for a requisite.
+        ``validators``: If-None-Match / If-Modified-Since of a re-capture (none on a first capture),
+        unless the user's --header gives that header already."""
         headers = list(self.base if page else self.base_any)
+        given = {n.lower() for n, _ in headers}
+        headers += [(n, v) for n, v in validators if n.lower() not in given]
         if self.jar is not None:
             req = urllib.request.Request(url)
             self.jar.add_cookie_header(req)

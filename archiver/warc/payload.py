@@ -4,7 +4,9 @@ A record is found by its gzip member's offset and length, as the manifest and th
 ``read_head`` returns the record's WARC fields and its HTTP head; ``open_payload`` also streams the
 payload in blocks, chunked transfer framing removed and content coding kept, so that the bytes hash
 to the manifest's ``payload_sha256``. A revisit record holds only an HTTP head: its payload is read
-from the original record the caller names (the head stays the revisit's, as pywb serves it).
+from the original record the caller names (the head stays the revisit's, as pywb serves it). A
+revisit with an empty block (the server-not-modified record written after a 304) has no head: the
+original's head is served, as pywb does.
 
 Memory stays bounded whatever the record: the gzip member is inflated a block at a time, the WARC
 head may take at most 1 MiB and the HTTP head ``wire.MAX_HEAD_BYTES``.
@@ -164,7 +166,8 @@ def _warc_head(member: _Member) -> RecordHead:
     except ValueError:
         raise member.fail("no valid Content-Length") from None
     kind = fields.get("warc-type", "")
-    if kind not in _HTTP_TYPES or not fields.get("content-type", "").startswith("application/http"):
+    empty_revisit = kind == "revisit" and block_length == 0     # server-not-modified: no block, no Content-Type
+    if kind not in _HTTP_TYPES or not (empty_revisit or fields.get("content-type", "").startswith("application/http")):
         raise member.fail(f"a {kind or 'untyped'} record, not an HTTP response or revisit")
     if block_length < 0:
         raise member.fail("negative Content-Length")
@@ -192,13 +195,14 @@ def _http_head(member: _Member, block_length: int) -> ResponseHead:
         raise member.fail(f"no HTTP response head: {exc}") from None
 
 
-def _open(at: RecordAt) -> tuple[IO[bytes], _Member, RecordHead, ResponseHead]:
+def _open(at: RecordAt) -> tuple[IO[bytes], _Member, RecordHead, ResponseHead | None]:
     fh = open(at.path, "rb")
     try:
         fh.seek(at.offset)
         member = _Member(fh, at)
         record = _warc_head(member)
-        http = _http_head(member, record.block_length)
+        empty_revisit = record.type == "revisit" and record.block_length == 0
+        http = None if empty_revisit else _http_head(member, record.block_length)
     except BaseException:
         fh.close()
         raise
@@ -208,8 +212,10 @@ def _open(at: RecordAt) -> tuple[IO[bytes], _Member, RecordHead, ResponseHead]:
 def read_head(at: RecordAt) -> tuple[RecordHead, ResponseHead]:
     """The WARC fields and the HTTP head of a response or revisit record. OSError when the file
     cannot be read, PayloadError when the bytes there are not such a record."""
-    fh, _, record, http = _open(at)
+    fh, member, record, http = _open(at)
     fh.close()
+    if http is None:
+        raise member.fail("a revisit record with an empty block holds no HTTP head: read its original's")
     return record, http
 
 
@@ -226,8 +232,12 @@ def open_payload(at: RecordAt, original: RecordAt | None = None) -> ArchivedPayl
             fh.close()
             ofh, source_member, source_record, source_http = _open(original)
             files = [ofh]
-            if source_record.type != "response":
+            if source_record.type != "response" or source_http is None:
                 raise source_member.fail("the original of a revisit is not a response record")
+            if http is None:
+                http = source_http
+        if http is None or source_http is None:
+            raise member.fail("a record without an HTTP head")
     except BaseException:
         for f in files:
             f.close()

@@ -31,6 +31,7 @@ from ..net.exchange import Exchange
 WARC_VERSION = b"WARC/1.1"
 CONFORMS_TO = "http://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/"
 REVISIT_PROFILE = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
+NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 _BLOCK = 1 << 20
 
 IdFactory = Callable[[], str]
@@ -192,6 +193,45 @@ def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
     resp_len = write_record(out, resp_headers, block, len(ex.head.raw) + ex.body_bytes, level,
                             store_after=len(ex.head.raw) if store else None)
     return ExchangeRecords(request_id, response_id, req_len, resp_len)
+
+
+def write_not_modified(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int, original: Original,
+                       new_id: IdFactory = new_record_id) -> ExchangeRecords:
+    """A 304 to a conditional request: the request record exactly as sent; a ``revisit`` record
+    (server-not-modified profile) saying that the payload stored in ``original`` holds at this time;
+    then a ``metadata`` record (application/warc-fields) holding the 304 as received: its status
+    line, then its header lines byte for byte.
+
+    The revisit's block is empty, so replay takes the original's head and payload (pywb does so for
+    an empty revisit). The 304 is not a ``response`` record, nor the revisit's block: pywb replays
+    any record of the URL at that second whose HTTP status is 304 as an empty 304."""
+    request_id, revisit_id = new_id(), new_id()
+    date = warc_date(ex.date)
+    req_headers = [("WARC-Type", "request"), ("WARC-Record-ID", request_id), ("WARC-Date", date),
+                   ("WARC-Target-URI", ex.url),
+                   ("WARC-Block-Digest", f"sha256:{hashlib.sha256(ex.request).hexdigest()}"),
+                   ("Content-Type", "application/http; msgtype=request")]
+    req_len = write_record(out, req_headers, [ex.request], len(ex.request), level)
+    address = [("WARC-IP-Address", ex.remote_address)] if ex.remote_address else []
+    headers = [("WARC-Type", "revisit"), ("WARC-Record-ID", revisit_id), ("WARC-Date", date),
+               ("WARC-Target-URI", ex.url), *address, ("WARC-Concurrent-To", request_id),
+               ("WARC-Profile", NOT_MODIFIED_PROFILE), ("WARC-Refers-To", original.record_id),
+               ("WARC-Refers-To-Target-URI", original.url), ("WARC-Refers-To-Date", original.date),
+               ("WARC-Payload-Digest", original.payload_digest),
+               ("WARC-Block-Digest", f"sha256:{hashlib.sha256(b'').hexdigest()}")]
+    length = write_record(out, headers, [], 0, level)
+    write_metadata(out, uri=ex.url, date=ex.date, concurrent_to=revisit_id, warcinfo_id=warcinfo_id,
+                   content_type="application/warc-fields", block=not_modified_fields(ex.head.raw), level=level,
+                   new_id=new_id)
+    return ExchangeRecords(request_id, revisit_id, req_len, length)
+
+
+def not_modified_fields(head: bytes) -> bytes:
+    """A 304's head as warc-fields: ``http-status-line: <its status line>``, then its header lines
+    as received (header lines are fields already); the head's closing blank line dropped."""
+    status_line, _, rest = head.partition(b"\r\n")
+    lines = [b"http-status-line: " + status_line.strip(), *[line for line in rest.split(b"\r\n") if line]]
+    return b"\r\n".join(lines) + b"\r\n"
 
 
 _SNIFF = 64
