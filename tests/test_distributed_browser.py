@@ -61,11 +61,14 @@ def test_two_workers_render_a_scripted_site_like_a_local_capture(chromium: str, 
     site = RawSite("127.0.0.234", pages=site_pages()).start()
     try:
         seed = site.origin + "/"
+        site.delay = 0.05                       # responses overlap: the requests in flight are seen
         local = subprocess.run([*ARCHIVER, "-w", str(tmp_path / "local"), "capture", seed, "--browser", "on",
-                                "--timeout", "20", "--json"], capture_output=True, text=True, timeout=300)
+                                "--timeout", "20", "--per-host", "2", "--json"], capture_output=True, text=True,
+                               timeout=300)
         assert local.returncode == 0, local.stderr
+        assert 1 <= site.peak <= 2, site.peak   # a local capture holds the browser's requests back too
         site.sent.clear()
-        site.delay, site.peak = 0.05, 0         # responses overlap: the pool's requests in flight are seen
+        site.peak = 0
         ws = tmp_path / "ws"
         capture = start("-w", str(ws), "capture", seed, "--queue", queue, "--browser", "on", "--timeout", "20",
                         "--per-host", "2", "--json", cwd=tmp_path)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..browser.driver import Rendered
 from ..browser.proxy import Refused, Relay
 from ..core.models import BrowserPage, Link, PageFlag, Role, Target
+from ..core.urls import host_key
 from ..page.fidelity import is_javascript_shell
 from ..page.links import PageLinks
 from ..warc.writer import WarcFileWriter
@@ -39,6 +40,8 @@ class BrowserRun:
         self.static: dict[str, set[str]] = {}                # page -> URLs static extraction found for it
         self.pages: list[BrowserPage] = []
         self.flags: list[PageFlag] = []
+        self.released: set[Future[Any]] = set()              # renders: they gave their host slot back
+        self.waiting: list[BrowserRequest] = []              # asked for while their host had no free slot
 
     @property
     def wake(self) -> Future[None]:
@@ -50,21 +53,39 @@ class BrowserRun:
     def render(self, target: Target, why: str = "--browser") -> Future[Any]:
         future = self.pool.render(target)
         self.renders[future] = why
+        self.run.frontier.finished(target)     # a render is no request: its page's document takes a slot
+        self.released.add(future)              # when the browser asks for it (a render may wait for a tab)
         self.deferred.setdefault(target.url, [])
         return future
 
     def dispatch(self, pool: Executor, worker: ExchangeWorker) -> None:
-        """Start fetching what the browser asked for."""
-        for request in self.pool.take():
-            skipped = self.run.frontier.claim(request.target)
+        """Start fetching what the browser asked for, each once its host has a slot free: --per-host
+        holds for the browser's requests too."""
+        frontier = self.run.frontier
+        asked, self.waiting = [*self.waiting, *self.pool.take()], []
+        for request in asked:
+            if frontier.in_flight.get(host_key(request.target.url), 0) >= frontier.per_host:
+                self.waiting.append(request)
+                continue
+            skipped = frontier.claim(request.target)
             if skipped is not None:
                 self.run._skip(skipped)
                 request.reply.set_exception(Refused(403, f"archiver did not fetch this: {skipped.reason}"))
                 continue
-            self.root.setdefault(request.target.url, request.page)
-            future = pool.submit(worker.run, request.target, True)
-            self.requests[future] = request
-            self.run.in_flight[future] = request.target
+            self._submit(request, pool, worker)
+
+    def _submit(self, request: BrowserRequest, pool: Executor, worker: ExchangeWorker) -> None:
+        self.root.setdefault(request.target.url, request.page)
+        future = pool.submit(worker.run, request.target, True)
+        self.requests[future] = request
+        self.run.in_flight[future] = request.target
+
+    def holds_slot(self, future: Future[Any]) -> bool:
+        """Whether a future the loop saw end holds a host slot (a render gave its slot back)."""
+        if future in self.released:
+            self.released.discard(future)
+            return False
+        return True
 
     def owns(self, future: Future[Any]) -> bool:
         return future in self.requests or future in self.renders
@@ -125,7 +146,7 @@ class BrowserRun:
 
     def close(self, now: bool = False) -> None:
         """Refuse what the browser still waits for, then stop the tabs (``now``: kill their browsers)."""
-        for request in self.requests.values():
+        for request in [*self.requests.values(), *self.waiting]:
             if not request.reply.done():
                 request.reply.set_exception(Refused(503, "the capture has ended"))
         self.pool.close(now)

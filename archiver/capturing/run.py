@@ -262,7 +262,8 @@ class _Run:
                         if future not in in_flight:
                             continue                         # the browser's wake-up call
                         target = in_flight.pop(future)
-                        self.frontier.finished(target)
+                        if not browser or browser.holds_slot(future):
+                            self.frontier.finished(target)
                         if browser and browser.owns(future):
                             browser.finished(future, writer)
                         else:
