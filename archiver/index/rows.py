@@ -12,7 +12,7 @@ from typing import Any
 
 from ..core import bounds
 from ..core.errors import ArchiverError
-from ..core.models import ArchivedResource, Failure
+from ..core.models import ArchivedResource, Failure, Original
 from ..core.moments import parse_moment
 from ..net.surt import surt
 
@@ -97,11 +97,35 @@ def memento_row(res: ArchivedResource, cid: str, started: str | None) -> tuple[t
     meta, title = _metadata(res.metadata, notes)
     revisit_json = None
     if res.revisit_of is not None:
-        revisit_json = _json(dataclasses.asdict(res.revisit_of), notes, "revisit_of")
+        revisit_json = _json(compact_original(res.revisit_of, res.url, res.payload_sha256), notes, "revisit_of")
         if revisit_json is None:
             return None, notes, ""
     return (surt(res.url), res.url, when, cid, res.role.value, res.status, mime, res.payload_sha256, res.warc,
             res.offset, res.length, res.record_id, location, meta, digest, revisit_json), notes, title
+
+
+def compact_original(original: Original, url: str, payload_sha256: str) -> dict[str, Any]:
+    """A revisit row's original without what the row says already: its ``url`` when it is the row's
+    URL, its ``payload_digest`` when it is ``sha256:`` and the row's payload_sha256 (a payload sent
+    without chunked framing). ``original_of_json`` puts them back. With long URLs this halves the
+    index row of an unchanged resource."""
+    fields = dataclasses.asdict(original)
+    if fields["url"] == url:
+        del fields["url"]
+    if fields["payload_digest"] == f"sha256:{payload_sha256}":
+        del fields["payload_digest"]
+    return fields
+
+
+def original_of_json(text: str | None, url: str, payload_sha256: str) -> Original | None:
+    """The revisit_of column back as an Original (``compact_original`` wrote it; rows of older
+    schemas hold every field and are rebuilt anyway)."""
+    if not text:
+        return None
+    fields = json.loads(text)
+    fields.setdefault("url", url)
+    fields.setdefault("payload_digest", f"sha256:{payload_sha256}")
+    return Original(**fields)
 
 
 def _optional(key: str, value: str | None, limit: int, notes: list[str]) -> str | None:

@@ -29,11 +29,13 @@ from .rows import (
     failure_row,
     memento_row,
     moment_text,
+    original_of_json,
     short,
     warc_problem,
 )
 
-SCHEMA_VERSION = "7"     # 6: revisit rows hold their original's text; 7: and its metadata when they have none
+SCHEMA_VERSION = "8"     # 6: revisit rows hold their original's text; 7: and its metadata when they have none;
+#                          8: revisit_of without what the row says (rows.compact_original), a slimmer surt index
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE captures (capture_id TEXT PRIMARY KEY, sequence INTEGER, started TEXT, ended TEXT,
@@ -48,7 +50,7 @@ CREATE TABLE mementos (
     payload_sha256 TEXT NOT NULL, warc TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
     record_id TEXT NOT NULL, location TEXT, metadata TEXT, warc_payload_digest TEXT, revisit_of TEXT);
 CREATE INDEX mementos_by_payload ON mementos (surt, payload_sha256) WHERE revisit_of IS NULL;
-CREATE INDEX mementos_by_surt ON mementos (surt, datetime, capture_id, record_id);
+CREATE INDEX mementos_by_surt ON mementos (surt, datetime);
 CREATE INDEX mementos_by_capture ON mementos (capture_id);
 CREATE VIRTUAL TABLE texts USING fts5 (title, body, tokenize = 'unicode61 remove_diacritics 2');
 CREATE TABLE left_out (capture_id TEXT NOT NULL, item TEXT NOT NULL, reason TEXT NOT NULL);
@@ -81,13 +83,8 @@ class Memento:
     def from_row(cls, row: tuple[Any, ...]) -> Memento:
         values = dict(zip(COLUMNS, row))
         values["metadata"] = json.loads(values["metadata"]) if values["metadata"] else None
-        values["revisit_of"] = original_of_json(values["revisit_of"])
+        values["revisit_of"] = original_of_json(values["revisit_of"], values["url"], values["payload_sha256"])
         return cls(**values)
-
-
-def original_of_json(text: str | None) -> Original | None:
-    """The revisit_of column (rows.memento_row wrote it from an Original) back as an Original."""
-    return Original(**json.loads(text)) if text else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,7 +47,7 @@ class Record:
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Record:
         values = dict(zip(_COLUMNS, row))
-        values["revisit_of"] = original_of_json(values["revisit_of"])
+        values["revisit_of"] = original_of_json(values["revisit_of"], values["url"], values["payload_sha256"])
         return cls(**values)
 
 
