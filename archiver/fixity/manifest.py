@@ -96,6 +96,24 @@ def _plain(entry: Any) -> Any:
     return entry
 
 
+def _resource_document(res: ArchivedResource) -> dict[str, Any]:
+    """A resource as written. A revisit leaves out what its entry says already (docs/manifest.md,
+    "A revisit's compact form"): ``revisit_of.url`` when it is the resource's URL, and the payload
+    digest (``revisit_of.payload_digest`` and ``warc_payload_digest``) when both are ``sha256:`` and
+    the resource's payload_sha256; ``_resource`` puts them back."""
+    doc = _plain(res)
+    original = res.revisit_of
+    if original is None:
+        return doc
+    if original.url == res.url:
+        del doc["revisit_of"]["url"]
+    digest = f"sha256:{res.payload_sha256}"
+    if original.payload_digest == digest and res.warc_payload_digest == digest:
+        del doc["revisit_of"]["payload_digest"]
+        del doc["warc_payload_digest"]
+    return doc
+
+
 def manifest_document(m: Manifest) -> dict[str, Any]:
     """The manifest as the plain data written to its YAML file, in docs/manifest.md's order."""
     doc: dict[str, Any] = {
@@ -106,7 +124,7 @@ def manifest_document(m: Manifest) -> dict[str, Any]:
         "summary": {"resources": len(m.resources), "failures": len(m.failures), "skipped": len(m.skipped),
                     "warc_bytes": m.warc_bytes, "payload_bytes": m.payload_bytes},
         "warc_files": [_plain(w) for w in m.warc_files],
-        "resources": [_plain(r) for r in m.resources],
+        "resources": [_resource_document(r) for r in m.resources],
         "failures": [_plain(f) for f in m.failures],
         "skipped": [_plain(s) for s in m.skipped],
         "flags": [_plain(f) for f in m.flags],
@@ -318,8 +336,11 @@ def _resource(res: Any, i: int) -> ArchivedResource:
     if metadata is not None or text is not None or original is not None or limits is not None:
         what = f"resources[{i}]"
         metadata, text = _metadata(metadata, what), _text(text, what)
-        original, limits = _original(original, what), _limits(limits, what)
+        original, limits = _original(original, what, url, sha), _limits(limits, what)
     via, content_type, request_record_id, remote_address, location, truncated, digest = texts
+    if digest is None and original is not None and "warc_payload_digest" not in res \
+            and "payload_digest" not in res["revisit_of"]:
+        digest = original.payload_digest          # a revisit's compact form (_resource_document)
     return ArchivedResource(url, checked_role, via, depth, status, content_type, sha, payload_bytes, warc, offset,
                             length, record_id, request_record_id, date, remote_address, location, truncated,
                             metadata, text, digest, original, limits)
@@ -355,9 +376,13 @@ def _text(value: Any, what: str) -> TextRecord | None:
     return TextRecord(t["record_id"], t["offset"], t["length"], t["sha256"], t["chars"], t.get("warc"))
 
 
-def _original(value: Any, what: str) -> Original | None:
+def _original(value: Any, what: str, url: str, sha: str) -> Original | None:
+    """A revisit's original; in the compact form its ``url`` and ``payload_digest`` may be left out
+    (they are then the resource's URL and ``sha256:`` its payload_sha256)."""
     if value is None:
         return None
+    if isinstance(value, dict) and ("url" not in value or "payload_digest" not in value):
+        value = {"url": url, "payload_digest": f"sha256:{sha}", **value}
     o = _fields(value, f"{what}.revisit_of", _ORIGINAL_KEYS, ())
     return Original(o["capture_id"], o["record_id"], o["url"], o["date"], o["payload_digest"], o["warc"], o["offset"])
 
