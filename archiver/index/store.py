@@ -34,8 +34,9 @@ from .rows import (
     warc_problem,
 )
 
-SCHEMA_VERSION = "8"     # 6: revisit rows hold their original's text; 7: and its metadata when they have none;
-#                          8: revisit_of without what the row says (rows.compact_original), a slimmer surt index
+SCHEMA_VERSION = "9"     # 6: revisit rows hold their original's text; 7: and its metadata when they have none;
+#                          8: revisit_of without what the row says (rows.compact_original), a slimmer surt index,
+#                          9: and a revisit row names its original's text (text_row) instead of holding a copy
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE captures (capture_id TEXT PRIMARY KEY, sequence INTEGER, started TEXT, ended TEXT,
@@ -48,7 +49,9 @@ CREATE TABLE mementos (
     id INTEGER PRIMARY KEY, surt TEXT NOT NULL, url TEXT NOT NULL, datetime TEXT NOT NULL,
     capture_id TEXT NOT NULL, role TEXT NOT NULL, status INTEGER NOT NULL, mime TEXT,
     payload_sha256 TEXT NOT NULL, warc TEXT NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
-    record_id TEXT NOT NULL, location TEXT, metadata TEXT, warc_payload_digest TEXT, revisit_of TEXT);
+    record_id TEXT NOT NULL, location TEXT, metadata TEXT, warc_payload_digest TEXT, revisit_of TEXT,
+    text_row INTEGER);
+CREATE INDEX mementos_by_text_row ON mementos (text_row) WHERE text_row IS NOT NULL;
 CREATE INDEX mementos_by_payload ON mementos (surt, payload_sha256) WHERE revisit_of IS NULL;
 CREATE INDEX mementos_by_surt ON mementos (surt, datetime);
 CREATE INDEX mementos_by_capture ON mementos (capture_id);
@@ -186,6 +189,7 @@ class Index:
     def _remove(self, capture_id: str) -> None:
         ids = [r[0] for r in self.db.execute("SELECT id FROM mementos WHERE capture_id = ?", (capture_id,))]
         self.db.executemany("DELETE FROM texts WHERE rowid = ?", [(i,) for i in ids])
+        self.db.executemany("UPDATE mementos SET text_row = NULL WHERE text_row = ?", [(i,) for i in ids])
         self.db.execute("DELETE FROM mementos WHERE capture_id = ?", (capture_id,))
         self.db.execute("DELETE FROM failures WHERE capture_id = ?", (capture_id,))
         self.db.execute("DELETE FROM captures WHERE capture_id = ?", (capture_id,))
@@ -256,17 +260,16 @@ class Index:
             self._insert(cid, item, "INSERT INTO texts (rowid, title, body) VALUES (?, ?, ?)", (rowid, title, text))
 
     def _revisit_texts(self) -> None:
-        """A revisit row gets its original's text (the same payload), so that search finds this
-        capture time too, and, when it has none of its own (an imported revisit, whose record holds no
-        body), its original's metadata, so that it cites with the page's title and date. Done after a
-        sync's captures are all in: ids of one second do not sort by time."""
-        for cid, rowid, title, original in self._revisits:
+        """A revisit row names its original's text (the same payload; not a copy), so that search finds
+        this capture time too, and, when it has none of its own (an imported revisit, whose record holds
+        no body), gets its original's metadata, so that it cites with the page's title and date. Done
+        after a sync's captures are all in: ids of one second do not sort by time."""
+        for _cid, rowid, title, original in self._revisits:
             if not title:
-                title = self._metadata_from(rowid, original) or title
-            text = self.text_of(original.capture_id, original.record_id)
-            if text is not None:
-                self._insert(cid, f"revisit of {original.capture_id}", "INSERT INTO texts (rowid, title, body) "
-                             "VALUES (?, ?, ?)", (rowid, title, text))
+                self._metadata_from(rowid, original)
+            self.db.execute("UPDATE mementos SET text_row = (SELECT m.id FROM mementos m JOIN texts t ON t.rowid = m.id"
+                            " WHERE m.capture_id = ? AND m.record_id = ?) WHERE id = ?",
+                            (original.capture_id, original.record_id, rowid))
         self._revisits.clear()
 
     def _metadata_from(self, rowid: int, original: Original) -> str | None:
@@ -334,7 +337,7 @@ class Index:
         return original_in(self.db, url, payload_sha256)
 
     def text_of(self, capture_id: str, record_id: str) -> str | None:
-        row = self.db.execute("SELECT t.body FROM mementos m JOIN texts t ON t.rowid = m.id "
+        row = self.db.execute("SELECT t.body FROM mementos m JOIN texts t ON t.rowid = coalesce(m.text_row, m.id) "
                               "WHERE m.capture_id = ? AND m.record_id = ?", (capture_id, record_id)).fetchone()
         return row[0] if row else None
 
@@ -359,7 +362,8 @@ class Index:
         try:
             rows = self.db.execute(
                 f"SELECT {', '.join('m.' + c for c in COLUMNS)}, snippet(texts, 1, '[', ']', ' … ', 16), "
-                "bm25(texts, 5.0, 1.0) AS rank FROM texts JOIN mementos m ON m.id = texts.rowid "
+                "bm25(texts, 5.0, 1.0) AS rank FROM texts JOIN mementos o ON o.id = texts.rowid "
+                "JOIN mementos m ON m.id = o.id OR m.text_row = o.id "
                 "WHERE texts MATCH ? ORDER BY rank, m.datetime LIMIT ?", (_fts_query(query), limit)).fetchall()
         except sqlite3.OperationalError as exc:
             from ..core.errors import UsageError
