@@ -42,8 +42,9 @@ from warcio.archiveiterator import ArchiveIterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import capture_vs_wget as base  # the site and the child-process helpers
+import revisit_bytes  # where the bytes of an unchanged resource go
 
-TARGET_BYTES_PER_RESOURCE = 1000        # shape (a): bytes the second capture adds per unchanged resource
+TARGET_BYTES_PER_RESOURCE = 1000        # shape (a): WARC + manifest + index bytes the second capture adds per resource
 TARGET_PERCENT = 3.0                    # shape (b): second capture's bytes as % of the first's
 KB = 1000
 
@@ -52,7 +53,7 @@ T_IDENTICAL = "identical bodies on every fetch"
 T_ALL_REVISITS = "every 2xx response became a revisit"
 T_REVISITS_BUT_ROBOTS = "every 2xx response other than robots.txt became a revisit"
 T_VERIFY = "verify exit 0"
-T_PER_RESOURCE = f"<= {TARGET_BYTES_PER_RESOURCE:,} B added per unchanged resource"
+T_PER_RESOURCE = f"<= {TARGET_BYTES_PER_RESOURCE:,} B (WARC + manifest + index) added per unchanged resource"
 T_PERCENT = f"<= {TARGET_PERCENT:g}% of the first capture's bytes"
 
 
@@ -147,6 +148,8 @@ class ArchiverFigures(_Added):
     warc_bytes_first: int                 # archive/ after the first capture
     warc_bytes_added: int                 # archive/ growth by the second capture
     manifest_bytes_added: int             # manifests/ growth by the second capture (not counted above)
+    index_bytes_added: int                # .archiver/index.sqlite growth by the second capture
+    breakdown: dict[str, Any]             # revisit_bytes: WARC records, manifest and index, by part
     workspace_bytes_added: int            # the whole workspace: archive/, manifests/, .archiver/ (index)
     wall_first_s: float
     wall_second_s: float
@@ -159,6 +162,13 @@ class ArchiverFigures(_Added):
     verify_exit: int
     verify_ok: bool
     verify_problems: list[str]
+
+
+    @property
+    def all_added_per_resource(self) -> float:
+        """WARC, manifest and index bytes added, per resource of the second capture."""
+        total = self.warc_bytes_added + self.manifest_bytes_added + self.index_bytes_added
+        return total / max(self.resources_second, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +208,7 @@ class ShapeFigures:
             T_VERIFY: a.verify_exit == 0,
         }
         if self.shape == "a":
-            met[T_PER_RESOURCE] = a.added_per_resource <= TARGET_BYTES_PER_RESOURCE
+            met[T_PER_RESOURCE] = a.all_added_per_resource <= TARGET_BYTES_PER_RESOURCE
         else:
             met[T_PERCENT] = a.added_percent <= TARGET_PERCENT
         return met
@@ -245,9 +255,16 @@ def measure_archiver(url: str, work: Path, site: base.Site, log: BodyLog) -> tup
     run1, s1 = run_archiver(url, ws, work, "archiver-1")
     log.drain(site)
     bytes1, manifests1, all1 = archive_bytes(ws), dir_bytes(ws / "manifests"), dir_bytes(ws)
+    index = ws / ".archiver" / "index.sqlite"
+    index1, pages1 = index.stat().st_size, revisit_bytes.index_pages(index)
     run2, s2 = run_archiver(url, ws, work, "archiver-2")
     log.drain(site)
     bytes2, manifests2, all2 = archive_bytes(ws), dir_bytes(ws / "manifests"), dir_bytes(ws)
+    index2, resources2 = index.stat().st_size, int(s2["resources"])
+    breakdown = {"warc": revisit_bytes.warc_parts([ws / p for p in s2["warc_files"]], resources2),
+                 "manifest": revisit_bytes.manifest_parts(ws / "manifests" / f"{s2['capture_id']}.yaml", resources2),
+                 "index": revisit_bytes.index_parts(pages1, revisit_bytes.index_pages(index), index2 - index1,
+                                                    resources2)}
 
     first, second = WarcContents(), WarcContents()
     for p in s1["warc_files"]:
@@ -271,7 +288,7 @@ def measure_archiver(url: str, work: Path, site: base.Site, log: BodyLog) -> tup
         resources_first=int(s1["resources"]), resources_second=int(s2["resources"]),
         payload_bytes_first=int(s1["payload_bytes"]),
         warc_bytes_first=bytes1, warc_bytes_added=bytes2 - bytes1, manifest_bytes_added=manifests2 - manifests1,
-        workspace_bytes_added=all2 - all1,
+        workspace_bytes_added=all2 - all1, index_bytes_added=index2 - index1, breakdown=breakdown,
         wall_first_s=run1.wall, wall_second_s=run2.wall,
         records_second=dict(second.records), bytes_by_type_second=dict(second.bytes_by_type),
         responses_2xx_first=len(first.responses_2xx), revisits_second=second.records["revisit"],
@@ -336,6 +353,7 @@ def _met(ok: bool) -> str:
 
 def report(f: ShapeFigures) -> str:
     a, w, t = f.archiver, f.wget, f.targets
+    n2 = max(a.resources_second, 1)
     row = "{:<40} {:>14} {:>14}   {}".format
     per_target = f"target <= {TARGET_BYTES_PER_RESOURCE:,} B: {_met(t[T_PER_RESOURCE])}" if T_PER_RESOURCE in t else ""
     pct_target = f"target <= {TARGET_PERCENT:g}%: {_met(t[T_PERCENT])}" if T_PERCENT in t else ""
@@ -354,7 +372,11 @@ def report(f: ShapeFigures) -> str:
             f"{w.resources_first} / {w.resources_second}", f"expected {f.expected_resources}"),
         row("WARC bytes after 1st capture", f"{a.warc_bytes_first:,}", f"{w.warc_bytes_first:,}", ""),
         row("WARC bytes added by 2nd capture", f"{a.warc_bytes_added:,}", f"{w.warc_bytes_added:,}", ""),
-        row("  per unchanged resource (B)", f"{a.added_per_resource:,.0f}", f"{w.added_per_resource:,.0f}", per_target),
+        row("  per unchanged resource (B)", f"{a.added_per_resource:,.0f}", f"{w.added_per_resource:,.0f}", ""),
+        row("manifest bytes added, per resource", f"{a.manifest_bytes_added / n2:,.0f}", "-", ""),
+        row("index bytes added, per resource", f"{a.index_bytes_added / n2:,.0f}", "-", ""),
+        row("WARC + manifest + index, per resource", f"{a.all_added_per_resource:,.0f}",
+            f"{w.added_per_resource:,.0f}", per_target),
         row("  % of the 1st capture's bytes", f"{a.added_percent:.2f}%", f"{w.added_percent:.1f}%", pct_target),
         row("wall time 1st / 2nd (s)", f"{a.wall_first_s:.2f} / {a.wall_second_s:.2f}",
             f"{w.wall_first_s:.2f} / {w.wall_second_s:.2f}", ""),
@@ -364,8 +386,9 @@ def report(f: ShapeFigures) -> str:
     for kind in sorted(a.records_second, key=lambda k: -a.bytes_by_type_second[k]):
         n, b = a.records_second[kind], a.bytes_by_type_second[kind]
         lines.append(f"  {kind:<12} {n:>6} {b:>12,} {b / n:>10,.0f}")
-    lines.append(f"  not in the WARC bytes above: manifests/ grew by {a.manifest_bytes_added:,} bytes; the whole "
-                 f"workspace (with .archiver/index.sqlite) by {a.workspace_bytes_added:,}")
+    lines.append(f"  manifests/ grew by {a.manifest_bytes_added:,} bytes, .archiver/index.sqlite by "
+                 f"{a.index_bytes_added:,}; the whole workspace by {a.workspace_bytes_added:,}")
+    lines += ["", *revisit_bytes.report(a.breakdown["warc"], a.breakdown["manifest"], a.breakdown["index"])]
     lines += [
         "",
         (f"2xx responses in the 1st capture: {a.responses_2xx_first}; revisits in the 2nd: {a.revisits_second}, "
