@@ -20,7 +20,10 @@ site twice, into two WARC files: it has no deduplication, so its second file is 
 The site must serve identical bodies on every capture: the script logs the sha256 of every body
 served and checks that no URL was served with two different bodies.
 
-Run:  /work/venv/bin/python bench/dedup_recapture.py [--sources N] [--shapes a b] [--json]
+``--conditional``: against a server that answers conditional requests, a conditional re-capture
+and a ``--no-conditional`` one side by side (bench/dedup_conditional.py).
+
+Run:  /work/venv/bin/python bench/dedup_recapture.py [--sources N] [--shapes a b] [--long-urls] [--conditional] [--json]
 Needs wget on PATH and warcio (an archiver dependency).
 """
 
@@ -425,6 +428,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--shapes", nargs="+", choices=("a", "b"), default=["a", "b"], help="shapes to run (default a b)")
     p.add_argument("--long-urls", action="store_true",
                    help="source pages and requisites with 120-200 character URLs (as news sites' dated, slugged ones)")
+    p.add_argument("--conditional", action="store_true",
+                   help="instead: a server that answers conditional requests; re-capture conditional vs "
+                        "--no-conditional side by side (bench/dedup_conditional.py; shape (a) sizes)")
     p.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = p.parse_args(argv)
     if args.sources < 1 or args.latency < 0:
@@ -434,6 +440,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.conditional:
+        import dedup_conditional
+
+        return dedup_conditional.run(args.sources, args.latency, tuple(args.small_kb), args.long_urls, args.json)
     results = []
     for shape in args.shapes:
         kb = tuple(args.small_kb if shape == "a" else args.large_kb)
