@@ -17,17 +17,18 @@ from typing import IO, TYPE_CHECKING, Protocol
 from ..core.errors import FetchError
 from ..core.models import Failure, Original, Role, Skipped, Target
 from ..core.urls import host_key, parse_http_url
-from ..net.content_coding import Markup, decode_bounded, decode_for_parsing, markup, size
+from ..net.content_coding import decode_bounded, decode_for_parsing
 from ..net.exchange import Exchange
 from ..net.fetch import Fetcher
 from ..net.request_plan import RequestPlanner
 from ..net.robots import RobotsRules, agent_token, rules_from_response
 from ..net.wire import ResponseHead
-from ..page.links import PageLinks, decode, html_links, stylesheet_links
-from ..page.main_text import main_text
-from ..page.metadata import PageMetadata, extract_metadata
+from ..page.links import PageLinks
+from ..page.main_text import MainText
+from ..page.metadata import PageMetadata
 from ..page.pdf_metadata import pdf_metadata
 from ..warc.writer import ExchangeRecords, write_conversion, write_exchange, write_not_modified
+from .page_work import PageJob, PagePool, read_page
 
 if TYPE_CHECKING:
     from ..index.validators import Prior
@@ -100,16 +101,17 @@ class ExchangeWorker:
 
     def __init__(self, *, fetcher: Fetcher, planner: RequestPlanner, warcinfo_id: str, level: int,
                  scratch: Path, obey_robots: bool, user_agent: str, dedup: FindOriginal | None = None,
-                 conditional: FindPrior | None = None) -> None:
+                 conditional: FindPrior | None = None, pages: PagePool | None = None) -> None:
         self.dedup = dedup
+        self.pages = pages          # pages read in other processes (page_work.py); None: in these threads
         self.conditional = conditional      # re-captures ask with the stored payload's validators
         self.fetcher, self.planner = fetcher, planner
         self.warcinfo_id, self.level, self.scratch = warcinfo_id, level, scratch
         self.obey_robots = obey_robots
         self.agent = agent_token(user_agent)
         self.robots = RobotsCache()
-        # one page parsed at a time: the parsing bounds then hold for the capture, not per worker
-        # (parsing holds the GIL anyway)
+        # one page parsed at a time in this process: the parsing bounds then hold for the capture, not
+        # per worker (parsing holds the GIL anyway); a PagePool reads one page per process
         self._parsing = threading.Lock()
 
     def run(self, target: Target, relay: bool = False) -> WorkResult:
@@ -125,8 +127,7 @@ class ExchangeWorker:
             result.failure = Failure(target.url, target.role, target.via, exc.kind, exc.reason)
             return result
         result.fetched.append(fetched)
-        with self._parsing:
-            self._parse(fetched, target, result)
+        self._parse(fetched, target, result)
         return result
 
     def _fetch(self, target: Target, keep: bool = False) -> Fetched:
@@ -199,29 +200,25 @@ class ExchangeWorker:
         ctype = (ex.head.content_type or "").split(";")[0].strip().lower()
         is_html = ctype in _HTML_TYPES or (not ctype and ex.prefix.lstrip()[:15].lower().startswith(b"<!doctype html"))
         if ctype == "application/pdf" and target.role in _PAGE_ROLES:
-            self._describe_pdf(fetched, ex)
+            with self._parsing:
+                self._describe_pdf(fetched, ex)
             return
         if not is_html and ctype != "text/css":
             return
-        body, note = decode_bounded(ex.prefix, ex.head.get("Content-Encoding"))
-        if body is None:
+        job = PageJob(target.url, ex.prefix, ex.head.get("Content-Encoding"), ex.head.content_type,
+                      css=ctype == "text/css", describe=target.role in _PAGE_ROLES, revisit=fetched.revisit is not None,
+                      entity_bytes=ex.entity_bytes, language=ex.head.get("Content-Language"))
+        # a page to a pool process; a stylesheet costs less to read than to send
+        read = self.pages.read(job) if self.pages is not None and not job.css else None
+        if read is None:                # no pool, not up yet, busy, or broken: read here
+            with self._parsing:
+                read = self.pages.read_here(job) if self.pages is not None else read_page(job)
+        if not read.decoded:
             return
-        notes = [note] if note else []
-        if ex.entity_bytes > len(ex.prefix):
-            notes.append(f"bytes: parsed the first {size(len(ex.prefix))} of the {size(ex.entity_bytes)} body as sent")
-        text = decode(body, ex.head.content_type)
-        del body
-        if ctype == "text/css":
-            result.css, css_notes = stylesheet_links(text, target.url)
-            notes += css_notes
-        else:
-            page = markup(text)
-            del text
-            result.page = html_links(page, target.url)
-            notes += result.page.limits
-            if target.role in (Role.SEED, Role.SOURCE):
-                notes += self._describe(fetched, page, ex)
-        fetched.limits = tuple(dict.fromkeys(notes))
+        result.css, result.page, fetched.metadata = read.css, read.page, read.metadata
+        if read.text is not None:
+            self._convert(fetched, read.text, ex)
+        fetched.limits = read.notes
 
     def _describe_pdf(self, fetched: Fetched, ex: Exchange) -> None:
         """A PDF's citation metadata (page/pdf_metadata.py), read from the bytes held for parsing."""
@@ -231,15 +228,8 @@ class ExchangeWorker:
         fetched.metadata = pdf_metadata(body, whole=note is None and ex.entity_bytes <= len(ex.prefix))
         fetched.limits = fetched.metadata.limits
 
-    def _describe(self, fetched: Fetched, html: Markup, ex: Exchange) -> list[str]:
-        """Citation metadata and main text of a page; the text goes in a conversion record. Returns
-        the notes of the bounds that cut."""
-        fetched.metadata = extract_metadata(html, fallback_language=ex.head.get("Content-Language"))
-        if fetched.revisit is not None:
-            return list(fetched.metadata.limits)   # the same payload's text is stored with the original
-        extracted = main_text(html, ex.url)
-        if extracted is None:
-            return list(fetched.metadata.limits)
+    def _convert(self, fetched: Fetched, extracted: MainText, ex: Exchange) -> None:
+        """The page's main text as a conversion record, after its response in the fragment."""
         fetched.repeated = extracted.repeated
         data = extracted.text.encode("utf-8")
         fetched.fragment.seek(0, 2)
@@ -247,4 +237,3 @@ class ExchangeWorker:
                                              refers_to=fetched.records.response_id,
                                              warcinfo_id=self.warcinfo_id, text=data, level=self.level)
         fetched.text = (record_id, length, hashlib.sha256(data).hexdigest(), len(extracted.text))
-        return [*fetched.metadata.limits, *extracted.limits]

@@ -11,6 +11,7 @@ second Ctrl-C abandons the capture: its unfinished WARC file is removed, nothing
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -47,6 +48,7 @@ from ..net.request_plan import RequestPlanner
 from ..page.fidelity import page_flags
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json, warc_date
 from .exchange import ExchangeWorker, Fetched, FindOriginal, FindPrior, WorkResult
+from .page_work import POOL_CPU, PagePool
 from .servers import record_servers
 from .text_flags import CarriedFlags, repeated_flags
 
@@ -85,8 +87,12 @@ class _Tally:
 
 def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | None = None, *,
             settings: Settings | None = None, progress: ProgressCallback | None = None,
-            clock: Clock = _utcnow, schedule: str | None = None) -> CaptureResult:
+            clock: Clock = _utcnow, schedule: str | None = None, pages: PagePool | None = None) -> CaptureResult:
     """Capture ``seeds`` (and, to ``options.depth``, what they link to) into ``workspace``.
+
+    ``pages``: the processes that read pages beside the capture's own (page_work.py), brought up
+    before the first fetch and closed at the end; ``PagePool(0)``: none; None (automatic): see
+    :func:`_auto_pages`. What is archived is the same either way.
 
     Failures of single resources are recorded, never raised; the result says whether every seed
     was captured (``result.ok``). Raises UsageError for malformed seeds and WorkspaceError when
@@ -107,6 +113,7 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
         scratch = workspace.scratch_dir(capture_id)
         try:
             run = _Run(workspace, options, settings, capture_id, seed_urls, planner, progress, clock)
+            run.pages, run.pages_now = (pages, True) if pages is not None else (_auto_pages(options), False)
             run.schedule, run.chromium = schedule, chromium
             return run.run(started)
         except OSError as exc:      # network errors are FetchErrors already: this is the workspace's disk
@@ -116,6 +123,15 @@ def capture(seeds: list[str], workspace: Workspace, options: CaptureOptions | No
                                "and 'archiver clean' removes", capture_id=capture_id) from None
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _auto_pages(options: CaptureOptions) -> PagePool:
+    """None for the pages named alone (--depth 0) or all rendered in Chromium; else one process per
+    core but one, up to 4, started in the background once reading pages in this process has cost
+    POOL_CPU seconds (a process costs about 0.4 s of CPU to start: small pages never pay for it)."""
+    if options.depth < 1 or options.browser == "on":
+        return PagePool(0)
+    return PagePool(max(0, min((os.cpu_count() or 1) - 1, 4)), start_after=POOL_CPU)
 
 
 def _dedup(workspace: Workspace) -> FindOriginal | None:
@@ -170,6 +186,8 @@ class _Run:
         self.stop = StopSignals(self._stopping)
         self.abandoned = 0                  # requests in flight abandoned, URLs left unrequested
         self.servers: tuple[ServerSeen, ...] = ()
+        self.pages = PagePool(0)            # page_work.py: pages read in other processes, started at
+        self.pages_now = False              # ... once, or (automatic) when reading pages here costs enough
 
     def _warcinfo(self) -> dict[str, str]:
         op = self.settings.operator
@@ -196,9 +214,11 @@ class _Run:
         worker = ExchangeWorker(fetcher=fetcher, planner=self.planner, warcinfo_id=writer.warcinfo_id,
                                 level=self.options.compress_level, scratch=scratch,
                                 obey_robots=not self.options.ignore_robots, user_agent=self.options.user_agent,
-                                dedup=dedup, conditional=_conditional(self.ws, dedup, self.options))
+                                dedup=dedup, conditional=_conditional(self.ws, dedup, self.options), pages=self.pages)
         with self.stop:
             try:
+                if self.pages_now:
+                    self.pages.start(wait=True)
                 if self.chromium is not None:
                     self.browser = _browser(self, scratch, self.chromium)
                 for url in self.seeds:
@@ -219,6 +239,7 @@ class _Run:
                 if self.browser is not None:
                     # stopped, or failing: the browsers are killed, not waited for
                     self.browser.close(now=self.stop.requested or sys.exc_info()[0] is not None)
+                self.pages.close()
                 fetcher.close()
             result = self._seal(started, warc)
             if self.stop.requested:
