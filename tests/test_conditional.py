@@ -120,7 +120,7 @@ def test_a_304_is_the_request_the_304_and_a_server_not_modified_revisit(recaptur
     after = [r for r in scan_warc(recaptured.root / res.warc).records if r.offset > res.offset][0]
     assert after.type == "metadata"
     fields = gzip.decompress(warc[after.offset:after.offset + after.length])
-    assert f"WARC-Concurrent-To: {res.record_id}".encode() in fields
+    assert f"WARC-Concurrent-To: {res.record_id}".encode() in fields and b"WARC-Target-URI" not in fields
     assert b"http-status-line: HTTP/1.1 304 Not Modified\r\n" in fields
     assert b'\r\nETag: "' + hashlib.sha256(PAGE).hexdigest()[:16].encode() + b'"\r\n' in fields
 
@@ -178,3 +178,26 @@ def test_a_304_we_did_not_ask_for_is_archived_as_it_is(tmp_path: Path) -> None:
         result = capture([site.url("h", "/")], Workspace(tmp_path / "ws"), CaptureOptions())
     res = result.resources[0]
     assert res.status == 304 and res.revisit_of is None
+
+
+def test_a_rebuilt_index_asks_with_the_same_validators(tmp_path: Path) -> None:
+    """The validators come from the WARC files: after the index is rebuilt from the files, a
+    re-capture asks exactly what it asked before, and gets its 304."""
+    from archiver.index.store import rebuild
+
+    host = Host("h", "127.0.0.1", routes={"/": Response(200, [("Content-Type", "text/html; charset=utf-8")], PAGE)})
+    ws = Workspace(tmp_path / "ws")
+    with Site([host], validators=True) as site:
+        seed = site.url("h", "/")
+        capture([seed], ws, CaptureOptions(), clock=at(3))
+        capture([seed], ws, CaptureOptions(), clock=at(2))
+        (ws.state_dir / "index.sqlite").unlink()
+        rebuild(ws)
+        result = capture([seed], ws, CaptureOptions(), clock=at(1))
+        asked = sent(site, "/")
+    assert len(asked) == 3 and "If-None-Match" not in asked[0]
+    assert asked[1]["If-None-Match"] == asked[2]["If-None-Match"]
+    assert asked[1]["If-Modified-Since"] == asked[2]["If-Modified-Since"]
+    assert [s.status for s in site.served if s.url == seed] == [200, 304, 304]
+    assert next(r for r in result.resources if r.url == seed).revisit_of is not None
+    assert verify(ws).ok

@@ -220,9 +220,13 @@ def write_not_modified(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: in
                ("WARC-Payload-Digest", original.payload_digest),
                ("WARC-Block-Digest", f"sha256:{hashlib.sha256(b'').hexdigest()}")]
     length = write_record(out, headers, [], 0, level)
-    write_metadata(out, uri=ex.url, date=ex.date, concurrent_to=revisit_id, warcinfo_id=warcinfo_id,
-                   content_type="application/warc-fields", block=not_modified_fields(ex.head.raw), level=level,
-                   new_id=new_id)
+    # the 304's head: no WARC-Target-URI (optional for metadata; the revisit it is concurrent to names
+    # the URL) and no WARC-Warcinfo-ID (the file's first record), as the request and revisit records
+    fields = not_modified_fields(ex.head.raw)
+    meta = [("WARC-Type", "metadata"), ("WARC-Record-ID", new_id()), ("WARC-Date", date),
+            ("WARC-Concurrent-To", revisit_id), ("WARC-Block-Digest", f"sha256:{hashlib.sha256(fields).hexdigest()}"),
+            ("Content-Type", "application/warc-fields")]
+    write_record(out, meta, [fields], len(fields), level)
     return ExchangeRecords(request_id, revisit_id, req_len, length)
 
 
