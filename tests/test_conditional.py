@@ -201,3 +201,24 @@ def test_a_rebuilt_index_asks_with_the_same_validators(tmp_path: Path) -> None:
     assert [s.status for s in site.served if s.url == seed] == [200, 304, 304]
     assert next(r for r in result.resources if r.url == seed).revisit_of is not None
     assert verify(ws).ok
+
+
+def test_a_package_of_the_recapture_imports_with_its_304s(recaptured: Recaptured, tmp_path: Path) -> None:
+    """A WACZ of the re-capture carries the originals; importing it keeps each 304's revisit, which
+    takes its original's status (it has no HTTP head of its own), and the import verifies."""
+    import json
+
+    archiver = [sys.executable, "-m", "archiver"]
+    wacz = tmp_path / "second.wacz"
+    done = subprocess.run([*archiver, "export", "wacz", "-w", str(recaptured.root), recaptured.second.capture_id,
+                           "-o", str(wacz)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    other = tmp_path / "other"
+    done = subprocess.run([*archiver, "import", "-w", str(other), str(wacz)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert verify(Workspace(other)).ok
+    listed = json.loads(subprocess.run([*archiver, "--json", "list", "-w", str(other)], capture_output=True, text=True,
+                                       timeout=60).stdout)
+    counts = sorted(c["resources"] for c in (listed["captures"] if isinstance(listed, dict) else listed))
+    # the two captures with resources (the import may add one of none)
+    assert [n for n in counts if n] == sorted([len(recaptured.first.resources), len(recaptured.second.resources)])

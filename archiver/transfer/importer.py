@@ -292,7 +292,17 @@ def _resources(checked: list[Checked], files: list[WarcFile], capture_id: str, s
     unresolved = 0
     for c, f in zip(checked, files):
         for e in c.entries:
-            if e.type not in ("response", "revisit") or not e.url or e.status is None:
+            # a revisit with no HTTP head (server-not-modified, after a 304) takes its original's status
+            headless = e.type == "revisit" and e.status is None
+            if e.type not in ("response", "revisit") or not e.url or (e.status is None and not headless):
+                continue
+            if headless:
+                stored = originals.get(e.refers_to or "") or _same_payload(originals, e)
+                if stored is None:
+                    unresolved += 1
+                    continue
+                e = replace(e, status=stored.status, content_type=stored.content_type)
+            if not e.url or e.status is None:
                 continue
             request_id = next((i for i in e.links if i in requests), asked_by.get(e.record_id, ""))
             described = texts.get(e.record_id)
