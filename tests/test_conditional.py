@@ -222,3 +222,15 @@ def test_a_package_of_the_recapture_imports_with_its_304s(recaptured: Recaptured
     counts = sorted(c["resources"] for c in (listed["captures"] if isinstance(listed, dict) else listed))
     # the two captures with resources (the import may add one of none)
     assert [n for n in counts if n] == sorted([len(recaptured.first.resources), len(recaptured.second.resources)])
+
+
+def test_cite_gives_the_stored_page_at_its_new_time(recaptured: Recaptured) -> None:
+    from archiver.citing.citations import cite
+
+    res = recaptured.resource(recaptured.second, "/")
+    original = recaptured.resource(recaptured.first, "/")
+    [item] = cite(Workspace(recaptured.root), [res.url], settings=Settings())
+    assert item.capture_id == recaptured.second.capture_id
+    assert item.payload_sha256 == original.payload_sha256
+    assert item.title == "Harbour notes"          # the page's metadata, read from the stored payload
+    assert timestamp14(res.date) in item.archived_url
