@@ -5,7 +5,6 @@ never allowed to stop the index."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sqlite3
 from typing import Any
@@ -94,6 +93,8 @@ def memento_row(res: ArchivedResource, cid: str, started: str | None) -> tuple[t
     if digest is not None and bounds.digest_problem("", digest):
         notes.append(f"warc_payload_digest {bounds.shown(digest)} is not a labelled digest: left out")
         digest = None
+    if res.revisit_of is not None and digest == f"sha256:{res.payload_sha256}":
+        digest = None        # a revisit's is its original's: readers put it back (serve/cdx.py, transfer/cdxj.py)
     meta, title = _metadata(res.metadata, notes)
     revisit_json = None
     if res.revisit_of is not None:
@@ -104,28 +105,32 @@ def memento_row(res: ArchivedResource, cid: str, started: str | None) -> tuple[t
             res.offset, res.length, res.record_id, location, meta, digest, revisit_json), notes, title
 
 
-def compact_original(original: Original, url: str, payload_sha256: str) -> dict[str, Any]:
-    """A revisit row's original without what the row says already: its ``url`` when it is the row's
-    URL, its ``payload_digest`` when it is ``sha256:`` and the row's payload_sha256 (a payload sent
-    without chunked framing). ``original_of_json`` puts them back. With long URLs this halves the
-    index row of an unchanged resource."""
-    fields = dataclasses.asdict(original)
-    if fields["url"] == url:
-        del fields["url"]
-    if fields["payload_digest"] == f"sha256:{payload_sha256}":
-        del fields["payload_digest"]
+def compact_original(original: Original, url: str, payload_sha256: str) -> list[Any]:
+    """A revisit row's original as a JSON array, without what the row says already:
+    ``[capture_id, record_id, date, offset, warc, url, payload_digest]``, where ``warc`` is null when
+    it is the capture's first file (``archive/<capture_id>-00000.warc.gz``), ``url`` when it is the
+    row's URL, ``payload_digest`` when it is ``sha256:`` and the row's payload_sha256; trailing nulls
+    are dropped. ``original_of_json`` puts them back. The index is derived: its rows may take any form."""
+    fields: list[Any] = [original.capture_id, original.record_id, original.date, original.offset,
+                         None if original.warc == _first_file(original.capture_id) else original.warc,
+                         None if original.url == url else original.url,
+                         None if original.payload_digest == f"sha256:{payload_sha256}" else original.payload_digest]
+    while fields[-1] is None:
+        fields.pop()
     return fields
 
 
 def original_of_json(text: str | None, url: str, payload_sha256: str) -> Original | None:
-    """The revisit_of column back as an Original (``compact_original`` wrote it; rows of older
-    schemas hold every field and are rebuilt anyway)."""
+    """The revisit_of column (``compact_original``'s array) back as an Original."""
     if not text:
         return None
-    fields = json.loads(text)
-    fields.setdefault("url", url)
-    fields.setdefault("payload_digest", f"sha256:{payload_sha256}")
-    return Original(**fields)
+    capture_id, record_id, date, offset, warc, original_url, digest = [*json.loads(text), None, None, None][:7]
+    return Original(capture_id, record_id, original_url or url, date, digest or f"sha256:{payload_sha256}",
+                    warc or _first_file(capture_id), offset)
+
+
+def _first_file(capture_id: str) -> str:
+    return f"archive/{capture_id}-00000.warc.gz"
 
 
 def _optional(key: str, value: str | None, limit: int, notes: list[str]) -> str | None:

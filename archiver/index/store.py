@@ -34,9 +34,10 @@ from .rows import (
     warc_problem,
 )
 
-SCHEMA_VERSION = "9"     # 6: revisit rows hold their original's text; 7: and its metadata when they have none;
+SCHEMA_VERSION = "10"    # 6: revisit rows hold their original's text; 7: and its metadata when they have none;
 #                          8: revisit_of without what the row says (rows.compact_original), a slimmer surt index,
 #                          9: and a revisit row names its original's text (text_row) instead of holding a copy
+#                          10: revisit_of as an array, a revisit's digest left out when derived (rows.memento_row)
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE captures (capture_id TEXT PRIMARY KEY, sequence INTEGER, started TEXT, ended TEXT,

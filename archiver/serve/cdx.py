@@ -55,7 +55,9 @@ _FIELD = re.compile(r"[A-Za-z0-9._-]{1,32}")
 _NESTED = re.compile(r"\([^)]*[*+}][^)]*\)\s*[*+{]")      # (a+)+ and the like: catastrophic backtracking
 _MIME_END = re.compile(r"[;\s]")
 _PAD_DOWN, _PAD_UP = "10000101000000", "29991231235959"
-_COLUMNS = "surt, url, datetime, status, mime, warc_payload_digest, warc, offset, length, revisit_of IS NOT NULL"
+# a revisit row whose digest is sha256:<payload_sha256> holds none (index/rows.py: memento_row)
+_COLUMNS = ("surt, url, datetime, status, mime, coalesce(warc_payload_digest, CASE WHEN revisit_of IS NOT NULL "
+            "THEN 'sha256:' || payload_sha256 END), warc, offset, length, revisit_of IS NOT NULL")
 
 Row = dict[str, str]
 
