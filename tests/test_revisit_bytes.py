@@ -95,7 +95,7 @@ def test_compact_revisit_entries_read_back_whole(recaptured) -> None:
     path = ws.root / "manifests" / f"{results[1].capture_id}.yaml"
     raw = yaml.safe_load(path.read_bytes())
     compact = [r for r in raw["resources"] if "revisit_of" in r]
-    assert compact and all("url" not in r["revisit_of"] and "payload_digest" not in r["revisit_of"]
+    assert compact and all(not {"url", "payload_digest", "warc"} & r["revisit_of"].keys()
                            and "warc_payload_digest" not in r for r in compact)
     read = {r.url: r for r in read_manifest(path).resources}
     first = {r.url: r for r in read_manifest(ws.root / "manifests" / f"{results[0].capture_id}.yaml").resources}
@@ -103,7 +103,7 @@ def test_compact_revisit_entries_read_back_whole(recaptured) -> None:
         res, original = read[entry["url"]], first[entry["url"]]
         assert res.revisit_of is not None and res.revisit_of.url == res.url
         assert res.revisit_of.payload_digest == res.warc_payload_digest == original.warc_payload_digest
-        assert res.revisit_of.record_id == original.record_id
+        assert (res.revisit_of.record_id, res.revisit_of.warc) == (original.record_id, original.warc)
 
 
 def full_form(data: dict) -> dict:
@@ -111,7 +111,8 @@ def full_form(data: dict) -> dict:
     for res in data["resources"]:
         if "revisit_of" in res:
             digest = f"sha256:{res['payload_sha256']}"
-            res["revisit_of"] = {"url": res["url"], "payload_digest": digest, **res["revisit_of"]}
+            first = f"archive/{res['revisit_of']['capture_id']}-00000.warc.gz"
+            res["revisit_of"] = {"url": res["url"], "payload_digest": digest, "warc": first, **res["revisit_of"]}
             res.setdefault("warc_payload_digest", digest)
     return data
 

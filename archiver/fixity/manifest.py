@@ -100,13 +100,16 @@ def _resource_document(res: ArchivedResource) -> dict[str, Any]:
     """A resource as written. A revisit leaves out what its entry says already (docs/manifest.md,
     "A revisit's compact form"): ``revisit_of.url`` when it is the resource's URL, and the payload
     digest (``revisit_of.payload_digest`` and ``warc_payload_digest``) when both are ``sha256:`` and
-    the resource's payload_sha256; ``_resource`` puts them back."""
+    the resource's payload_sha256, and ``revisit_of.warc`` when it is the original capture's first
+    WARC file; ``_resource`` puts them back."""
     doc = _plain(res)
     original = res.revisit_of
     if original is None:
         return doc
     if original.url == res.url:
         del doc["revisit_of"]["url"]
+    if original.warc == _first_file(original.capture_id):
+        del doc["revisit_of"]["warc"]
     digest = f"sha256:{res.payload_sha256}"
     if original.payload_digest == digest and res.warc_payload_digest == digest:
         del doc["revisit_of"]["payload_digest"]
@@ -381,10 +384,15 @@ def _original(value: Any, what: str, url: str, sha: str) -> Original | None:
     (they are then the resource's URL and ``sha256:`` its payload_sha256)."""
     if value is None:
         return None
-    if isinstance(value, dict) and ("url" not in value or "payload_digest" not in value):
-        value = {"url": url, "payload_digest": f"sha256:{sha}", **value}
+    if isinstance(value, dict) and not value.keys() >= {"url", "payload_digest", "warc"}:
+        first = _first_file(value["capture_id"]) if type(value.get("capture_id")) is str else None
+        value = {"url": url, "payload_digest": f"sha256:{sha}", "warc": first, **value}
     o = _fields(value, f"{what}.revisit_of", _ORIGINAL_KEYS, ())
     return Original(o["capture_id"], o["record_id"], o["url"], o["date"], o["payload_digest"], o["warc"], o["offset"])
+
+
+def _first_file(capture_id: str) -> str:
+    return f"archive/{capture_id}-00000.warc.gz"
 
 
 def _failure(f: Any, i: int) -> Failure:
