@@ -17,7 +17,7 @@ MAX_URL = 65_536      # characters of a URL read back from the queue
 # the options a worker needs (bounds checked by CaptureOptions when read back); cookies stay on one machine
 SHARED = ("depth", "exclude", "max_resources", "max_bytes", "timeout", "per_host", "user_agent", "ignore_robots",
           "headers", "max_redirects", "compress_level", "allow_private", "deny_private", "insecure", "dedup",
-          "browser", "browser_tabs")
+          "conditional", "browser", "browser_tabs")
 
 
 @dataclass(frozen=True, slots=True)

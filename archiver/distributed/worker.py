@@ -38,7 +38,7 @@ from ..net.fetch import Fetcher
 from ..net.request_plan import RequestPlanner
 from ..page.fidelity import shell_flags
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json
-from .dedup import read_only_dedup
+from .dedup import read_only_dedup, read_only_prior
 from .queue import Queue
 from .robots import SharedRobots
 from .sealing import SEALER_LEASE_MS, seal_abandoned
@@ -242,10 +242,12 @@ class Worker:
         fetcher = Fetcher(timeout=opts.timeout, max_bytes=opts.max_bytes, scratch=scratch,
                           address_check=policy.check, insecure=opts.insecure)
         shared = Workspace(Path(capture.workspace)) if capture.workspace and not store else None   # none with a store
+        dedup = read_only_dedup(shared) if shared and opts.dedup else None
         exchange = ExchangeWorker(fetcher=fetcher, planner=RequestPlanner(opts), warcinfo_id=writer.warcinfo_id,
                                   level=opts.compress_level, scratch=scratch, obey_robots=not opts.ignore_robots,
                                   user_agent=opts.user_agent,
-                                  dedup=read_only_dedup(shared) if shared and opts.dedup else None)
+                                  dedup=dedup, conditional=read_only_prior(shared, dedup, opts.conditional)
+                                  if shared else None)
         exchange.robots = SharedRobots(self.queue, capture.capture_id, self.lease_ms)
         session = _Session(capture, opts, fetcher, exchange, writer, scratch,
                            [re.compile(p) for p in opts.exclude], ws.relative(path), store=store, local=local,
