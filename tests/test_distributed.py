@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,13 @@ class InFlight:
 def start(queue: str) -> Iterator[Callable[..., subprocess.Popen]]:
     """start(*args, cwd=...) runs archiver in the background; whatever still runs after the test (it
     failed) is killed, before ``queue`` deletes the test's keys."""
+    with launched() as launch:
+        yield launch
+
+
+@contextmanager
+def launched() -> Iterator[Callable[..., subprocess.Popen]]:
+    """launch(*args, cwd=...) runs archiver in the background; what still runs at the end is killed."""
     started: list[subprocess.Popen] = []
 
     def launch(*args: str, cwd: Path) -> subprocess.Popen:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import need
-from test_distributed import ARCHIVER, InFlight, finish, page, run
+from test_distributed import InFlight, finish, launched, page, queued, run
 
 from archiver.demo.server import Host
 
@@ -85,27 +85,9 @@ def own_redis(tmp_path: Path) -> Iterator[Callable[..., OwnRedis]]:
 
 @pytest.fixture
 def start() -> Iterator[Callable[..., subprocess.Popen]]:
-    started: list[subprocess.Popen] = []
-
-    def launch(*args: str, cwd: Path) -> subprocess.Popen:
-        proc = subprocess.Popen([*ARCHIVER, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
-        started.append(proc)
-        return proc
-
-    yield launch
-    for proc in started:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate(timeout=30)
-
-
-def wait_queued(url: str, cwd: Path) -> None:
-    for _ in range(600):
-        if json.loads(run("workers", "--queue", url, "--json", cwd=cwd).stdout)["captures"]:
-            return
-        time.sleep(0.1)
-    raise AssertionError("the capture never reached the queue")
+    """As test_distributed's, for a Redis of the test's own (its keys go with it)."""
+    with launched() as launch:
+        yield launch
 
 
 def test_redis_killed_and_restarted_mid_capture_the_capture_completes(serve, own_redis, start, tmp_path: Path) -> None:
@@ -120,7 +102,7 @@ def test_redis_killed_and_restarted_mid_capture_the_capture_completes(serve, own
         "/a/held": log.route("<p>held</p>", hold=hold, arrived=arrived), **pages, **images})])
     ws = tmp_path / "ws"
     capture = start("-w", str(ws), "capture", site.url("h", "/"), "--queue", server.url, "--json", cwd=tmp_path)
-    wait_queued(server.url, tmp_path)
+    queued(server.url, tmp_path)
     workers = [start("worker", "--queue", server.url, "--once", "--lease", "20", "--json", cwd=tmp_path)
                for _ in range(2)]
     try:
@@ -157,7 +139,7 @@ def test_past_the_outage_limit_one_line_and_exit_69_nothing_sealed(serve, own_re
     ws = tmp_path / "ws"
     capture = start("-w", str(ws), "capture", site.url("h", "/"), "--queue", server.url, "--outage-limit", "1",
                     cwd=tmp_path)
-    wait_queued(server.url, tmp_path)
+    queued(server.url, tmp_path)
     worker = start("worker", "--queue", server.url, "--outage-limit", "1", "--lease", "20", cwd=tmp_path)
     try:
         assert arrived.wait(60)
@@ -211,7 +193,7 @@ def test_an_outage_longer_than_the_leases_still_lists_each_url_once(serve, own_r
         "/a/held": log.route("<p>held</p>", hold=hold, arrived=arrived), "/a/free": log.route("<p>free</p>")})])
     ws = tmp_path / "ws"
     capture = start("-w", str(ws), "capture", site.url("h", "/"), "--queue", server.url, "--json", cwd=tmp_path)
-    wait_queued(server.url, tmp_path)
+    queued(server.url, tmp_path)
     workers = [start("worker", "--queue", server.url, "--once", "--lease", "2", "--json", cwd=tmp_path)
                for _ in range(2)]
     try:
