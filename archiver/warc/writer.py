@@ -161,11 +161,7 @@ def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
     # WARC-Concurrent-To and carries the peer's address. Neither carries WARC-Warcinfo-ID: the
     # warcinfo record is the first record of every file (docs/warc.md), and an unchanged
     # re-capture's two records stay under 1,000 bytes.
-    req_headers = [("WARC-Type", "request"), ("WARC-Record-ID", request_id), ("WARC-Date", date),
-                   ("WARC-Target-URI", ex.url),
-                   ("WARC-Block-Digest", f"sha256:{hashlib.sha256(ex.request).hexdigest()}"),
-                   ("Content-Type", "application/http; msgtype=request")]
-    req_len = write_record(out, req_headers, [ex.request], len(ex.request), level)
+    req_len = _write_request(out, ex, request_id, date, level)
     address = [("WARC-IP-Address", ex.remote_address)] if ex.remote_address else []
     if revisit is not None:
         head = ex.head.raw
@@ -195,6 +191,14 @@ def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
     return ExchangeRecords(request_id, response_id, req_len, resp_len)
 
 
+def _write_request(out: IO[bytes], ex: Exchange, record_id: str, date: str, level: int) -> int:
+    """The request record of an exchange, exactly as sent; its length in the file."""
+    headers = [("WARC-Type", "request"), ("WARC-Record-ID", record_id), ("WARC-Date", date),
+               ("WARC-Target-URI", ex.url), ("WARC-Block-Digest", f"sha256:{hashlib.sha256(ex.request).hexdigest()}"),
+               ("Content-Type", "application/http; msgtype=request")]
+    return write_record(out, headers, [ex.request], len(ex.request), level)
+
+
 def write_not_modified(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int, original: Original,
                        new_id: IdFactory = new_record_id) -> ExchangeRecords:
     """A 304 to a conditional request: the request record exactly as sent; a ``revisit`` record
@@ -207,11 +211,7 @@ def write_not_modified(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: in
     any record of the URL at that second whose HTTP status is 304 as an empty 304."""
     request_id, revisit_id = new_id(), new_id()
     date = warc_date(ex.date)
-    req_headers = [("WARC-Type", "request"), ("WARC-Record-ID", request_id), ("WARC-Date", date),
-                   ("WARC-Target-URI", ex.url),
-                   ("WARC-Block-Digest", f"sha256:{hashlib.sha256(ex.request).hexdigest()}"),
-                   ("Content-Type", "application/http; msgtype=request")]
-    req_len = write_record(out, req_headers, [ex.request], len(ex.request), level)
+    req_len = _write_request(out, ex, request_id, date, level)
     address = [("WARC-IP-Address", ex.remote_address)] if ex.remote_address else []
     headers = [("WARC-Type", "revisit"), ("WARC-Record-ID", revisit_id), ("WARC-Date", date),
                ("WARC-Target-URI", ex.url), *address, ("WARC-Concurrent-To", request_id),
