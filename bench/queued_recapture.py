@@ -22,7 +22,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from capture_vs_wget import ARTICLE_PATH, build_site, expected_resources, host_name  # noqa: E402
-from workers_scaling import one_run  # noqa: E402
+from workers_scaling import drop_keys, one_run  # noqa: E402
 
 
 def archive_bytes(ws: Path) -> int:
@@ -51,9 +51,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="archiver-bench-") as tmp:
             for workers in (0, args.workers):
                 ws = Path(tmp) / f"ws-{workers}"
-                one_run(url, workers, queue, Path(tmp))
+                one_run(url, workers, queue, Path(tmp), ws=ws)
                 first = archive_bytes(ws)
-                one_run(url, workers, queue, Path(tmp))
+                one_run(url, workers, queue, Path(tmp), ws=ws)
                 second, manifest = archive_bytes(ws), last_manifest(ws)
                 revisits = sum(1 for r in manifest["resources"] if r.get("revisit_of"))
                 label = "one process" if not workers else f"--queue, {workers} workers"
@@ -61,12 +61,7 @@ def main() -> None:
                       f"{len(manifest['resources'])} | {len(manifest.get('flags') or [])} |")
     finally:
         site.stop()
-        import redis
-
-        client = redis.Redis.from_url(args.redis)
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            client.delete(*keys)
+        drop_keys(args.redis, prefix)
 
 
 if __name__ == "__main__":

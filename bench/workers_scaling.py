@@ -37,9 +37,11 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def one_run(url: str, workers: int, queue: str, root: Path, extra: list[str]) -> tuple[float, float, dict]:
-    """(wall seconds, CPU seconds of every process, the capture's JSON summary); workers 0: no queue."""
-    ws = root / f"ws-{workers}-{len(list(root.iterdir()))}"
+def one_run(url: str, workers: int, queue: str, root: Path, extra: tuple[str, ...] = (),
+            ws: Path | None = None) -> tuple[float, float, dict]:
+    """(wall seconds, CPU seconds of every process, the capture's JSON summary); workers 0: no queue.
+    ``ws``: the workspace (a re-capture names the same one); by default a new one under ``root``."""
+    ws = ws or root / f"ws-{workers}-{len(list(root.iterdir()))}"
     cpu, started = children_cpu(), time.perf_counter()
     argv = [*ARCHIVER, "-w", str(ws), "capture", url, "--json", "--allow-private", *extra]
     if not workers:
@@ -92,7 +94,7 @@ def main() -> None:
                 print(f"{'static capture':<34} {'wall s':>7} {'res/s':>7} {'CPU ms/res':>10} {'peak/host':>9}")
                 for workers in [0, *args.workers]:
                     site.in_flight.reset()
-                    wall, cpu, summary = one_run(url, workers, queue, Path(tmp), [])
+                    wall, cpu, summary = one_run(url, workers, queue, Path(tmp))
                     archived = summary["resources"]
                     label = "one process (--concurrency 16)" if not workers else f"--queue, {workers} worker(s)"
                     print(f"{label:<34} {wall:7.2f} {archived / wall:7.1f} {cpu / archived * 1000:10.2f} "
@@ -101,12 +103,17 @@ def main() -> None:
                 browser_half(args, site, url, queue, Path(tmp))
     finally:
         site.stop()
-        import redis
+        drop_keys(args.redis, prefix)
 
-        client = redis.Redis.from_url(args.redis)
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            client.delete(*keys)
+
+def drop_keys(redis_url: str, prefix: str) -> None:
+    """Delete the bench's own keys (``prefix:*``) from the Redis it used."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 def browser_half(args: argparse.Namespace, site: object, url: str, queue: str, root: Path) -> None:
@@ -117,7 +124,7 @@ def browser_half(args: argparse.Namespace, site: object, url: str, queue: str, r
     runs = [(0, 1), (0, most), *((w, 1) for w in args.workers)]
     for workers, tabs in runs:
         site.in_flight.reset()      # type: ignore[attr-defined]
-        wall, cpu, summary = one_run(url, workers, queue, root, [*flags, "--browser-tabs", str(tabs)])
+        wall, cpu, summary = one_run(url, workers, queue, root, (*flags, "--browser-tabs", str(tabs)))
         pages = summary["browser_pages"]
         settled = sum(1 for p in pages if p["settled"] and not p.get("error"))
         label = (f"one process (--browser-tabs {tabs})" if not workers else f"--queue, {workers} worker(s), 1 tab each")
