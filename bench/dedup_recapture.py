@@ -263,11 +263,8 @@ def measure_archiver(url: str, work: Path, site: base.Site, log: BodyLog) -> tup
     run2, s2 = run_archiver(url, ws, work, "archiver-2")
     log.drain(site)
     bytes2, manifests2, all2 = archive_bytes(ws), dir_bytes(ws / "manifests"), dir_bytes(ws)
-    index2, resources2 = index.stat().st_size, int(s2["resources"])
-    breakdown = {"warc": revisit_bytes.warc_parts([ws / p for p in s2["warc_files"]], resources2),
-                 "manifest": revisit_bytes.manifest_parts(ws / "manifests" / f"{s2['capture_id']}.yaml", resources2),
-                 "index": revisit_bytes.index_parts(pages1, revisit_bytes.index_pages(index), index2 - index1,
-                                                    resources2)}
+    index2 = index.stat().st_size
+    breakdown = revisit_bytes.breakdown(ws, s2, pages1, index1)
 
     first, second = WarcContents(), WarcContents()
     for p in s1["warc_files"]:

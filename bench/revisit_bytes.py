@@ -9,19 +9,33 @@ second capture, its WARC records, its manifest entry and its index rows, each sp
   nested lines count for it), and the rest of the file.
 - index: SQLite's ``dbstat`` pages of each table and index, after the second capture less after
   the first (the whole pages, free space in them included).
+
+Run on its own, it captures dedup_recapture.py's shape (a) site twice into a workspace, for each
+case asked: ``identical`` (the server has no validators, so the re-capture gets 200s and writes
+identical-payload revisits) and ``304`` (the server answers conditional requests; the re-capture
+writes server-not-modified revisits). It prints where the re-capture's bytes go, and with
+``--floor`` the smallest WARC 1.1 records for the same exchanges (bench/revisit_floor.py), read
+back with warcio.
+
+Run:  .venv/bin/python bench/revisit_bytes.py --floor [--long-urls] [--sources N] [--cases identical 304]
 """
 
 from __future__ import annotations
 
+import argparse
 import sqlite3
+import sys
+import tempfile
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 GZIP_FRAMING = 18
 
 
-def _members(warc: Path) -> list[tuple[bytes, int]]:
+def members(warc: Path) -> list[tuple[bytes, int]]:
     """(decompressed record, compressed member length) of each gzip member of ``warc``."""
     data, pos, out = warc.read_bytes(), 0, []
     while pos < len(data):
@@ -67,7 +81,7 @@ def warc_parts(warcs: list[Path], resources: int) -> dict[str, dict[str, float]]
     parts: dict[str, Counter] = {}
     actual: Counter = Counter()
     for warc in warcs:
-        for record, length in _members(warc):
+        for record, length in members(warc):
             kind = record.split(b"WARC-Type: ", 1)[1].split(b"\r\n", 1)[0].decode() if b"WARC-Type: " in record else "?"
             if kind not in ("request", "revisit"):
                 continue
@@ -127,3 +141,81 @@ def report(warc: dict[str, dict[str, float]], manifest: dict[str, float], index:
     lines.append(f"  index: {sum(index.values()):,.0f} B")
     lines += [f"    {name:<40} {b:>8.1f}" for name, b in index.items() if abs(b) >= 0.5]
     return lines
+
+
+def breakdown(ws: Path, summary: dict[str, Any], pages_before: Counter, index_bytes_before: int) -> dict[str, Any]:
+    """WARC records, manifest and index of the capture ``summary`` (its ``--json``), by part, per resource."""
+    index, resources = ws / ".archiver" / "index.sqlite", int(summary["resources"])
+    return {"warc": warc_parts([ws / p for p in summary["warc_files"]], resources),
+            "manifest": manifest_parts(ws / "manifests" / f"{summary['capture_id']}.yaml", resources),
+            "index": index_parts(pages_before, index_pages(index), index.stat().st_size - index_bytes_before,
+                                 resources)}
+
+
+# --------------------------------------------------------------------------- run on its own
+
+LATENCY = 0.005     # seconds added to every response, as dedup_recapture.py's default: no byte depends on it
+CASES = {"identical": "identical payload: a server without validators (200s, identical-payload revisits)",
+         "304": "304: a server that answers conditional requests (server-not-modified revisits)"}
+
+
+def recapture(case: str, args: argparse.Namespace, work: Path) -> list[str]:
+    """Capture the site twice into one workspace; the report of the second capture."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import capture_vs_wget as base
+    import dedup_recapture as dedup
+    import revisit_floor as floor
+
+    site = base.build_site(args.sources, LATENCY, (3, 5), long_urls=args.long_urls)
+    site.validators = case == "304"
+    ws = work / f"ws-{case}"
+    try:
+        url = site.url(base.host_name(0), base.ARTICLE_PATH)
+        dedup.run_archiver(url, ws, work, f"{case}-1")
+        index = ws / ".archiver" / "index.sqlite"
+        before = [dedup.archive_bytes(ws), dedup.dir_bytes(ws / "manifests"), index.stat().st_size]
+        pages = index_pages(index)
+        _, summary = dedup.run_archiver(url, ws, work, f"{case}-2")
+    finally:
+        site.stop()
+    n = int(summary["resources"])
+    grown = [dedup.archive_bytes(ws) - before[0], dedup.dir_bytes(ws / "manifests") - before[1],
+             index.stat().st_size - before[2]]
+    parts = breakdown(ws, summary, pages, before[2])
+    lines = [f"case {CASES[case]}; {args.sources} sources, "
+             + ("URLs of 120-200 characters" if args.long_urls else "short URLs") + f", {n:,} resources re-captured",
+             f"  the re-capture added per resource: WARC {grown[0] / n:,.0f} B, manifest {grown[1] / n:,.0f} B, "
+             f"index {grown[2] / n:,.0f} B, together {sum(grown) / n:,.0f} B",
+             *report(parts["warc"], parts["manifest"], parts["index"])]
+    if args.floor:
+        recs = floor.exchanges(m for p in summary["warc_files"] for m in members(ws / p))
+        verified = floor.verify_floor([floor.floor_parts(ex) for ex in recs.exchanges], floor.warcio_command())
+        lines += floor.report(floor.figures(recs), recs, n, verified)
+    return lines
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Where the bytes of an unchanged re-capture go; with --floor, the "
+                                            "smallest WARC 1.1 records for the same exchanges.")
+    p.add_argument("--floor", action="store_true",
+                   help="also build the smallest spec-conformant records for the same exchanges and check them with warcio")
+    p.add_argument("--long-urls", action="store_true", help="source pages and requisites with 120-200 character URLs")
+    p.add_argument("--sources", type=int, default=200, help="source pages linked from the article (default 200)")
+    p.add_argument("--cases", nargs="+", choices=tuple(CASES), default=list(CASES),
+                   help="identical (200s, identical-payload revisits) and/or 304 (default both)")
+    args = p.parse_args(argv)
+    if args.sources < 1:
+        p.error("--sources must be 1 or more")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-revisit-bytes-") as tmp:
+        for case in args.cases:
+            print("\n".join(recapture(case, args, Path(tmp))) + "\n", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
