@@ -175,6 +175,7 @@ def test_revisit_head_is_its_own_payload_is_the_originals(archive: Archive) -> N
     at = RecordAt(archive.root / res.warc, res.offset, res.length)
     record, http = read_head(at)
     assert record.type == "revisit" and http.status == 200
+    assert record.truncated == "length"          # WARC 1.1 6.7.2: the block is the response cut to its head
     with pytest.raises(PayloadError, match="revisit"):
         open_payload(at)
     original = original_at(archive.root, res)

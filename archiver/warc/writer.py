@@ -171,6 +171,9 @@ def write_exchange(out: IO[bytes], ex: Exchange, warcinfo_id: str, level: int,
                         ("WARC-Refers-To", revisit.record_id), ("WARC-Refers-To-Target-URI", revisit.url),
                         ("WARC-Refers-To-Date", revisit.date), ("WARC-Payload-Digest", revisit.payload_digest),
                         ("WARC-Block-Digest", f"sha256:{hashlib.sha256(head).hexdigest()}"),
+                        # WARC 1.1 section 6.7.2: the block is the response cut to its head, which
+                        # "shall" be said so (11 bytes a revisit)
+                        ("WARC-Truncated", "length"),
                         ("Content-Type", "application/http; msgtype=response")]
         resp_len = write_record(out, resp_headers, [head], len(head), level)
         return ExchangeRecords(request_id, response_id, req_len, resp_len)
