@@ -47,7 +47,7 @@ from ..net.fetch import Fetcher
 from ..net.request_plan import RequestPlanner
 from ..page.fidelity import page_flags
 from ..warc.writer import CONFORMS_TO, WarcFileWriter, settings_json, warc_date
-from .exchange import ExchangeWorker, Fetched, FindOriginal, FindPrior, WorkResult
+from .exchange import ExchangeWorker, Fetched, FindOriginal, WorkResult
 from .page_work import POOL_CPU, PagePool
 from .servers import record_servers
 from .text_flags import CarriedFlags, repeated_flags
@@ -138,27 +138,14 @@ def _dedup(workspace: Workspace) -> FindOriginal | None:
     """Earlier payloads of this workspace, from the index (brought up to date first)."""
     import sqlite3
 
-    from ..index.store import DedupLookup, Index
+    from ..index.store import DedupLookup, Index, holds_payloads
 
     try:
-        index = Index.open(workspace)
-        try:
-            earlier = index.db.execute("SELECT EXISTS (SELECT 1 FROM mementos WHERE revisit_of IS NULL)").fetchone()[0]
-        finally:
-            index.close()
+        with Index.open(workspace) as index:
+            earlier = holds_payloads(index.db)
     except sqlite3.Error:
         return None
-    # a workspace's first capture has nothing to compare with: no lookup per exchange
     return DedupLookup(workspace) if earlier else None
-
-
-def _conditional(workspace: Workspace, dedup: FindOriginal | None, options: CaptureOptions) -> FindPrior | None:
-    """Validators of stored payloads for a re-capture with dedup on (none on a first capture)."""
-    if dedup is None or not options.conditional:
-        return None
-    from ..index.validators import PriorLookup
-
-    return PriorLookup(workspace)
 
 
 class _Run:
@@ -204,6 +191,7 @@ class _Run:
         writer = WarcFileWriter(self.ws.warc_path(self.capture_id), self._warcinfo(), started,
                                 self.options.compress_level)
         from ..core.urls import parse_http_url
+        from ..index.validators import prior_lookup
         from ..net.address_policy import policy_for
 
         policy = policy_for([parse_http_url(u).host for u in self.seeds], allow_private=self.options.allow_private,
@@ -214,7 +202,8 @@ class _Run:
         worker = ExchangeWorker(fetcher=fetcher, planner=self.planner, warcinfo_id=writer.warcinfo_id,
                                 level=self.options.compress_level, scratch=scratch,
                                 obey_robots=not self.options.ignore_robots, user_agent=self.options.user_agent,
-                                dedup=dedup, conditional=_conditional(self.ws, dedup, self.options), pages=self.pages)
+                                dedup=dedup, conditional=prior_lookup(self.ws, dedup is not None, self.options.conditional),
+                                pages=self.pages)
         with self.stop:
             try:
                 if self.pages_now:

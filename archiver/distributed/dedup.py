@@ -10,10 +10,11 @@ does (index/validators.py: the same read-only index, and the WARC files of the w
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 
 from ..capturing.exchange import FindOriginal, FindPrior
 from ..core.workspace import Workspace
-from ..index.store import DedupLookup
+from ..index.store import DedupLookup, holds_payloads
 
 
 def read_only_dedup(workspace: Workspace) -> FindOriginal | None:
@@ -23,11 +24,8 @@ def read_only_dedup(workspace: Workspace) -> FindOriginal | None:
     if not path.is_file():
         return None
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        try:
-            earlier = db.execute("SELECT EXISTS (SELECT 1 FROM mementos WHERE revisit_of IS NULL)").fetchone()[0]
-        finally:
-            db.close()
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)) as db:
+            earlier = holds_payloads(db)
     except sqlite3.Error:
         return None
     return DedupLookup(workspace) if earlier else None
@@ -36,8 +34,6 @@ def read_only_dedup(workspace: Workspace) -> FindOriginal | None:
 def read_only_prior(workspace: Workspace, dedup: FindOriginal | None, conditional: bool) -> FindPrior | None:
     """The validators of stored payloads for a worker's conditional requests: only where its dedup
     lookup is (the workspace holds stored payloads) and the capture did not say --no-conditional."""
-    if dedup is None or not conditional:
-        return None
-    from ..index.validators import PriorLookup
+    from ..index.validators import prior_lookup
 
-    return PriorLookup(workspace)
+    return prior_lookup(workspace, dedup is not None, conditional)

@@ -383,6 +383,12 @@ def original_in(db: sqlite3.Connection, url: str, payload_sha256: str) -> Origin
     return Original(*row)
 
 
+def holds_payloads(db: sqlite3.Connection) -> bool:
+    """Whether the index holds a stored payload (a response that is not a revisit); a workspace's first
+    capture has nothing to compare with, and needs no dedup lookup per exchange."""
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM mementos WHERE revisit_of IS NULL)").fetchone()[0])
+
+
 class DedupLookup:
     """Read-only lookups of earlier payloads, one SQLite connection per worker thread."""
 

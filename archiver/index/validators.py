@@ -53,6 +53,13 @@ def _usable(value: str | None) -> str | None:
     return value
 
 
+def prior_lookup(workspace: Workspace, deduplicating: bool, conditional: bool) -> PriorLookup | None:
+    """The validators of stored payloads for a re-capture's conditional requests: only where the capture
+    has a dedup lookup (dedup on, and the workspace holds stored payloads: none on a first capture) and
+    did not say --no-conditional."""
+    return PriorLookup(workspace) if deduplicating and conditional else None
+
+
 class PriorLookup:
     """Read-only lookups in the workspace's index, one SQLite connection per worker thread."""
 
