@@ -162,7 +162,9 @@ def test_all_workers_killed_the_capture_is_reported_failed_then_a_new_worker_sea
     wait_for("the capture is reported failed",
              lambda: [c["state"] for c in pool(queue, tmp_path, "--failed-after", "1")["captures"]] == ["failed"])
     [cap] = pool(queue, tmp_path, "--failed-after", "1")["captures"]
-    assert cap["leased"] == 1 and "start a worker" in cap["hint"] and f"--drop {capture_id}" in cap["hint"], cap
+    # the killed worker's leases: /a/held's, and on a loaded machine sometimes one more of what its
+    # unreported file held (seen once in a helper's run: 2)
+    assert cap["leased"] in (1, 2) and "start a worker" in cap["hint"] and f"--drop {capture_id}" in cap["hint"], cap
     said = run("workers", "--queue", queue, "--failed-after", "1", cwd=tmp_path).stdout
     assert f"capture {capture_id}: failed;" in said and "start a worker" in said, said
     assert [c["state"] for c in pool(queue, tmp_path)["captures"]] != ["failed"]     # the default bound is longer
