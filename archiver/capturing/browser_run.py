@@ -171,7 +171,7 @@ def _relay(result: WorkResult) -> Relay | None:
     fetched = next((f for f in result.fetched if f.target.url == result.target.url), None)
     if fetched is None or fetched.body is None:
         return None
-    return Relay(fetched.exchange.head, fetched.body, not fetched.exchange.truncated)
+    return Relay(fetched.body_head or fetched.exchange.head, fetched.body, not fetched.exchange.truncated)
 
 
 def _refusal(result: WorkResult) -> Refused:

@@ -53,6 +53,7 @@ class Fetched:
     revisit: Original | None = None                 # the payload was stored before: a revisit record
     limits: tuple[str, ...] = ()                    # notes of the parsing bounds that cut (net/content_coding.py)
     body: IO[bytes] | None = None                   # the body as received, kept open for the browser's proxy
+    body_head: ResponseHead | None = None           # ... the head it goes with, when not the exchange's (a 304's stored one)
     not_modified: Prior | None = None               # a 304 to our conditional request: this payload holds
 
 
@@ -95,6 +96,8 @@ class FindPrior(Protocol):
 
     def stored(self, prior: Prior) -> tuple[ResponseHead, bytes] | None: ...
 
+    def stored_body(self, prior: Prior) -> tuple[ResponseHead, IO[bytes]] | None: ...
+
 
 class ExchangeWorker:
     """Everything a worker thread needs; one instance shared by all workers of a capture."""
@@ -132,14 +135,26 @@ class ExchangeWorker:
 
     def _fetch(self, target: Target, keep: bool = False) -> Fetched:
         url = parse_http_url(target.url)
-        # robots.txt is fetched as before; a first capture has no prior and asks unconditionally; a
-        # body relayed to the browser's proxy must come whole
-        ask = self.conditional is not None and target.role is not Role.ROBOTS and not keep
+        # robots.txt is fetched as before; a first capture has no prior and asks unconditionally; for
+        # the browser's proxy, only with the stored body at hand, to relay in place of a 304
+        ask = self.conditional is not None and target.role is not Role.ROBOTS
         prior = self.conditional.prior(url.url) if ask and self.conditional else None
-        plan = self.planner.plan(url.url, page=target.role in _PAGE_ROLES, validators=prior.headers() if prior else ())
-        exchange = self.fetcher.fetch(url, plan, trusted=target.role is Role.SEED and target.hops == 0)
+        stored = self.conditional.stored_body(prior) if keep and prior is not None and self.conditional else None
+        if keep and stored is None:
+            prior = None
+        try:
+            plan = self.planner.plan(url.url, page=target.role in _PAGE_ROLES,
+                                     validators=prior.headers() if prior else ())
+            exchange = self.fetcher.fetch(url, plan, trusted=target.role is Role.SEED and target.hops == 0)
+        except BaseException:
+            if stored is not None:
+                stored[1].close()
+            raise
         if prior is not None and exchange.head.status != 304:
             prior = None          # a body came: deduplicated (or recorded as changed) as any other
+        if prior is None and stored is not None:
+            stored[1].close()
+            stored = None
         revisit = prior.original if prior is not None else self._earlier(exchange, target)
         fragment = tempfile.SpooledTemporaryFile(max_size=2**20, dir=str(self.scratch))
         try:
@@ -150,10 +165,13 @@ class ExchangeWorker:
         except BaseException:
             fragment.close()
             exchange.close()
+            if stored is not None:
+                stored[1].close()
             raise
-        if not keep:
-            exchange.close()
-        return Fetched(target, exchange, records, fragment, revisit=revisit, body=exchange.body if keep else None,
+        if not keep or stored is not None:
+            exchange.close()      # a 304's empty body is not what the browser gets: the stored one is
+        body_head, body = stored if stored is not None else (None, exchange.body if keep else None)
+        return Fetched(target, exchange, records, fragment, revisit=revisit, body=body, body_head=body_head,
                        not_modified=prior)
 
     def _earlier(self, ex: Exchange, target: Target) -> Original | None:

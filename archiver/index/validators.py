@@ -9,8 +9,10 @@ files each time, so a reindexed workspace asks exactly what it asked before.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 import threading
 from dataclasses import dataclass
+from typing import IO
 
 from ..core.models import Original
 from ..core.workspace import Workspace
@@ -101,6 +103,22 @@ class PriorLookup:
             return None       # the entity size is not known from the head; such a payload is fetched again
         original = Original(capture_id, record_id, stored_url, when, digest, warc, int(offset))
         return Prior(original, int(status), mime, sha, stored, etag, modified)
+
+    def stored_body(self, prior: Prior) -> tuple[ResponseHead, IO[bytes]] | None:
+        """The stored response's head and its whole body as the server sent it (a temporary file at
+        its start; memory up to 1 MiB), to relay to the browser in place of a 304; None when
+        unreadable."""
+        body = tempfile.SpooledTemporaryFile(max_size=2**20)
+        try:
+            with open_payload(RecordAt(self.root / prior.original.warc, prior.original.offset), as_sent=True) as archived:
+                for block in archived.blocks:
+                    body.write(block)
+                head = archived.http
+        except Exception:   # noqa: BLE001 - the request is then made without validators
+            body.close()
+            return None
+        body.seek(0)
+        return head, body
 
     def stored(self, prior: Prior) -> tuple[ResponseHead, bytes] | None:
         """The stored response's head and the first PARSE_PREFIX_BYTES of its payload (for the

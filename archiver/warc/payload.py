@@ -219,9 +219,10 @@ def read_head(at: RecordAt) -> tuple[RecordHead, ResponseHead]:
     return record, http
 
 
-def open_payload(at: RecordAt, original: RecordAt | None = None) -> ArchivedPayload:
+def open_payload(at: RecordAt, original: RecordAt | None = None, as_sent: bool = False) -> ArchivedPayload:
     """The response at ``at`` with its payload ready to stream. For a revisit record, ``original``
-    names the response that holds the payload; its own head decides the chunked framing."""
+    names the response that holds the payload; its own head decides the chunked framing. ``as_sent``:
+    the body as the server sent it, chunked framing kept (what follows the head in the record)."""
     fh, member, record, http = _open(at)
     files = [fh]
     source_member, source_record, source_http = member, record, http
@@ -244,7 +245,7 @@ def open_payload(at: RecordAt, original: RecordAt | None = None) -> ArchivedPayl
         raise
     stored = max(0, source_record.block_length - len(source_http.raw))
     chunked = source_http.is_chunked
-    blocks = _body(source_member, stored, chunked)
+    blocks = _body(source_member, stored, chunked and not as_sent)
     return ArchivedPayload(record, http, chunked, stored, blocks, files)
 
 
