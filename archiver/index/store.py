@@ -20,6 +20,7 @@ from ..core.models import ArchivedResource, Manifest, Original
 from ..core.moments import iso
 from ..core.workspace import Workspace
 from ..net.surt import surt
+from .revisits import RevisitRow, link_revisits
 from .rows import (
     DATA_ERRORS,
     INSERT_MEMENTO,
@@ -119,7 +120,7 @@ class Index:
     def __init__(self, workspace: Workspace, db: sqlite3.Connection) -> None:
         self.workspace = workspace
         self.db = db
-        self._revisits: list[tuple[str, int, str, Original]] = []   # revisit rows whose original came later
+        self._revisits: list[RevisitRow] = []   # revisit rows whose original came later
 
     @classmethod
     def open(cls, workspace: Workspace, sync: bool = True) -> Index:
@@ -256,33 +257,14 @@ class Index:
         if problem:
             self._leave_out(cid, item, problem)
         if rowid is not None and text is None and res.revisit_of is not None:
-            self._revisits.append((cid, rowid, title, res.revisit_of))   # once every new capture is in
+            self._revisits.append((cid, rowid, res.record_id, title, res.revisit_of))   # once every new capture is in
         if rowid is not None and text is not None:
             self._insert(cid, item, "INSERT INTO texts (rowid, title, body) VALUES (?, ?, ?)", (rowid, title, text))
 
     def _revisit_texts(self) -> None:
-        """A revisit row names its original's text (the same payload; not a copy), so that search finds
-        this capture time too, and, when it has none of its own (an imported revisit, whose record holds
-        no body), gets its original's metadata, so that it cites with the page's title and date. Done
-        after a sync's captures are all in: ids of one second do not sort by time."""
-        for _cid, rowid, title, original in self._revisits:
-            if not title:
-                self._metadata_from(rowid, original)
-            self.db.execute("UPDATE mementos SET text_row = (SELECT m.id FROM mementos m JOIN texts t ON t.rowid = m.id"
-                            " WHERE m.capture_id = ? AND m.record_id = ?) WHERE id = ?",
-                            (original.capture_id, original.record_id, rowid))
+        """Done after a sync's captures are all in (ids of one second do not sort by time): see revisits.py."""
+        link_revisits(self.db, self._revisits)
         self._revisits.clear()
-
-    def _metadata_from(self, rowid: int, original: Original) -> str | None:
-        """Copy the original's metadata into the revisit row ``rowid`` if that has none; its title."""
-        row = self.db.execute("SELECT metadata FROM mementos WHERE capture_id = ? AND record_id = ? "
-                              "AND metadata IS NOT NULL", (original.capture_id, original.record_id)).fetchone()
-        if row is None:
-            return None
-        self.db.execute("UPDATE mementos SET metadata = ? WHERE id = ? AND metadata IS NULL", (row[0], rowid))
-        meta = json.loads(row[0])
-        title = meta.get("title") if isinstance(meta, dict) else None
-        return title.get("value") if isinstance(title, dict) and isinstance(title.get("value"), str) else None
 
     def _insert(self, cid: str, item: str, sql: str, row: tuple[Any, ...]) -> int | None:
         """One row; if SQLite cannot take a value (a lone surrogate, a number too large), the row is
