@@ -14,6 +14,7 @@ import platform
 import re
 import socket
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -86,14 +87,25 @@ def build_manifest(result: CaptureResult, *, started: datetime, ended: datetime,
         interrupted=interrupted, servers=tuple(result.servers), browser_pages=tuple(result.browser_pages))
 
 
+_AS_IS = frozenset({str, int, bool, float, dict, list, tuple})     # never a dataclass or a role
+
+
 def _plain(entry: Any) -> Any:
     """A dataclass as a mapping, None fields left out, nested dataclasses likewise; roles as text."""
+    if type(entry) in _AS_IS:
+        return entry
     if isinstance(entry, Role):
         return entry.value
     if dataclasses.is_dataclass(entry) and not isinstance(entry, type):
-        return {f.name: _plain(value) for f in dataclasses.fields(entry)
-                if (value := getattr(entry, f.name)) is not None}
+        return {name: _plain(value) for name in _field_names(type(entry))
+                if (value := getattr(entry, name)) is not None}
     return entry
+
+
+@lru_cache(maxsize=64)
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names, in order (asked once per class, not once per resource)."""
+    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 def _resource_document(res: ArchivedResource) -> dict[str, Any]:
