@@ -167,10 +167,9 @@ class Fetcher:
         self._active_lock = threading.Lock()
         self._aborted = False
         self.servers = ServerLog()       # what each server proved about itself (net/servers.py)
-        self.tls = ssl.create_default_context()
-        if insecure:
-            self.tls.check_hostname = False
-            self.tls.verify_mode = ssl.CERT_NONE
+        self.insecure = insecure
+        self._tls_context: ssl.SSLContext | None = None   # made at the first https request (tls)
+        self._tls_lock = threading.Lock()
 
     def fetch(self, url: HttpUrl, plan: RequestPlan, *, trusted: bool = False) -> Exchange:
         """One exchange; ``trusted`` (a URL the user named) skips the address check."""
@@ -323,6 +322,19 @@ class Fetcher:
             with self._addresses_lock:
                 infos = self._addresses.setdefault(key, infos)
         return infos
+
+    @property
+    def tls(self) -> ssl.SSLContext:
+        """The TLS context of this capture's https requests, made at the first: loading the system's
+        certificate authorities costs about 20 ms, which a capture of http URLs alone never pays."""
+        with self._tls_lock:
+            if self._tls_context is None:
+                context = ssl.create_default_context()
+                if self.insecure:
+                    context.check_hostname = False
+                    context.verify_mode = ssl.CERT_NONE
+                self._tls_context = context
+            return self._tls_context
 
     def _tls(self, sock: socket.socket, url: HttpUrl, deadline: float) -> ssl.SSLSocket:
         try:
