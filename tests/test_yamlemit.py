@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import struct
 from typing import Any
 
 import pytest
@@ -75,6 +76,16 @@ def test_a_manifest_shaped_document_is_block_style_and_plain_where_it_can_be() -
     assert "- url: http://a.test/x\n  status: 200\n  via: null\n  text:\n    chars: 10\n" in text
     assert "failures: []" in text and "  exclude: []" in text
     assert '  - "a b"' in text
+
+
+def test_floats_are_spelled_as_pyyaml_spells_them() -> None:
+    """Written without PyYAML, a float still reads as PyYAML writes it: '1.0e+17', not '1e+17'."""
+    rng = random.Random(20261201)
+    values = [0.0, -0.0, 1.0, 30.0, 0.1, 1e16, 1e17, 1e-05, 5e-324, 1e308, float("inf"), float("-inf"), float("nan")]
+    values += [struct.unpack("<d", rng.randbytes(8))[0] for _ in range(3000)]
+    for value in values:
+        assert scalar(value) == yaml.safe_dump(value).removesuffix("\n...\n").strip(), value
+        assert dump({"f": [value]}) == yaml.safe_dump({"f": [value]}), value
 
 
 def test_floats_and_unsupported_values() -> None:
