@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from archiver import capture
-from archiver.core.models import ArchivedResource, Failure, Manifest, Role, TextRecord
+from archiver.core.models import ArchivedResource, Failure, Manifest, Original, Role, TextRecord
 from archiver.core.moments import parse_moment
 from archiver.core.settings import CaptureOptions
 from archiver.core.workspace import Workspace
@@ -187,3 +187,27 @@ def test_values_out_of_the_index_bounds_are_left_out_and_listed_never_an_error(w
     assert captures["20260101T000000Z-0dd000"].sequence is None and "20260101T000001Z-0dd001" in captures
     assert ("20260101T000001Z-0dd001", "started") in {(cid, item) for cid, item, _ in left}
     assert [m.metadata for m in mementos if m.metadata] == [{"title": {"value": "2026-01-01 00:00:00+00:00"}}]
+
+
+def test_revisits_take_metadata_in_their_order_even_through_a_revisit_indexed_with_them(workspace: Workspace) -> None:
+    """A revisit without metadata takes its original's; when the original is another revisit of the
+    same capture, it has that one's only if that one came first and took its own by then (read in
+    bulk per capture, index/revisits.py, as one query per revisit in their order gave)."""
+    workspace.ensure()
+    date, page = "2026-01-01T00:00:00.000000Z", {"title": {"value": "Harbour fees"}}
+    first, second, third = "20260101T000000Z-aaaaaa", "20260102T000000Z-bbbbbb", "20260103T000000Z-cccccc"
+
+    def revisit(n: int, of: ArchivedResource, capture_id: str) -> ArchivedResource:
+        return replace(resource(date, n, f"http://tie.example/{n}"), revisit_of=Original(
+            capture_id, of.record_id, of.url, date, f"sha256:{of.payload_sha256}", of.warc, of.offset))
+
+    original = replace(resource(date, 1, "http://tie.example/1"), metadata=page)
+    middle = revisit(2, original, first)
+    late = revisit(4, original, first)
+    with Index.open(workspace) as index:
+        index.add(manifest(first, date, [original]))
+        index.add(manifest(second, date, [middle, revisit(3, middle, second)], sequence=2))
+        index.add(manifest(third, date, [revisit(5, late, third), late], sequence=3))
+        got = {m.record_id: m.metadata for c in (second, third) for m in index.capture_mementos(c)}
+    assert got["<urn:uuid:2>"] == page and got["<urn:uuid:3>"] == page       # through the one before it
+    assert got["<urn:uuid:4>"] == page and got["<urn:uuid:5>"] is None        # its original came after it
