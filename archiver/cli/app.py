@@ -25,7 +25,7 @@ from .commands import (
     cmd_verify,
 )
 from .distributed_commands import add_distributed_commands, add_queue_flags, add_store_flag
-from .exiting import before_exit, hold_signals, interrupted_by_signal
+from .exiting import hold_signals, interrupted_by_signal
 from .init_command import EPILOG_INIT, add_init_arguments, cmd_init
 from .key_commands import EPILOG_KEYGEN, add_keygen_arguments
 from .parser import WORKSPACE_HELP, add_global_options, apply_global_options, exit_codes_text
@@ -457,8 +457,6 @@ def main(argv: list[str] | None = None) -> int:
                 late = hold_signals() or True
     if late:
         print("archiver: interrupted", file=sys.stderr)
-    if argv is None:
-        before_exit()
     return EXIT_INTERRUPTED if late else code
 
 

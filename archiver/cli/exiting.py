@@ -1,6 +1,5 @@
 """How the command line ends when a signal lands where a command cannot act on it: wrapped by
-Python into another exception, or after the command's own handling, on the way out; and what its
-process does just before it exits."""
+Python into another exception, or after the command's own handling, on the way out."""
 
 from __future__ import annotations
 
@@ -28,16 +27,3 @@ def hold_signals() -> bool:
     for signum in held:
         signal.signal(signum, signal.SIG_IGN)
     return False
-
-
-def before_exit() -> None:
-    """The command line's process ends next: its garbage is collected once, here, and what is left
-    (modules, classes, what the command still holds) is frozen, so that the interpreter's shutdown
-    does not walk every object again in each of its collections (after a capture: 30-40 ms of
-    its exit). Exit handlers run as before, and so do the finalizers of every object that is
-    garbage by then; cycles still held at exit are left to the operating system instead of being
-    collected once more, which Python never promised."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
