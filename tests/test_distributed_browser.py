@@ -203,3 +203,45 @@ def test_a_worker_without_chromium_stops_in_one_line_before_claiming(queue: str,
     assert [(c["pending"], c["leased"]) for c in pending] == [(1, 0)], pending      # the seed still waits, unclaimed
     capture.send_signal(signal.SIGINT)
     assert capture.wait(30) != 0
+
+
+def test_a_worker_s_browser_asks_conditionally_and_builds_the_page_from_the_stored_bodies(
+        chromium: str, queue: str, start, tmp_path: Path, monkeypatch) -> None:  # noqa: F811
+    """The browser re-capture of tests/test_browser_conditional.py, rendered by a worker: the worker
+    reads the workspace's validators, the server answers 304, the worker's Chromium gets the stored
+    responses and its scripts build the page from them."""
+    from test_browser_conditional import APP, BUILT, TIDES
+    from test_browser_conditional import SHELL as PAGE_SHELL
+
+    from archiver.demo.server import Host, Response, Site
+
+    monkeypatch.setenv("ARCHIVER_CHROMIUM", chromium)
+    paths = {"/": ("text/html; charset=utf-8", PAGE_SHELL), "/app.js": ("text/javascript", APP),
+             "/tides.json": ("application/json", TIDES)}
+    host = Host("h", "127.0.0.236", routes={p: Response(200, [("Content-Type", kind)], body)
+                                            for p, (kind, body) in paths.items()})
+    site = Site([host], validators=True).start()
+    ws = tmp_path / "ws"
+    try:
+        seed = site.url("h", "/")
+        first = run("-w", str(ws), "capture", seed, "--browser", "on", "--timeout", "20", cwd=tmp_path)
+        assert first.returncode == 0, first.stderr
+        capture = start("-w", str(ws), "capture", seed, "--queue", queue, "--browser", "on", "--timeout", "20",
+                        "--json", cwd=tmp_path)
+        queued(queue, tmp_path)
+        worker = start("worker", "--queue", queue, "--once", "--lease", "30", cwd=tmp_path)
+        code, out, err = finish(capture)
+        assert code == 0, err
+        assert finish(worker)[0] == 0
+    finally:
+        site.stop()
+    statuses = {p: [s.status for s in site.served if s.url == site.url("h", p)] for p in paths}
+    assert statuses == {p: [200, 304] for p in paths}, statuses          # nothing sent twice
+    manifest = yaml.safe_load((ws / json.loads(out)["manifest"]).read_text())
+    [page] = manifest["browser_pages"]
+    assert page["settled"] and page["title"] == "Tide table", page
+    assert BUILT in _dom_of(ws, page)                                     # the scripts ran on the stored bodies
+    revisits = {r["url"] for r in manifest["resources"] if r.get("revisit_of")}
+    assert {site.url("h", p) for p in paths} <= revisits
+    verified = run("-w", str(ws), "verify", cwd=tmp_path)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
