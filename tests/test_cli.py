@@ -95,3 +95,33 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
     for name, cmd in sub.choices.items():  # type: ignore[union-attr]
         assert cmd.description and "example:" in (cmd.epilog or ""), name
         assert f"archiver {name}" in readme, f"README.md does not show `archiver {name}`"
+
+
+LOST_INTERRUPT = """
+import os, signal, sys, time
+from archiver.cli import app
+
+def lost(args):
+    # Ctrl-C lands where the interpreter makes another error of it (seen: 'TypeError: expected a
+    # message argument' when it landed in an import): no KeyboardInterrupt left in the chain
+    caught = False
+    try:
+        os.kill(os.getpid(), signal.{signal})
+        time.sleep(10)
+    except KeyboardInterrupt:
+        caught = True
+    if caught:
+        raise TypeError("expected a message argument")
+    return 0
+
+app.cmd_verify = lost
+sys.exit(app.main(["-w", sys.argv[1], "verify"]))
+"""
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_an_interrupt_the_interpreter_turned_into_another_error_is_still_an_interrupt(
+        signal_name: str, tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", LOST_INTERRUPT.replace("{signal}", signal_name), str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (130, "archiver: interrupted\n"), proc.stderr

@@ -463,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(arguments: list[str]) -> int:
     from ..core.interrupts import handle_termination
 
-    handle_termination()            # SIGTERM unwinds like Ctrl-C: cleanups run, one line, exit 130
+    signals = handle_termination()  # SIGTERM unwinds like Ctrl-C: cleanups run, one line, exit 130
     try:
         check_arguments(arguments)
         parser = build_parser()
@@ -485,7 +485,8 @@ def _run(arguments: list[str]) -> int:
         _say(f"{exc.strerror or exc}{where}")
         return EXIT_PROBLEMS
     except Exception as exc:        # noqa: BLE001 - a bug: still one line, never a traceback
-        if interrupted_by_signal(exc):   # Ctrl-C or SIGTERM that Python wrapped (raised inside __set_name__, say)
+        # Ctrl-C or SIGTERM that Python wrapped (raised inside __set_name__, say) or turned into another error
+        if signals.arrived or interrupted_by_signal(exc):
             print("archiver: interrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
         _say(f"internal error, please report it (archiver {__version__}): {type(exc).__name__}: {exc}")

@@ -63,7 +63,7 @@ class StopSignals:
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGINT, signal.SIGTERM):
                 handler = signal.getsignal(signum)
-                if handler in (signal.default_int_handler, signal.SIG_DFL, _terminate):
+                if handler in (signal.default_int_handler, signal.SIG_DFL) or _ours(handler, None):
                     self._previous[signum] = handler
                     signal.signal(signum, self._handle)
         return self
@@ -89,19 +89,45 @@ class StopSignals:
         self.say(self.on_stop())
 
 
-def handle_termination() -> None:
-    """Let SIGTERM raise :class:`Terminated`. Only in the main thread (where Python runs signal
-    handlers), and only while SIGTERM has its default action: a handler someone else installed, such
-    as ``archiver run --watch``'s or an embedding program's, is left alone."""
+class CommandSignals:
+    """A command's SIGINT and SIGTERM: SIGINT raises KeyboardInterrupt (as Python's own handler does),
+    SIGTERM raises :class:`Terminated`, and either is remembered in ``arrived``. A KeyboardInterrupt
+    raised while the interpreter itself is at work (creating a class, reporting an error during an
+    import) can come out as another exception, a RuntimeError or a TypeError; ``arrived`` says it
+    was an interrupt all the same."""
+
+    def __init__(self) -> None:
+        self.arrived = False
+
+    def interrupt(self, signum: int, frame: FrameType | None) -> None:
+        self.arrived = True
+        raise KeyboardInterrupt
+
+    def terminate(self, signum: int, frame: FrameType | None) -> None:
+        self.arrived = True
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)      # the cleanup the first one starts must finish
+        raise Terminated(f"signal {signal.Signals(signum).name}")
+
+
+def handle_termination() -> CommandSignals:
+    """Let SIGTERM raise :class:`Terminated` and SIGINT KeyboardInterrupt, through a CommandSignals
+    that remembers them. Only in the main thread (where Python runs signal handlers), and only for a
+    signal whose handler is Python's default: a handler someone else installed, such as an embedding
+    program's, is left alone."""
+    signals = CommandSignals()
     if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _terminate)
+        return signals
+    if _ours(signal.getsignal(signal.SIGTERM), signal.SIG_DFL):
+        signal.signal(signal.SIGTERM, signals.terminate)
+    if _ours(signal.getsignal(signal.SIGINT), signal.default_int_handler):
+        signal.signal(signal.SIGINT, signals.interrupt)
+    return signals
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)      # the cleanup the first one starts must finish
-    raise Terminated(f"signal {signal.Signals(signum).name}")
+def _ours(handler: Any, default: Any) -> bool:
+    """Whether ``handler`` is Python's ``default`` or an earlier command's (a program that runs
+    several commands in one process, as the tests do)."""
+    return handler is default or isinstance(getattr(handler, "__self__", None), CommandSignals)
 
 
 def temporary_name(target: Path) -> Path:
