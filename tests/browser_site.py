@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import base64
 import gzip
+import signal
 import socketserver
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 TITLE = "Rivers of the North Carry Ten Times More Silt"
@@ -149,3 +152,28 @@ class RawSite:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+def kill_while_busy(proc: subprocess.Popen, site: RawSite, who: str) -> list[int]:
+    """Wait until the browser under ``proc`` renders busy.html (its script's ticks reach ``site``),
+    SIGKILL ``proc``, and return the browser processes it had."""
+    from archiver.browser.processes import descendants
+
+    deadline = time.monotonic() + 60
+    while len(site.sent.get("/js/runtime.js", [])) < 1 or not any(p.startswith("/api/tick.json") for p in site.sent):
+        assert proc.poll() is None and time.monotonic() < deadline, f"{who} never loaded the page"
+        time.sleep(0.05)
+    browsers = descendants(proc.pid)
+    assert browsers
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    return browsers
+
+
+def assert_browsers_end(browsers: list[int], who: str) -> None:
+    """The browser goes with its driver's closed pipe: within 30 s none of ``browsers`` runs."""
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() and b"zombie" not in Path(f"/proc/{pid}/status").read_bytes().lower()
+              for pid in browsers):
+        assert time.monotonic() < deadline, f"Chromium outlived {who}"
+        time.sleep(0.1)

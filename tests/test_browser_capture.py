@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from browser_site import TITLE, RawSite
+from browser_site import TITLE, RawSite, assert_browsers_end, kill_while_busy
 from test_provenance import tls_site  # noqa: F401 - the fixture: a TLS server on loopback with a test CA
 from warc_reading import read_records
 
@@ -264,8 +264,6 @@ def test_a_browser_that_crashes_or_hangs_fails_that_page_only_and_the_capture_is
 def test_sigkill_during_a_browser_capture_leaves_nothing_sealed_and_no_browser_running(
         chromium: str, tmp_path: Path) -> None:
     import os
-    import signal
-    import time
 
 
 
@@ -275,14 +273,7 @@ def test_sigkill_during_a_browser_capture_leaves_nothing_sealed_and_no_browser_r
         proc = subprocess.Popen([sys.executable, "-m", "archiver", "capture", site.origin + "/busy.html", "--browser",
                                  "--timeout", "60", "-w", str(root)], env={**os.environ, "ARCHIVER_CHROMIUM": chromium},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while len(site.sent.get("/js/runtime.js", [])) < 1 or not any(p.startswith("/api/tick.json") for p in site.sent):
-            assert proc.poll() is None and time.monotonic() < deadline, "the browser never loaded the page"
-            time.sleep(0.05)
-        browsers = descendants(proc.pid)
-        assert browsers
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        browsers = kill_while_busy(proc, site, "the browser")
     finally:
         site.stop()
     assert not list((root / "manifests").glob("*.yaml"))
@@ -290,11 +281,7 @@ def test_sigkill_during_a_browser_capture_leaves_nothing_sealed_and_no_browser_r
     report = json.loads(verify.stdout)
     assert report["captures"] == [] and report["chain_head"] is None, verify.stdout      # nothing sealed
     assert any(p["path"].endswith(".warc.gz.open") and "orphan" in p["message"] for p in report["problems"])
-    deadline = time.monotonic() + 30                 # the browser goes with its driver's closed pipe
-    while any(Path(f"/proc/{pid}").exists() and b"zombie" not in Path(f"/proc/{pid}/status").read_bytes().lower()
-              for pid in browsers):
-        assert time.monotonic() < deadline, "Chromium outlived the killed capture"
-        time.sleep(0.1)
+    assert_browsers_end(browsers, "the killed capture")
 
 
 def test_https_goes_through_the_capture_ca_and_the_fetcher_checks_the_real_server(

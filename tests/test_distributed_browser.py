@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from browser_site import PNG, SHELL, TITLE, RawSite, routes
+from browser_site import PNG, SHELL, TITLE, RawSite, assert_browsers_end, kill_while_busy, routes
 from test_distributed import ARCHIVER, finish, queue, queued, run, start  # noqa: F401 - queue, start: fixtures
 
 SECOND = """<!doctype html><html><head><meta charset="utf-8"><title>Gauges</title>
@@ -140,9 +140,7 @@ def _replayed_text(ws: Path, chromium: str, capture_id: str, manifest: dict, url
 def test_browser_auto_on_workers_renders_only_the_shell_and_a_killed_worker_leaves_no_chromium(
         chromium: str, queue: str, start, tmp_path: Path, monkeypatch) -> None:  # noqa: F811
     import signal
-    import time
 
-    from archiver.browser.processes import descendants
 
     monkeypatch.setenv("ARCHIVER_CHROMIUM", chromium)
     pages = routes()
@@ -170,23 +168,12 @@ def test_browser_auto_on_workers_renders_only_the_shell_and_a_killed_worker_leav
                      "--browser", "on", "--timeout", "60", cwd=tmp_path)
         queued(queue, tmp_path)
         victim = start("worker", "--queue", queue, cwd=tmp_path)
-        deadline = time.monotonic() + 60
-        while not any(p.startswith("/api/tick.json") for p in site.sent):
-            assert victim.poll() is None and time.monotonic() < deadline, "the worker's browser never loaded the page"
-            time.sleep(0.05)
-        browsers = descendants(victim.pid)
-        assert browsers
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(10)
+        browsers = kill_while_busy(victim, site, "the worker's browser")
         busy.send_signal(signal.SIGINT)                     # the capture leaves the queue, nothing sealed
         assert busy.wait(30) != 0
     finally:
         site.stop()
-    deadline = time.monotonic() + 30                     # the browser goes with its driver's closed pipe
-    while any(Path(f"/proc/{pid}").exists() and b"zombie" not in Path(f"/proc/{pid}/status").read_bytes().lower()
-              for pid in browsers):
-        assert time.monotonic() < deadline, "Chromium outlived the killed worker"
-        time.sleep(0.1)
+    assert_browsers_end(browsers, "the killed worker")
 
 
 def test_a_worker_without_chromium_stops_in_one_line_before_claiming(queue: str, start, tmp_path: Path,  # noqa: F811
